@@ -1,0 +1,52 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11+, make and Node.js:
+#   make run    serve the app on the embedded SQLite database (PORT=8123 make run)
+#   make test   run every test
+SHELL := /bin/bash
+PORT ?= 8000
+HOST ?= 127.0.0.1
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),.bootstrap/bin/uv)
+PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test test-faults lint fmt typecheck check bench assets clean
+
+.bootstrap/bin/uv:
+	python3 -m venv .bootstrap
+	.bootstrap/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(if $(filter .bootstrap/bin/uv,$(UV)),.bootstrap/bin/uv)
+	$(UV) sync --locked --quiet
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+src/todo/web/static/vendor/.built: node_modules/.package-lock.json scripts/build-assets.sh
+	scripts/build-assets.sh
+	@touch $@
+
+assets: src/todo/web/static/vendor/.built
+
+run: .venv/.synced assets
+	$(PY) -m todo serve --host $(HOST) --port $(PORT)
+
+test: .venv/.synced assets
+	$(PY) -m pytest
+
+lint: .venv/.synced
+	.venv/bin/ruff check src tests
+	.venv/bin/ruff format --check src tests
+
+fmt: .venv/.synced
+	.venv/bin/ruff check --fix src tests
+	.venv/bin/ruff format src tests
+
+typecheck: .venv/.synced
+	.venv/bin/mypy --strict src
+
+check: lint typecheck
+	$(PY) -m todo db check
+
+clean:
+	rm -rf .venv .bootstrap node_modules src/todo/web/static/vendor .pytest_cache .mypy_cache

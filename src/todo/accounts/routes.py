@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response, status
+
+from todo.accounts import service as accounts
+from todo.accounts.deps import CurrentUser, PasswordsDep, TokensDep
+from todo.accounts.schemas import (
+    PASSWORD_MAX,
+    AuthResponse,
+    LoginRequest,
+    SignupRequest,
+    TokenResponse,
+    UserRead,
+    UserUpdate,
+)
+from todo.core.deps import SessionDep
+from todo.core.schemas import problem_responses
+
+router = APIRouter(prefix="/api/auth", tags=["accounts"])
+
+
+def _auth_response(result: accounts.Authenticated) -> AuthResponse:
+    return AuthResponse(
+        user=UserRead.model_validate(result.user),
+        access_token=result.access_token,
+        expires_in=result.expires_in,
+    )
+
+
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account",
+    responses=problem_responses(409, 422),
+)
+async def signup(
+    session: SessionDep, passwords: PasswordsDep, tokens: TokensDep, body: SignupRequest
+) -> AuthResponse:
+    result = await accounts.signup(
+        session,
+        passwords=passwords,
+        tokens=tokens,
+        email=body.email,
+        password=body.password.get_secret_value(),
+        name=body.name,
+    )
+    return _auth_response(result)
+
+
+@router.post("/login", summary="Log in", responses=problem_responses(401, 422))
+async def login(
+    session: SessionDep, passwords: PasswordsDep, tokens: TokensDep, body: LoginRequest
+) -> AuthResponse:
+    result = await accounts.login(
+        session,
+        passwords=passwords,
+        tokens=tokens,
+        email=body.email,
+        password=body.password.get_secret_value(),
+    )
+    return _auth_response(result)
+
+
+@router.post(
+    "/token",
+    summary="Log in with the OAuth2 password flow (the Authorize button of /docs)",
+    responses=problem_responses(401, 422),
+)
+async def token(
+    session: SessionDep,
+    passwords: PasswordsDep,
+    tokens: TokensDep,
+    username: Annotated[str, Form(max_length=320, description="Your email address")],
+    password: Annotated[str, Form(max_length=PASSWORD_MAX)],
+) -> TokenResponse:
+    result = await accounts.login(
+        session, passwords=passwords, tokens=tokens, email=username, password=password
+    )
+    return TokenResponse(access_token=result.access_token, expires_in=result.expires_in)
+
+
+@router.get("/me", summary="The signed-in user", responses=problem_responses(401))
+async def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.patch(
+    "/me",
+    summary="Change name or password",
+    description="A new password needs `current_password`.",
+    responses=problem_responses(401, 422),
+)
+async def update_me(
+    session: SessionDep, passwords: PasswordsDep, user: CurrentUser, body: UserUpdate
+) -> UserRead:
+    updated = await accounts.update_profile(
+        session,
+        user,
+        passwords=passwords,
+        name=body.name,
+        current_password=body.current_password.get_secret_value()
+        if body.current_password
+        else None,
+        new_password=body.new_password.get_secret_value() if body.new_password else None,
+    )
+    return UserRead.model_validate(updated)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete the account and every task it owns",
+    responses=problem_responses(401),
+)
+async def delete_me(session: SessionDep, user: CurrentUser) -> Response:
+    await accounts.delete_user(session, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Log out everywhere: every token issued so far stops working",
+    responses=problem_responses(401),
+)
+async def logout_all(session: SessionDep, user: CurrentUser) -> Response:
+    await accounts.logout_everywhere(session, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
+
+from todo.core.schemas import RequestModel
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+
+def _normalize_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def _check_password(value: SecretStr) -> SecretStr:
+    raw = value.get_secret_value()
+    if len(raw) < PASSWORD_MIN:
+        raise ValueError(f"Password must be at least {PASSWORD_MIN} characters long")
+    if len(raw) > PASSWORD_MAX:
+        raise ValueError(f"Password must be at most {PASSWORD_MAX} characters long")
+    return value
+
+
+def _clean_name(value: str) -> str:
+    return " ".join(value.split())
+
+
+Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_normalize_email)]
+NewPassword = Annotated[SecretStr, AfterValidator(_check_password)]
+Name = Annotated[str, Field(max_length=200), AfterValidator(_clean_name)]
+
+
+class SignupRequest(RequestModel):
+    email: Email = Field(examples=["ada@example.com"])
+    password: NewPassword = Field(examples=["correct horse battery"])
+    name: Name = Field(default="", examples=["Ada Lovelace"])
+
+
+class LoginRequest(RequestModel):
+    email: Annotated[str, Field(max_length=320), AfterValidator(_normalize_email)] = Field(
+        examples=["ada@example.com"]
+    )
+    password: Annotated[SecretStr, Field(max_length=PASSWORD_MAX)]
+
+
+class UserUpdate(RequestModel):
+    name: Name | None = None
+    current_password: Annotated[SecretStr, Field(max_length=PASSWORD_MAX)] | None = None
+    new_password: NewPassword | None = None
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuthResponse(BaseModel):
+    user: UserRead
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token kind, not a secret)
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class TokenResponse(BaseModel):
+    """The OAuth2 password-flow answer, as the Authorize button of /docs expects it."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token kind, not a secret)
+    expires_in: int

@@ -1,0 +1,110 @@
+"""The application factory: everything is built from the settings it is given."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from todo.accounts.routes import router as accounts_router
+from todo.core import handlers
+from todo.core.config import Settings, load_settings
+from todo.core.db import Database
+from todo.core.health import APP_NAME, VERSION
+from todo.core.health import router as health_router
+from todo.core.middleware import BodyLimit, CatchAll, SecurityHeaders
+from todo.core.security import Passwords
+from todo.core.tokens import TokenService
+from todo.tasks.routes import router as tasks_router
+
+DESCRIPTION = """
+A multi-user task manager. Authenticate with `POST /api/auth/signup` or `/api/auth/login`
+and send the token as `Authorization: Bearer <token>`; in the paths, `{user_id}` is your
+id or simply `me`. Errors are `application/problem+json` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.db = Database(settings)
+        app.state.passwords = await asyncio.to_thread(Passwords, settings)
+        secret = settings.auth_secret
+        assert secret is not None, "load_settings() settles the secret"
+        app.state.tokens = TokenService(
+            secret=secret.get_secret_value(),
+            ttl=settings.access_token_ttl,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            jwks_url=settings.auth_jwks_url,
+        )
+        try:
+            yield
+        finally:
+            await app.state.tokens.aclose()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title=APP_NAME,
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # The stock pages load their scripts from a CDN; ours are served from /static.
+        docs_url=None,
+        redoc_url=None,
+    )
+    handlers.install(app)
+    _mount_docs(app)
+    app.include_router(health_router)
+    app.include_router(accounts_router)
+    app.include_router(tasks_router)
+
+    # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.
+    app.add_middleware(CatchAll)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+        expose_headers=["ETag", "Link", "Location", "Retry-After"],
+    )
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def _mount_docs(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    oauth2_redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{APP_NAME} - API documentation",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            oauth2_redirect_url=oauth2_redirect,
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def docs_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
+def app_from_environment() -> FastAPI:
+    """Entry point for `uvicorn --factory`: each worker reads the same settings."""
+    return create_app(load_settings())

@@ -1,0 +1,121 @@
+"""Database engine, sessions and the column types shared by every domain."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from todo.core.config import DatabaseTarget, Settings
+
+# Constraint names must be deterministic for Alembic to drop and recreate them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+WRITE_OPTION = "todo_write"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant: timestamptz on PostgreSQL; on SQLite, stored in UTC and read back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: attach a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    target = settings.database
+    if target.is_sqlite:
+        return _sqlite_engine(target)
+    return create_async_engine(
+        target.url,
+        connect_args={"timeout": 5, **target.connect_args},
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        # Neon suspends idle computes after five minutes; recycle before that.
+        pool_recycle=240,
+    )
+
+
+def _sqlite_engine(target: DatabaseTarget) -> AsyncEngine:
+    path = target.sqlite_path
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(target.url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to the "begin" hook below instead of the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that reads and then writes cannot wait for the lock:
+        # SQLite fails it at once with "database is locked". Writers take the lock
+        # up front and queue on the busy timeout instead; readers stay lock-free in WAL.
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The engine and the two session factories of one application instance."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = create_engine(settings)
+        self.is_sqlite = settings.database.is_sqlite
+        self._reader = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._writer = async_sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
+
+    def session(self, *, write: bool) -> AsyncSession:
+        return (self._writer if write else self._reader)()
+
+    async def sessions(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        async with self.session(write=write) as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

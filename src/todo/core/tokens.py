@@ -1,0 +1,301 @@
+"""Bearer tokens: our own HS256 tokens, Better Auth HS256 tokens and JWKS-signed tokens.
+
+Better Auth signs with BETTER_AUTH_SECRET (the same secret we use) or, with its JWT plugin,
+with an asymmetric key published as a JWKS. The key is chosen from the token's `alg` before
+any verification, and each key is only ever tried with the algorithm that fits it, so a token
+can never make us use a public key as an HMAC secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+
+from todo.core.errors import Unauthorized
+
+_HMAC_ALGORITHM = "HS256"
+# Better Auth's default (EdDSA/Ed25519) plus the common alternatives, each tied to the only
+# key shape that may verify it.
+_JWKS_KEY_SHAPES: dict[str, tuple[str, str | None]] = {
+    "EdDSA": ("OKP", "Ed25519"),
+    "RS256": ("RSA", None),
+    "ES256": ("EC", "P-256"),
+}
+_JWKS_TIMEOUT_SECONDS = 5.0
+# An unknown `kid` is attacker-controlled input: without this floor every forged token
+# would cost us a request to the identity provider.
+_JWKS_REFETCH_INTERVAL_SECONDS = 10.0
+_USER_ID_CLAIMS = ("sub", "user_id", "id")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    issued_at: datetime | None
+    session_version: int | None
+    email: str | None
+    name: str | None
+    external: bool
+
+
+def _invalid(detail: str = "The token is invalid.") -> Unauthorized:
+    return Unauthorized(detail, code="invalid_token")
+
+
+def _jwks_unavailable() -> Unauthorized:
+    return Unauthorized(
+        "The keys needed to check the token could not be fetched; try again later.",
+        code="jwks_unavailable",
+    )
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        secret: str,
+        ttl: timedelta,
+        issuer: str | None = None,
+        audience: str | None = None,
+        jwks_url: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        leeway: timedelta = timedelta(seconds=30),
+        jwks_cache_ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
+        if not secret:
+            raise ValueError("secret must not be empty")
+        if ttl <= timedelta(0):
+            raise ValueError("ttl must be positive")
+        self._secret = secret
+        self._ttl_seconds = int(ttl.total_seconds())
+        self._issuer = issuer
+        self._audience = audience
+        self._jwks_url = jwks_url
+        self._http = http
+        self._owns_http = False
+        self._leeway = leeway
+        self._jwks_cache_ttl = jwks_cache_ttl.total_seconds()
+        self._jwks_lock = asyncio.Lock()
+        self._jwks: list[jwt.PyJWK] | None = None
+        self._jwks_fetched_at = 0.0
+        self._jwks_refetched_at: float | None = None
+        self._jwks_failed_at: float | None = None
+
+    def issue(
+        self, user_id: str, *, session_version: int, now: datetime | None = None
+    ) -> tuple[str, int]:
+        if now is None:
+            now = datetime.now(UTC)
+        elif now.tzinfo is None:
+            # A naive datetime would be read as local time and shift every claim.
+            raise ValueError("now must be timezone-aware")
+        issued_at = int(now.timestamp())
+        claims: dict[str, Any] = {
+            "sub": user_id,
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": issued_at + self._ttl_seconds,
+            "jti": secrets.token_urlsafe(16),
+            "sv": session_version,
+        }
+        if self._issuer is not None:
+            claims["iss"] = self._issuer
+        if self._audience is not None:
+            claims["aud"] = self._audience
+        token = jwt.encode(claims, self._secret, algorithm=_HMAC_ALGORITHM)
+        return token, self._ttl_seconds
+
+    async def verify(self, token: str) -> TokenClaims:
+        # Compact JWTs are pure ASCII; anything else cannot even be encoded for PyJWT.
+        if not token.isascii():
+            raise _invalid()
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _invalid() from exc
+        alg = header.get("alg")
+        if alg == _HMAC_ALGORITHM:
+            payload = self._decode(token, self._secret, [_HMAC_ALGORITHM])
+            return self._claims(payload, external=False)
+        if isinstance(alg, str) and alg in _JWKS_KEY_SHAPES and self._jwks_url is not None:
+            key = await self._jwks_key(self._jwks_url, alg, header.get("kid"))
+            # The allowed algorithm comes from the key, never from the token.
+            payload = self._decode(token, key, [key.algorithm_name])
+            return self._claims(payload, external=True)
+        raise _invalid("The token is signed with an algorithm that is not accepted.")
+
+    async def aclose(self) -> None:
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+            self._owns_http = False
+
+    def _decode(self, token: str, key: str | jwt.PyJWK, algorithms: list[str]) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=self._leeway,
+                options={
+                    "require": ["exp"],
+                    # Better Auth always sets `aud`; only check it when we were told what to expect.
+                    "verify_aud": self._audience is not None,
+                },
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The token has expired.", code="token_expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise Unauthorized("The token is not valid yet.", code="token_not_yet_valid") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise _wrong_issuer() from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _wrong_audience() from exc
+        except jwt.MissingRequiredClaimError as exc:
+            if exc.claim == "iss":
+                raise _wrong_issuer() from exc
+            if exc.claim == "aud":
+                raise _wrong_audience() from exc
+            raise _invalid(f'The token is missing the "{exc.claim}" claim.') from exc
+        except jwt.PyJWTError as exc:
+            raise _invalid() from exc
+
+    def _claims(self, payload: dict[str, Any], *, external: bool) -> TokenClaims:
+        user_id = next(
+            (
+                value
+                for claim in _USER_ID_CLAIMS
+                if isinstance(value := payload.get(claim), str) and value
+            ),
+            None,
+        )
+        if user_id is None:
+            raise _invalid("The token does not identify a user.")
+
+        session_version: int | None = None
+        if not external and "sv" in payload:
+            session_version = payload["sv"]
+            # bool is an int subclass; `true` must not pass as version 1.
+            if not isinstance(session_version, int) or isinstance(session_version, bool):
+                raise _invalid()
+
+        issued_at: datetime | None = None
+        if "iat" in payload:
+            try:
+                issued_at = datetime.fromtimestamp(payload["iat"], UTC)
+            except (TypeError, ValueError, OverflowError, OSError) as exc:
+                raise _invalid() from exc
+        elif session_version is not None:
+            # Our own tokens always carry `iat`; session revocation compares against it.
+            raise _invalid('The token is missing the "iat" claim.')
+
+        return TokenClaims(
+            user_id=user_id,
+            issued_at=issued_at,
+            session_version=session_version,
+            email=_optional_str(payload.get("email")),
+            name=_optional_str(payload.get("name")),
+            external=external,
+        )
+
+    async def _jwks_key(self, url: str, alg: str, kid: object) -> jwt.PyJWK:
+        keys, just_fetched = await self._key_set(url, refetch=False)
+        key = _select_key(keys, alg, kid)
+        if key is None and not just_fetched:
+            # The provider may have rotated its keys since we cached them.
+            keys, _ = await self._key_set(url, refetch=True)
+            key = _select_key(keys, alg, kid)
+        if key is None:
+            raise Unauthorized("The token is signed with an unknown key.", code="unknown_key")
+        return key
+
+    async def _key_set(self, url: str, *, refetch: bool) -> tuple[list[jwt.PyJWK], bool]:
+        """Return the key set, fetching it if needed, and whether it was fetched during the call."""
+        started = time.monotonic()
+        async with self._jwks_lock:
+            now = time.monotonic()
+            if self._jwks is not None:
+                if refetch:
+                    # A refetch made while we waited for the lock is as good as our own.
+                    current = (
+                        self._jwks_refetched_at is not None
+                        and now - self._jwks_refetched_at < _JWKS_REFETCH_INTERVAL_SECONDS
+                    )
+                else:
+                    current = now - self._jwks_fetched_at < self._jwks_cache_ttl
+                if current:
+                    return self._jwks, self._jwks_fetched_at >= started
+            if self._jwks_failed_at is not None and self._jwks_failed_at >= started:
+                # Someone failed to fetch while we queued; retrying at once would only stack
+                # up timeouts behind the lock.
+                raise _jwks_unavailable()
+            if refetch:
+                self._jwks_refetched_at = now
+            self._jwks = await self._fetch_jwks(url)
+            return self._jwks, True
+
+    async def _fetch_jwks(self, url: str) -> list[jwt.PyJWK]:
+        if self._http is None:
+            self._http = httpx.AsyncClient()
+            self._owns_http = True
+        try:
+            response = await self._http.get(url, timeout=_JWKS_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            document = response.json()
+            entries = document.get("keys") if isinstance(document, dict) else None
+            if not isinstance(entries, list):
+                raise ValueError("the JWKS document has no list of keys")
+        except (httpx.HTTPError, ValueError) as exc:
+            self._jwks_failed_at = time.monotonic()
+            raise _jwks_unavailable() from exc
+        self._jwks_fetched_at = time.monotonic()
+        return [key for entry in entries if (key := _parse_jwk(entry)) is not None]
+
+
+def _wrong_issuer() -> Unauthorized:
+    return Unauthorized("The token was issued by an unexpected issuer.", code="invalid_issuer")
+
+
+def _wrong_audience() -> Unauthorized:
+    return Unauthorized("The token is not meant for this service.", code="invalid_audience")
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _parse_jwk(entry: object) -> jwt.PyJWK | None:
+    """Build a verification key, or None for entries we cannot or must not use."""
+    if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+        return None
+    shape = (entry.get("kty"), entry.get("crv"))
+    alg = next((name for name, expected in _JWKS_KEY_SHAPES.items() if expected == shape), None)
+    # A declared `alg` that disagrees with the key's shape is a misconfigured or hostile key.
+    if alg is None or entry.get("alg", alg) != alg:
+        return None
+    try:
+        return jwt.PyJWK(entry, algorithm=alg)
+    except jwt.PyJWTError:
+        return None
+
+
+def _select_key(keys: list[jwt.PyJWK], alg: str, kid: object) -> jwt.PyJWK | None:
+    if kid is None:
+        candidates = [key for key in keys if key.algorithm_name == alg]
+        return candidates[0] if len(candidates) == 1 else None
+    same_kid = [key for key in keys if key.key_id == kid]
+    # A kid whose key has another algorithm is returned anyway so that PyJWT rejects the
+    # mismatch as an invalid token instead of it looking like a rotation.
+    return next(
+        (key for key in same_kid if key.algorithm_name == alg),
+        same_kid[0] if same_kid else None,
+    )
