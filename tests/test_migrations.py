@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
 
+import todo.app  # noqa: F401  (registers every table on the metadata)
 from tests.conftest import NewDatabase, make_settings
 from todo import migrations
 from todo.core.config import Settings
 from todo.core.db import create_engine
+
+MODEL_TABLES = set(SQLModel.metadata.tables)
 
 
 async def _tables(settings: Settings) -> set[str]:
@@ -17,16 +22,71 @@ async def _tables(settings: Settings) -> set[str]:
             names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
     finally:
         await engine.dispose()
-    return set(names) - {"alembic_version"}
+    # SQLite's full-text index lives in tables of its own (tasks_fts, tasks_fts_data, ...).
+    return {name for name in names if name != "alembic_version" and "_fts" not in name}
 
 
-def test_upgrade_downgrade_upgrade_and_models_agree(new_database: NewDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def _sql(settings: Settings, *statements: str) -> list[tuple[object, ...]]:
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            rows: list[tuple[object, ...]] = []
+            for statement in statements:
+                result = await connection.execute(text(statement))
+                if result.returns_rows:
+                    rows += [tuple(row) for row in result]
+            return rows
+    finally:
+        await engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_and_models_agree(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
     settings = make_settings(new_database.url(), tmp_path)
     migrations.upgrade(settings)
-    assert asyncio.run(_tables(settings)) == {"users", "tasks"}
+    assert asyncio.run(_tables(settings)) == MODEL_TABLES
     migrations.check(settings)
     migrations.downgrade(settings, "base")
     assert asyncio.run(_tables(settings)) == set()
     migrations.upgrade(settings)
-    assert asyncio.run(_tables(settings)) == {"users", "tasks"}
+    assert asyncio.run(_tables(settings)) == MODEL_TABLES
+    migrations.check(settings)
     assert "(head)" in migrations.current(settings)
+
+
+def test_existing_tasks_move_into_a_new_inbox_and_become_searchable(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    settings = make_settings(new_database.url(), tmp_path)
+    migrations.upgrade(settings, "0002_web_sessions")
+    asyncio.run(
+        _sql(
+            settings,
+            "INSERT INTO users (id, email, name, session_version, created_at, updated_at) "
+            "VALUES ('u1', 'a@example.com', 'A', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at, "
+            "version) VALUES ('u1', 'Old milk', 'semi', false, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP, 1), ('u1', 'bread', '', false, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP, 1)",
+        )
+    )
+    migrations.upgrade(settings)
+    rows = asyncio.run(
+        _sql(
+            settings,
+            "SELECT tasks.title, lists.name, lists.is_inbox, tasks.position FROM tasks "
+            "JOIN lists ON lists.id = tasks.list_id ORDER BY tasks.position",
+        )
+    )
+    assert [row[:3] for row in rows] == [("Old milk", "Inbox", True), ("bread", "Inbox", True)]
+    assert rows[0][3] < rows[1][3]
+    search = (
+        "SELECT title FROM tasks WHERE search_vector @@ to_tsquery('simple', 'mil:*')"
+        if not settings.database.is_sqlite
+        else "SELECT tasks.title FROM tasks JOIN tasks_fts ON tasks_fts.rowid = tasks.id "
+        "WHERE tasks_fts MATCH '\"mil\"*'"
+    )
+    assert asyncio.run(_sql(settings, search)) == [("Old milk",)]
+    migrations.downgrade(settings, "0002_web_sessions")
+    assert asyncio.run(_sql(settings, "SELECT count(*) FROM tasks")) == [(2,)]

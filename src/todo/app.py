@@ -22,6 +22,9 @@ from todo.core.health import router as health_router
 from todo.core.middleware import BodyLimit, CatchAll, SecurityHeaders
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
+from todo.lists.routes import router as lists_router
+from todo.tags.routes import router as tags_router
+from todo.tasks.routes import reminders_router
 from todo.tasks.routes import router as tasks_router
 
 DESCRIPTION = """
@@ -66,6 +69,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health_router)
     app.include_router(accounts_router)
     app.include_router(tasks_router)
+    app.include_router(reminders_router)
+    app.include_router(lists_router)
+    app.include_router(tags_router)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.
     app.add_middleware(CatchAll)

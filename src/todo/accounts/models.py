@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import uuid4
 
+from sqlalchemy import Index, Text
 from sqlmodel import Column, Field, SQLModel, String
 
 from todo.core.db import UTCDateTime, utcnow
@@ -15,6 +16,8 @@ class User(SQLModel, table=True):
     # Stored lower-cased, so the unique index makes addresses unique case-insensitively.
     email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
     name: str = Field(default="", max_length=200)
+    # IANA zone; day boundaries (today, overdue) and timed due dates are read in it.
+    timezone: str = Field(default="UTC", max_length=64)
     password_hash: str | None = Field(default=None, max_length=512)
     # Bumped by "log out everywhere": tokens carrying an older value stop working.
     session_version: int = Field(default=0)
@@ -22,3 +25,19 @@ class User(SQLModel, table=True):
     tokens_valid_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's log-in. The cookie carries a random token; only its SHA-256 is kept here,
+    so a copy of this table cannot be replayed as cookies."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user_id_expires_at", "user_id", "expires_at"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Slides forward while the session is used, but never past a cap counted from created_at.
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    # A one-shot message for the page after a redirect (post/redirect/get), as JSON.
+    flash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -45,6 +45,7 @@ async def signup(
         email=body.email,
         password=body.password.get_secret_value(),
         name=body.name,
+        timezone=body.timezone,
     )
     return _auth_response(result)
 
@@ -104,6 +105,7 @@ async def update_me(
         if body.current_password
         else None,
         new_password=body.new_password.get_secret_value() if body.new_password else None,
+        timezone=body.timezone,
     )
     return UserRead.model_validate(updated)
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
@@ -24,12 +26,26 @@ def _check_password(value: SecretStr) -> SecretStr:
     return value
 
 
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _check_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("Time zone must be an IANA name such as Europe/Berlin")
+    return value
+
+
 def _clean_name(value: str) -> str:
     return " ".join(value.split())
 
 
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_normalize_email)]
 NewPassword = Annotated[SecretStr, AfterValidator(_check_password)]
+TimeZone = Annotated[
+    str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(_check_zone)
+]
 Name = Annotated[str, Field(max_length=200), AfterValidator(_clean_name)]
 
 
@@ -37,6 +53,7 @@ class SignupRequest(RequestModel):
     email: Email = Field(examples=["ada@example.com"])
     password: NewPassword = Field(examples=["correct horse battery"])
     name: Name = Field(default="", examples=["Ada Lovelace"])
+    timezone: TimeZone = Field(default="UTC", description="Where 'today' is for this user")
 
 
 class LoginRequest(RequestModel):
@@ -50,6 +67,7 @@ class UserUpdate(RequestModel):
     name: Name | None = None
     current_password: Annotated[SecretStr, Field(max_length=PASSWORD_MAX)] | None = None
     new_password: NewPassword | None = None
+    timezone: TimeZone | None = None
 
 
 class UserRead(BaseModel):
@@ -58,6 +76,7 @@ class UserRead(BaseModel):
     id: str
     email: str
     name: str
+    timezone: str
     created_at: datetime
     updated_at: datetime
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.accounts.models import User
+from todo.accounts.models import User, WebSession
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.security import Passwords
 from todo.core.tokens import TokenClaims, TokenService
+from todo.lists import service as lists
+from todo.tasks import service as tasks
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ async def create_user(
     email: str,
     password: str | None,
     name: str = "",
+    timezone: str = "UTC",
     user_id: str | None = None,
 ) -> User:
     """Create an account; commits. An address already in use is a Conflict."""
@@ -54,19 +61,27 @@ async def create_user(
     user = User(
         email=email,
         name=name,
+        timezone=timezone,
         password_hash=await passwords.hash(password) if password is not None else None,
     )
     if user_id is not None:
         user.id = user_id
+    if not await _insert_with_inbox(session, user):
+        raise Conflict("An account with this email address already exists.", code="email_taken")
+    return user
+
+
+async def _insert_with_inbox(session: AsyncSession, user: User) -> bool:
+    """Insert a new user and their Inbox in one transaction; False when the email is taken."""
     session.add(user)
     try:
+        await session.flush()
+        await lists.add_inbox(session, user.id)
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise Conflict(
-            "An account with this email address already exists.", code="email_taken"
-        ) from None
-    return user
+        return False
+    return True
 
 
 async def signup(
@@ -77,9 +92,28 @@ async def signup(
     email: str,
     password: str,
     name: str,
+    timezone: str = "UTC",
 ) -> Authenticated:
-    user = await create_user(session, passwords, email=email, password=password, name=name)
+    user = await create_user(
+        session, passwords, email=email, password=password, name=name, timezone=timezone
+    )
     return _issue(tokens, user)
+
+
+async def _check_credentials(
+    session: AsyncSession, passwords: Passwords, *, email: str, password: str
+) -> User:
+    """The account these credentials open. A rehash is staged on the session, not committed."""
+    user = await find_by_email(session, email)
+    valid, new_hash = await passwords.verify(password, user.password_hash if user else None)
+    if user is None or not valid:
+        raise Unauthorized(
+            "The email address or the password is wrong.", code="invalid_credentials"
+        )
+    if new_hash is not None:
+        user.password_hash = new_hash
+        session.add(user)
+    return user
 
 
 async def login(
@@ -90,16 +124,8 @@ async def login(
     email: str,
     password: str,
 ) -> Authenticated:
-    user = await find_by_email(session, email)
-    valid, new_hash = await passwords.verify(password, user.password_hash if user else None)
-    if user is None or not valid:
-        raise Unauthorized(
-            "The email address or the password is wrong.", code="invalid_credentials"
-        )
-    if new_hash is not None:
-        user.password_hash = new_hash
-        session.add(user)
-        await session.commit()
+    user = await _check_credentials(session, passwords, email=email, password=password)
+    await session.commit()
     return _issue(tokens, user)
 
 
@@ -111,11 +137,7 @@ async def resolve_token(session: AsyncSession, claims: TokenClaims) -> User:
             raise Unauthorized("The account of this token no longer exists.", code="user_gone")
         # A user signed in by the Better Auth front end, seen here for the first time.
         user = User(id=claims.user_id, email=claims.email.strip().lower(), name=claims.name or "")
-        session.add(user)
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
+        if not await _insert_with_inbox(session, user):
             raise Unauthorized(
                 "The email address of this token belongs to another account.",
                 code="email_conflict",
@@ -139,6 +161,7 @@ async def update_profile(
     name: str | None = None,
     current_password: str | None = None,
     new_password: str | None = None,
+    timezone: str | None = None,
 ) -> User:
     if new_password is not None:
         valid, _ = await passwords.verify(current_password or "", user.password_hash)
@@ -151,6 +174,9 @@ async def update_profile(
         user.password_hash = await passwords.hash(new_password)
     if name is not None:
         user.name = name
+    if timezone is not None and timezone != user.timezone:
+        user.timezone = timezone
+        await tasks.retime_due_dates(session, user.id, ZoneInfo(timezone))
     user.updated_at = utcnow()
     session.add(user)
     await session.commit()
@@ -163,6 +189,7 @@ async def logout_everywhere(session: AsyncSession, user: User) -> None:
         .where(col(User.id) == user.id)
         .values(session_version=User.session_version + 1, tokens_valid_after=utcnow())
     )
+    await session.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
     await session.commit()
 
 
@@ -177,3 +204,125 @@ async def delete_user(session: AsyncSession, user_id: str) -> None:
 async def list_users(session: AsyncSession) -> Sequence[User]:
     result = await session.exec(select(User).order_by(func.lower(User.email)))
     return result.all()
+
+
+# Web sessions: the browser app's log-ins, kept server-side so that logging out ends them.
+
+WEB_SESSION_IDLE = timedelta(days=30)
+WEB_SESSION_MAX = timedelta(days=90)
+# Renewing on every request would turn every page view into a write.
+_WEB_SESSION_RENEW_STEP = timedelta(days=1)
+_WEB_TOKEN_MAX_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class WebLogin:
+    user: User
+    token: str
+    """For the cookie only: the database keeps its digest."""
+
+
+@dataclass(frozen=True)
+class ActiveWebSession:
+    user: User
+    session_id: str
+    flash: str | None
+    renew_due: bool
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _renewed_expiry(created_at: datetime, now: datetime) -> datetime:
+    return min(now + WEB_SESSION_IDLE, created_at + WEB_SESSION_MAX)
+
+
+async def _open_web_session(session: AsyncSession, user_id: str, now: datetime) -> str:
+    # Sessions left to expire would otherwise pile up for people who never log out.
+    await session.exec(
+        delete(WebSession).where(
+            col(WebSession.user_id) == user_id, col(WebSession.expires_at) <= now
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            id=_digest(token), user_id=user_id, created_at=now, expires_at=now + WEB_SESSION_IDLE
+        )
+    )
+    return token
+
+
+async def web_login(
+    session: AsyncSession,
+    *,
+    passwords: Passwords,
+    email: str,
+    password: str,
+    now: datetime | None = None,
+) -> WebLogin:
+    user = await _check_credentials(session, passwords, email=email, password=password)
+    token = await _open_web_session(session, user.id, now or utcnow())
+    await session.commit()
+    return WebLogin(user=user, token=token)
+
+
+async def web_signup(
+    session: AsyncSession, *, passwords: Passwords, email: str, password: str, name: str
+) -> WebLogin:
+    user = await create_user(session, passwords, email=email, password=password, name=name)
+    token = await _open_web_session(session, user.id, utcnow())
+    await session.commit()
+    return WebLogin(user=user, token=token)
+
+
+async def resolve_web_session(
+    session: AsyncSession, token: str, *, now: datetime | None = None
+) -> ActiveWebSession | None:
+    """The session a cookie's token opens, or None when it is unknown, ended or expired."""
+    if not token or len(token) > _WEB_TOKEN_MAX_LENGTH:
+        return None
+    now = now or utcnow()
+    result = await session.exec(
+        select(WebSession, User)
+        .join(User, col(User.id) == col(WebSession.user_id))
+        .where(col(WebSession.id) == _digest(token), col(WebSession.expires_at) > now)
+    )
+    row = result.one_or_none()
+    if row is None:
+        return None
+    record, user = row
+    renewed = _renewed_expiry(record.created_at, now)
+    return ActiveWebSession(
+        user=user,
+        session_id=record.id,
+        flash=record.flash,
+        renew_due=renewed - record.expires_at >= _WEB_SESSION_RENEW_STEP,
+    )
+
+
+async def renew_web_session(
+    session: AsyncSession, session_id: str, *, now: datetime | None = None
+) -> None:
+    """Push the expiry of a session in use forward, up to its cap."""
+    record = await session.get(WebSession, session_id)
+    if record is None:
+        return
+    renewed = _renewed_expiry(record.created_at, now or utcnow())
+    if renewed > record.expires_at:
+        record.expires_at = renewed
+        session.add(record)
+        await session.commit()
+
+
+async def end_web_session(session: AsyncSession, token: str) -> None:
+    await session.exec(delete(WebSession).where(col(WebSession.id) == _digest(token)))
+    await session.commit()
+
+
+async def set_flash(session: AsyncSession, session_id: str, flash: str | None) -> None:
+    await session.exec(
+        update(WebSession).where(col(WebSession.id) == session_id).values(flash=flash)
+    )
+    await session.commit()

@@ -53,10 +53,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, for_migrations: bool = False) -> AsyncEngine:
     target = settings.database
     if target.is_sqlite:
-        return _sqlite_engine(target)
+        return _sqlite_engine(target, foreign_keys=not for_migrations)
     return create_async_engine(
         target.url,
         connect_args={"timeout": 5, **target.connect_args},
@@ -69,7 +69,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def _sqlite_engine(target: DatabaseTarget) -> AsyncEngine:
+def _sqlite_engine(target: DatabaseTarget, *, foreign_keys: bool) -> AsyncEngine:
     path = target.sqlite_path
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +82,9 @@ def _sqlite_engine(target: DatabaseTarget) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        # Off only for migrations: rebuilding a table (DROP, then rename a copy) would
+        # otherwise cascade the DROP's implicit DELETE into every referencing table.
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

@@ -9,6 +9,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import todo.accounts.models
+import todo.lists.models
+import todo.tags.models
 import todo.tasks.models  # noqa: F401  (registers the tables on the metadata)
 from todo.core.config import Settings, load_settings
 from todo.core.db import create_engine
@@ -23,6 +25,15 @@ def _settings() -> Settings:
     return load_settings()
 
 
+# Search machinery that lives only in SQL, per engine (see the organize migration):
+# PostgreSQL's generated tsvector column and SQLite's FTS5 table with its shadow tables.
+SEARCH_ONLY_IN_SQL = ("search_vector", "ix_tasks_search_vector", "tasks_fts")
+
+
+def _include(obj: object, name: str | None, kind: str, reflected: bool, _compare: object) -> bool:
+    return not (reflected and name is not None and name.startswith(SEARCH_ONLY_IN_SQL))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -30,13 +41,14 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 async def _run_async() -> None:
-    engine = create_engine(_settings())
+    engine = create_engine(_settings(), for_migrations=True)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

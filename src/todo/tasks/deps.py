@@ -45,3 +45,10 @@ IfMatch = Annotated[int | None, Depends(_if_match)]
 
 def etag(task: Task) -> str:
     return f'"{task.version}"'
+
+
+def _clock(user: PathUser) -> tasks.Clock:
+    return tasks.Clock.of(user.timezone)
+
+
+UserClock = Annotated[tasks.Clock, Depends(_clock)]

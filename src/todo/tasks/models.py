@@ -1,12 +1,12 @@
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
-from sqlmodel import Column, Field, SQLModel
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlmodel import Column, Field, Relationship, SQLModel
 
 from todo.core.db import UTCDateTime, utcnow
+from todo.lists.models import POSITION_TYPE
+from todo.tags.models import Tag, TaskTag
 
 _VERSION = Column("version", Integer, nullable=False, default=1)
 
@@ -23,6 +23,11 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_id_title", "user_id", "title", "id"),
         Index("ix_tasks_user_id_due_date", "user_id", "due_date", "id"),
         Index("ix_tasks_user_id_completed_created_at", "user_id", "completed", "created_at", "id"),
+        Index("ix_tasks_user_id_completed_at", "user_id", "completed_at", "id"),
+        Index("ix_tasks_user_id_priority", "user_id", "priority", "id"),
+        Index("ix_tasks_user_id_list_id_position", "user_id", "list_id", "position", "id"),
+        Index("ix_tasks_user_id_remind_at", "user_id", "remind_at"),
+        Index("ix_tasks_user_id_series_id", "user_id", "series_id", "occurrence"),
         # Never hand a deleted task's id to a new one: clients and undo may still hold it.
         {"sqlite_autoincrement": True},
     )
@@ -40,7 +45,31 @@ class Task(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     completed: bool = Field(default=False)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    list_id: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"),
+            ForeignKey("lists.id", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    position: str = Field(sa_column=Column(POSITION_TYPE, nullable=False))
+    # 0 none, 1 low, 2 medium, 3 high, 4 urgent: sorts by importance as a number.
+    priority: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, default=0))
+    # Always the calendar day the task is due (for a timed one, that day in the owner's
+    # time zone), so day views and sorting use one indexed column.
     due_date: date | None = Field(default=None)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remind_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminder_dismissed: bool = Field(default=False)
+    rrule: str | None = Field(default=None, max_length=500)
+    recurrence_mode: str = Field(default="due", max_length=10)
+    series_id: str | None = Field(default=None, max_length=36)
+    occurrence: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_VERSION)
+    # Loaded with every task in one batched query per statement; written through TaskTag
+    # rows, which carry the owner for per-user indexing.
+    tags: list[Tag] = Relationship(
+        link_model=TaskTag, sa_relationship_kwargs={"lazy": "selectin", "viewonly": True}
+    )

@@ -1,8 +1,9 @@
-"""Sorting and keyset pagination of task lists.
+"""Filtering, searching, sorting and keyset pagination of task lists.
 
 A page ends at a (sort value, id) pair; the next page starts strictly after it, so a page
 deep in the list costs what the first one does (no OFFSET scan) and ties never repeat or
-skip a row. Undated tasks sort last in both directions.
+skip a row. Undated (and uncompleted, for the completion sort) tasks sort last in both
+directions.
 """
 
 from __future__ import annotations
@@ -10,40 +11,85 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from datetime import date, datetime
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    table,
+    text,
+)
 from sqlalchemy.sql.elements import UnaryExpression
-from sqlmodel import col
+from sqlmodel import col, select
+from sqlmodel.sql.expression import Select
 
 from todo.core.errors import BadRequest
+from todo.tags.models import Tag, TaskTag
 from todo.tasks.models import Task
-from todo.tasks.schemas import SortKey, SortOrder, StatusFilter
+from todo.tasks.schemas import DueFilter, SortKey, SortOrder, StatusFilter
 
 _COLUMNS: dict[str, Any] = {
     "created": Task.created_at,
     "updated": Task.updated_at,
     "title": Task.title,
     "due_date": Task.due_date,
+    "priority": Task.priority,
+    "manual": Task.position,
+    "completed": Task.completed_at,
 }
-_NULLABLE = frozenset({"due_date"})
+_NULLABLE = frozenset({"due_date", "completed"})
+_DATES = frozenset({"due_date"})
+_INSTANTS = frozenset({"created", "updated", "completed"})
+_TEXTS = frozenset({"title", "manual"})
+RELEVANCE = "relevance"
+# SQLite's FTS5 index over title and description (created by the migrations).
+_FTS = table("tasks_fts", column("rowid"))
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_SEARCH_WORDS = 10
 
 
 @dataclass(frozen=True)
 class TaskQuery:
     status: StatusFilter = "all"
-    sort: SortKey = "created"
+    sort: SortKey | str = "created"
     order: SortOrder = "asc"
     limit: int = 100
     after: tuple[Any, int] | None = None
+    list_id: int | None = None
+    tags: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+    due: DueFilter | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    completed_from: datetime | None = None
+    completed_to: datetime | None = None
+    q: str | None = None
+    # The owner's "today" and "now", for the relative due filters.
+    today: date | None = None
+    now: datetime | None = None
+    search_terms: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
 class Page:
     items: list[Task]
     next_cursor: str | None
+
+
+def search_terms(q: str | None) -> tuple[str, ...]:
+    """Words of a search box, lower-cased; punctuation is never passed to the engine."""
+    if not q:
+        return ()
+    return tuple(dict.fromkeys(w.lower() for w in _WORD.findall(q)))[:MAX_SEARCH_WORDS]
 
 
 def _encode_value(value: Any) -> Any:
@@ -57,21 +103,28 @@ def _decode_value(sort: str, raw: Any) -> Any:
         if sort not in _NULLABLE:
             raise ValueError("null sort value")
         return None
-    if sort in {"created", "updated"}:
+    if sort in _INSTANTS:
         value = datetime.fromisoformat(raw)
         if value.tzinfo is None:
             raise ValueError("naive timestamp")
         return value
-    if sort == "due_date":
+    if sort in _DATES:
         return date.fromisoformat(raw)
-    if not isinstance(raw, str):
-        raise ValueError("title must be text")
+    if sort in _TEXTS:
+        if not isinstance(raw, str):
+            raise ValueError("expected text")
+        return raw
+    if sort == RELEVANCE:
+        if not isinstance(raw, int | float) or isinstance(raw, bool):
+            raise ValueError("expected a number")
+        return float(raw)
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise ValueError("expected an integer")
     return raw
 
 
-def encode_cursor(query: TaskQuery, last: Task) -> str:
-    value = getattr(last, _COLUMNS[query.sort].key)
-    payload = {"s": query.sort, "o": query.order, "v": _encode_value(value), "i": last.id}
+def encode_cursor(query: TaskQuery, value: Any, last_id: int) -> str:
+    payload = {"s": query.sort, "o": query.order, "v": _encode_value(value), "i": last_id}
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -98,43 +151,126 @@ def decode_cursor(cursor: str, *, sort: str, order: str) -> tuple[Any, int]:
         ) from None
 
 
-def order_by(query: TaskQuery) -> list[UnaryExpression[Any] | ColumnElement[Any]]:
-    keys: list[UnaryExpression[Any] | ColumnElement[Any]] = []
-    column = col(_COLUMNS[query.sort])
+def _relevance(dialect: str, terms: tuple[str, ...]) -> tuple[Any, Any]:
+    """The match condition and a score where higher is better, per database engine."""
+    if dialect == "postgresql":
+        tsquery = func.to_tsquery("simple", " & ".join(f"{t}:*" for t in terms))
+        vector: ColumnElement[Any] = literal_column("tasks.search_vector")
+        return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).cast(Float)
+    match = " ".join(f'"{t}"*' for t in terms)
+    return (
+        text("tasks_fts MATCH :fts_query").bindparams(fts_query=match),
+        -literal_column("bm25(tasks_fts)", Float),
+    )
+
+
+def sort_expression(query: TaskQuery, dialect: str) -> Any:
+    if query.sort == RELEVANCE:
+        return _relevance(dialect, query.search_terms)[1]
+    return col(_COLUMNS[query.sort])
+
+
+def build(query: TaskQuery, user_id: str, dialect: str) -> Select[Task, Any]:
+    """SELECT tasks (and the sort value) for one page, one row more than the limit."""
+    key = sort_expression(query, dialect)
+    statement: Select[Task, Any] = select(Task, key.label("sort_value")).where(
+        col(Task.user_id) == user_id
+    )
+    if query.search_terms:
+        matches, _ = _relevance(dialect, query.search_terms)
+        if dialect != "postgresql":
+            statement = statement.join(_FTS, _FTS.c.rowid == col(Task.id))
+        statement = statement.where(matches)
+    for condition in _filters(query, user_id):
+        statement = statement.where(condition)
+    if query.after is not None:
+        statement = statement.where(_after(query, key))
+    return statement.order_by(*_order_by(query, key)).limit(query.limit + 1)
+
+
+def _filters(query: TaskQuery, user_id: str) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.status != "all":
+        conditions.append(col(Task.completed) == (query.status == "completed"))
+    if query.list_id is not None:
+        conditions.append(col(Task.list_id) == query.list_id)
+    for tag in query.tags:
+        conditions.append(
+            exists()
+            .where(col(TaskTag.task_id) == col(Task.id))
+            .where(col(TaskTag.user_id) == user_id)
+            .where(col(TaskTag.tag_id) == col(Tag.id))
+            .where(col(Tag.user_id) == user_id, col(Tag.key) == tag.lower())
+        )
+    if query.priorities:
+        conditions.append(col(Task.priority).in_(query.priorities))
+    due = col(Task.due_date)
+    today = query.today
+    if query.due is not None and today is not None:
+        if query.due == "overdue":
+            late = due < today
+            if query.now is not None:
+                late = or_(late, col(Task.due_at) < query.now)
+            conditions.append(late)
+        elif query.due == "today":
+            conditions.append(due == today)
+        elif query.due == "week":
+            conditions.append(and_(due >= today, due < today + timedelta(days=7)))
+        elif query.due == "none":
+            conditions.append(due.is_(None))
+        else:
+            conditions.append(due.is_not(None))
+    if query.due_from is not None:
+        conditions.append(due >= query.due_from)
+    if query.due_to is not None:
+        conditions.append(due <= query.due_to)
+    if query.completed_from is not None:
+        conditions.append(col(Task.completed_at) >= query.completed_from)
+    if query.completed_to is not None:
+        conditions.append(col(Task.completed_at) <= query.completed_to)
+    return conditions
+
+
+def _descending(query: TaskQuery) -> bool:
+    return query.order == "desc"
+
+
+def _order_by(query: TaskQuery, key: Any) -> list[UnaryExpression[Any]]:
+    first = key.desc() if _descending(query) else key.asc()
     if query.sort in _NULLABLE:
-        keys.append(column.is_(None))
-    for key in (column, col(Task.id)):
-        keys.append(key.asc() if query.order == "asc" else key.desc())
-    return keys
+        # NULLS LAST is also the order of an ascending B-tree on PostgreSQL, so the
+        # (user_id, due_date, id) index delivers rows already sorted.
+        first = first.nulls_last()
+    ident = col(Task.id)
+    return [first, ident.desc() if _descending(query) else ident.asc()]
 
 
-def keyset_condition(query: TaskQuery) -> ColumnElement[bool]:
+def _after(query: TaskQuery, key: Any) -> ColumnElement[bool]:
     assert query.after is not None
     value, last_id = query.after
-    column = col(_COLUMNS[query.sort])
     ident = col(Task.id)
-    ascending = query.order == "asc"
+    descending = _descending(query)
 
     def later(a: Any, b: Any) -> ColumnElement[bool]:
-        return a > b if ascending else a < b  # type: ignore[no-any-return]
+        return a < b if descending else a > b  # type: ignore[no-any-return]
 
     if value is None:
-        # Only undated rows remain after an undated one.
-        return and_(column.is_(None), later(ident, last_id))
+        # Only rows without a value remain after one without a value.
+        return and_(key.is_(None), later(ident, last_id))
     # Written out rather than as a row value so that each side binds with its column's
     # type (UTC handling on SQLite) and collation; the leading inclusive bound gives the
     # index a range to start from instead of a filter over the user's every row.
-    bound = column >= value if ascending else column <= value
-    after_value = and_(
-        bound, or_(later(column, value), and_(column == value, later(ident, last_id)))
-    )
+    bound = key <= value if descending else key >= value
+    after_value = and_(bound, or_(later(key, value), and_(key == value, later(ident, last_id))))
     if query.sort in _NULLABLE:
-        return or_(after_value, column.is_(None))
+        return or_(after_value, key.is_(None))
     return after_value
 
 
-def page_from(rows: list[Task], query: TaskQuery) -> Page:
+def page_from(rows: list[tuple[Task, Any]], query: TaskQuery) -> Page:
+    items = [task for task, _ in rows[: query.limit]]
     if len(rows) <= query.limit:
-        return Page(items=rows, next_cursor=None)
-    items = rows[: query.limit]
-    return Page(items=items, next_cursor=encode_cursor(query, items[-1]))
+        return Page(items=items, next_cursor=None)
+    last_task, last_value = rows[query.limit - 1]
+    assert last_task.id is not None
+    return Page(items=items, next_cursor=encode_cursor(query, last_value, last_task.id))

@@ -1,31 +1,40 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from pydantic import AwareDatetime
 
 from todo.accounts.deps import PathUser
 from todo.core.deps import SessionDep
 from todo.core.schemas import problem_responses
 from todo.tasks import service as tasks
-from todo.tasks.deps import IfMatch, OwnedTask, etag
+from todo.tasks.deps import IfMatch, OwnedTask, UserClock, etag
 from todo.tasks.models import Task
-from todo.tasks.query import TaskQuery, decode_cursor
+from todo.tasks.query import RELEVANCE, TaskQuery, decode_cursor, search_terms
 from todo.tasks.schemas import (
     PAGE_DEFAULT,
     PAGE_MAX,
+    PRIORITY_VALUE,
+    DueFilter,
+    PriorityName,
+    QuickAddPreview,
+    QuickAddRequest,
     SortKey,
     SortOrder,
     StatusFilter,
     TaskCompletion,
     TaskCreate,
+    TaskMove,
     TaskRead,
     TaskUpdate,
 )
 
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
+reminders_router = APIRouter(prefix="/api/{user_id}/reminders", tags=["reminders"])
 
-_ERRORS = problem_responses(401, 403, 422)
+_ERRORS = problem_responses(401, 403, 404, 422)
 _TASK_ERRORS = problem_responses(401, 403, 404, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
 
@@ -37,23 +46,60 @@ def _read(response: Response, task: Task) -> TaskRead:
 
 @router.get(
     "",
-    summary="List tasks",
+    summary="List, filter and search tasks",
+    description='Every sort pages with a keyset cursor: follow the `Link: <...>; rel="next"` '
+    "header. With `q`, results are ranked by relevance unless another sort is asked for.",
     responses=problem_responses(400, 401, 403, 422),
-    response_description="A page of tasks; a Link header with rel=next points to the next one",
 )
 async def list_tasks(
     request: Request,
     response: Response,
     session: SessionDep,
     user: PathUser,
+    clock: UserClock,
     status_: Annotated[StatusFilter, Query(alias="status")] = "all",
-    sort: SortKey = "created",
+    sort: SortKey | None = None,
     order: SortOrder = "asc",
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words to search for")] = None,
+    list_id: Annotated[int | None, Query(ge=1)] = None,
+    tag: Annotated[
+        list[Annotated[str, Query(max_length=50)]] | None,
+        Query(max_length=10, description="Tasks carrying all of these tags"),
+    ] = None,
+    priority: Annotated[list[PriorityName] | None, Query(max_length=5)] = None,
+    due: Annotated[
+        DueFilter | None, Query(description="Relative to today in your time zone")
+    ] = None,
+    due_from: date | None = None,
+    due_to: date | None = None,
+    completed_from: AwareDatetime | None = None,
+    completed_to: AwareDatetime | None = None,
 ) -> list[TaskRead]:
-    after = decode_cursor(cursor, sort=sort, order=order) if cursor else None
-    query = TaskQuery(status=status_, sort=sort, order=order, limit=limit, after=after)
+    terms = search_terms(q)
+    effective_sort = sort or (RELEVANCE if terms else "created")
+    effective_order = order if sort or not terms else "desc"
+    after = decode_cursor(cursor, sort=effective_sort, order=effective_order) if cursor else None
+    query = TaskQuery(
+        status=status_,
+        sort=effective_sort,
+        order=effective_order,
+        limit=limit,
+        after=after,
+        list_id=list_id,
+        tags=tuple(tag or ()),
+        priorities=tuple(PRIORITY_VALUE[p] for p in priority or ()),
+        due=due,
+        due_from=due_from,
+        due_to=due_to,
+        completed_from=completed_from,
+        completed_to=completed_to,
+        q=q,
+        search_terms=terms,
+        today=clock.today,
+        now=clock.now,
+    )
     page = await tasks.list_tasks(session, user.id, query)
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
@@ -63,13 +109,70 @@ async def list_tasks(
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a task", responses=_ERRORS)
 async def create_task(
-    request: Request, response: Response, session: SessionDep, user: PathUser, body: TaskCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: PathUser,
+    clock: UserClock,
+    body: TaskCreate,
 ) -> TaskRead:
-    task = await tasks.create_task(session, user.id, body)
+    task = await tasks.create_task(session, user.id, body, clock_=clock)
     response.headers["Location"] = str(
         request.url_for("get_task", user_id=user.id, task_id=str(task.id))
     )
     return _read(response, task)
+
+
+@router.post(
+    "/quick",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a task from one line of natural language",
+    description="For example `Pay rent every month on the 1st #home !high +Bills` or "
+    "`Call Sam tomorrow 5pm`. See the README for the grammar.",
+    responses=_ERRORS,
+)
+async def quick_add(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: PathUser,
+    clock: UserClock,
+    body: QuickAddRequest,
+) -> TaskRead:
+    task = await tasks.quick_add(session, user.id, body.text, clock_=clock)
+    response.headers["Location"] = str(
+        request.url_for("get_task", user_id=user.id, task_id=str(task.id))
+    )
+    return _read(response, task)
+
+
+@router.get(
+    "/parse",
+    summary="What a quick-add line would create, without creating it",
+    responses=problem_responses(401, 403, 422),
+)
+async def parse_quick_add(
+    user: PathUser,
+    clock: UserClock,
+    text: Annotated[str, Query(min_length=1, max_length=500)],
+) -> QuickAddPreview:
+    found = tasks.preview(text, clock_=clock)
+    parsed = found.parsed
+    return QuickAddPreview(
+        title=parsed.title,
+        list_name=parsed.list_name,
+        priority=parsed.priority,
+        tags=list(parsed.tags),
+        due_date=parsed.due_date
+        if parsed.due_at is None
+        else parsed.due_at.astimezone(clock.tz).date(),
+        due_at=parsed.due_at,
+        rrule=parsed.rrule,
+        recurrence=found.recurrence,
+        spans=[
+            {"start": s.start, "end": s.end, "kind": s.kind, "text": s.text} for s in parsed.spans
+        ],
+    )
 
 
 @router.get("/{task_id}", summary="Get a task", responses=_TASK_ERRORS)
@@ -79,26 +182,49 @@ async def get_task(response: Response, task: OwnedTask) -> TaskRead:
 
 @router.put("/{task_id}", summary="Update a task", responses=_WRITE_ERRORS)
 async def update_task(
-    response: Response, session: SessionDep, task: OwnedTask, body: TaskUpdate, if_match: IfMatch
+    response: Response,
+    session: SessionDep,
+    task: OwnedTask,
+    clock: UserClock,
+    body: TaskUpdate,
+    if_match: IfMatch,
 ) -> TaskRead:
-    return _read(response, await tasks.update_task(session, task, body, if_match=if_match))
+    updated = await tasks.update_task(session, task, body, clock_=clock, if_match=if_match)
+    return _read(response, updated)
 
 
 @router.patch(
     "/{task_id}/complete",
     summary="Complete or reopen a task",
-    description='`{"completed": true|false}` sets the state; an empty body toggles it.',
+    description='`{"completed": true|false}` sets the state; an empty body toggles it. '
+    "Completing an occurrence of a recurring task creates the next one.",
     responses=_WRITE_ERRORS,
 )
 async def complete_task(
     response: Response,
     session: SessionDep,
     task: OwnedTask,
+    clock: UserClock,
     if_match: IfMatch,
     body: Annotated[TaskCompletion | None, Body()] = None,
 ) -> TaskRead:
     completed = body.completed if body is not None else None
-    return _read(response, await tasks.set_completed(session, task, completed, if_match=if_match))
+    updated = await tasks.set_completed(session, task, completed, clock_=clock, if_match=if_match)
+    return _read(response, updated)
+
+
+@router.post(
+    "/{task_id}/move",
+    summary="Reorder a task, or move it to another list",
+    responses=_WRITE_ERRORS,
+)
+async def move_task(
+    response: Response, session: SessionDep, task: OwnedTask, body: TaskMove, if_match: IfMatch
+) -> TaskRead:
+    moved = await tasks.move_task(
+        session, task, list_id=body.list_id, after_id=body.after_id, if_match=if_match
+    )
+    return _read(response, moved)
 
 
 @router.delete(
@@ -110,3 +236,22 @@ async def complete_task(
 async def delete_task(session: SessionDep, task: OwnedTask, if_match: IfMatch) -> Response:
     await tasks.delete_task(session, task, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@reminders_router.get(
+    "/due",
+    summary="Reminders that have fired and are not dismissed",
+    responses=problem_responses(401, 403),
+)
+async def due_reminders(session: SessionDep, user: PathUser, clock: UserClock) -> list[TaskRead]:
+    found = await tasks.due_reminders(session, user.id, now=clock.now)
+    return [TaskRead.model_validate(task) for task in found]
+
+
+@reminders_router.post(
+    "/{task_id}/dismiss",
+    summary="Dismiss a task's reminder",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def dismiss_reminder(response: Response, session: SessionDep, task: OwnedTask) -> TaskRead:
+    return _read(response, await tasks.dismiss_reminder(session, task))

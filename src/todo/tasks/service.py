@@ -2,22 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.db import utcnow
-from todo.core.errors import Conflict, NotFound, PreconditionFailed
+from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from todo.core.ordering import key_between, time_key
+from todo.lists import service as lists
+from todo.lists.models import TaskList
+from todo.lists.schemas import DeleteMode
+from todo.tags import service as tags
+from todo.tasks import quickadd
 from todo.tasks.models import Task
-from todo.tasks.query import Page, TaskQuery, keyset_condition, order_by, page_from
-from todo.tasks.schemas import TaskCreate, TaskUpdate
+from todo.tasks.query import Page, TaskQuery, build, page_from
+from todo.tasks.recurrence import describe_rule, next_due
+from todo.tasks.schemas import PRIORITY_VALUE, TaskCreate, TaskUpdate
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The owner's time zone and the moment of the request, for due dates and views."""
+
+    tz: ZoneInfo
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
+
+    @classmethod
+    def of(cls, timezone: str) -> Clock:
+        return cls(tz=ZoneInfo(timezone), now=utcnow())
 
 
 def _not_found(task_id: int) -> NotFound:
     return NotFound(f"Task {task_id} was not found.", code="task_not_found")
+
+
+def _invalid(field: str, reason: str) -> Unprocessable:
+    return Unprocessable(
+        f"The request is not valid: {field}: {reason}.",
+        errors=[{"field": field, "in": "body", "reason": reason}],
+    )
 
 
 async def get_task(session: AsyncSession, user_id: str, task_id: int) -> Task:
@@ -31,30 +67,59 @@ async def get_task(session: AsyncSession, user_id: str, task_id: int) -> Task:
 
 
 async def list_tasks(session: AsyncSession, user_id: str, query: TaskQuery) -> Page:
-    statement = select(Task).where(col(Task.user_id) == user_id)
-    if query.status != "all":
-        statement = statement.where(col(Task.completed) == (query.status == "completed"))
-    if query.after is not None:
-        statement = statement.where(keyset_condition(query))
-    statement = statement.order_by(*order_by(query)).limit(query.limit + 1)
-    rows = list((await session.exec(statement)).all())
-    return page_from(rows, query)
+    dialect = session.get_bind().dialect.name
+    rows = (await session.exec(build(query, user_id, dialect))).all()
+    return page_from([(row[0], row[1]) for row in rows], query)
 
 
-async def create_task(session: AsyncSession, user_id: str, data: TaskCreate) -> Task:
-    now = utcnow()
+async def _target_list(session: AsyncSession, user_id: str, list_id: int | None) -> int:
+    found = (
+        await lists.inbox(session, user_id)
+        if list_id is None
+        else await lists.get_list(session, user_id, list_id)
+    )
+    assert found.id is not None
+    return found.id
+
+
+def _due_fields(due_date: date | None, due_at: datetime | None, clock_: Clock) -> dict[str, Any]:
+    if due_at is not None:
+        return {"due_at": due_at, "due_date": due_at.astimezone(clock_.tz).date()}
+    return {"due_at": None, "due_date": due_date}
+
+
+async def create_task(
+    session: AsyncSession, user_id: str, data: TaskCreate, *, clock_: Clock
+) -> Task:
+    target = await _target_list(session, user_id, data.list_id)
+    due = _due_fields(data.due_date, data.due_at, clock_)
+    if data.rrule and due["due_date"] is None:
+        raise _invalid("rrule", "a recurring task needs a due date or due time")
+    now = clock_.now
     task = Task(
         user_id=user_id,
+        list_id=target,
+        position=time_key(),
         title=data.title,
         description=data.description,
-        completed=data.completed,
-        completed_at=now if data.completed else None,
-        due_date=data.due_date,
+        priority=PRIORITY_VALUE[data.priority],
+        remind_at=data.remind_at,
+        rrule=data.rrule,
+        recurrence_mode=data.recurrence_mode,
+        series_id=str(uuid4()) if data.rrule else None,
         created_at=now,
         updated_at=now,
+        **due,
     )
     session.add(task)
+    await session.flush()
+    assert task.id is not None
+    if data.tags:
+        await tags.set_task_tags(session, user_id, task.id, data.tags)
+    if data.completed:
+        await _complete(session, task, clock_)
     await session.commit()
+    await session.refresh(task, ["tags"])
     return task
 
 
@@ -64,17 +129,6 @@ def _check_version(task: Task, if_match: int | None) -> None:
             f"Task {task.id} has changed (now version {task.version}); reload it and retry.",
             code="version_mismatch",
         )
-
-
-def _apply(task: Task, changes: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in changes.items():
-        if getattr(task, name) != value:
-            setattr(task, name, value)
-            changed = True
-    if "completed" in changes and changed:
-        task.completed_at = utcnow() if task.completed else None
-    return changed
 
 
 async def _save(session: AsyncSession, task: Task) -> Task:
@@ -88,26 +142,150 @@ async def _save(session: AsyncSession, task: Task) -> Task:
             f"Task {task.id} was changed by another request at the same time; reload and retry.",
             code="edit_conflict",
         ) from None
+    await session.refresh(task, ["tags"])
     return task
 
 
+async def _complete(session: AsyncSession, task: Task, clock_: Clock) -> None:
+    """Mark done; a recurring task gets its next occurrence, once per occurrence."""
+    task.completed = True
+    task.completed_at = clock_.now
+    if task.rrule and task.series_id and task.due_date is not None:
+        await _spawn_next(session, task, clock_)
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
+    assert task.rrule is not None
+    assert task.due_date is not None
+    later = await session.exec(
+        select(count())
+        .select_from(Task)
+        .where(
+            col(Task.user_id) == task.user_id,
+            col(Task.series_id) == task.series_id,
+            col(Task.occurrence) > task.occurrence,
+        )
+    )
+    if later.one():
+        return
+    current: date | datetime = task.due_at if task.due_at is not None else task.due_date
+    following = next_due(
+        task.rrule,
+        series_start=current,
+        current_due=current,
+        completed_at=clock_.now,
+        occurrence=task.occurrence,
+        mode="completion" if task.recurrence_mode == "completion" else "due",
+        tz=clock_.tz,
+    )
+    if following is None:
+        return
+    if isinstance(following, datetime):
+        due = _due_fields(None, following, clock_)
+        start_old = current
+        start_new: datetime = following
+    else:
+        due = _due_fields(following, None, clock_)
+        start_old = _local_midnight(task.due_date, clock_.tz)
+        start_new = _local_midnight(following, clock_.tz)
+    assert isinstance(start_old, datetime)
+    remind_at = None
+    if task.remind_at is not None:
+        remind_at = start_new + (task.remind_at - start_old)
+    successor = Task(
+        user_id=task.user_id,
+        list_id=task.list_id,
+        position=time_key(),
+        title=task.title,
+        description=task.description,
+        priority=task.priority,
+        remind_at=remind_at,
+        rrule=task.rrule,
+        recurrence_mode=task.recurrence_mode,
+        series_id=task.series_id,
+        occurrence=task.occurrence + 1,
+        created_at=clock_.now,
+        updated_at=clock_.now,
+        **due,
+    )
+    session.add(successor)
+    await session.flush()
+    assert successor.id is not None
+    names = [tag.name for tag in task.tags]
+    if names:
+        await tags.set_task_tags(session, task.user_id, successor.id, names)
+
+
 async def update_task(
-    session: AsyncSession, task: Task, data: TaskUpdate, *, if_match: int | None = None
+    session: AsyncSession,
+    task: Task,
+    data: TaskUpdate,
+    *,
+    clock_: Clock,
+    if_match: int | None = None,
 ) -> Task:
     _check_version(task, if_match)
-    if not _apply(task, data.model_dump(exclude_unset=True)):
+    changes = data.model_dump(exclude_unset=True)
+    changed = False
+    if "tags" in changes:
+        assert task.id is not None
+        wanted = changes.pop("tags")
+        if sorted(t.lower() for t in wanted) != sorted(t.key for t in task.tags):
+            await tags.set_task_tags(session, task.user_id, task.id, wanted)
+            changed = True
+    if "list_id" in changes:
+        changes["list_id"] = await _target_list(session, task.user_id, changes["list_id"])
+    if "priority" in changes:
+        changes["priority"] = PRIORITY_VALUE[changes["priority"]]
+    if "due_at" in changes or "due_date" in changes:
+        # A client echoing a timed task sends both; then due_at decides and the day follows.
+        due_at = changes.get("due_at", task.due_at if "due_date" not in changes else None)
+        changes.update(_due_fields(changes.get("due_date"), due_at, clock_))
+    if "remind_at" in changes and changes["remind_at"] != task.remind_at:
+        changes["reminder_dismissed"] = False
+    completing = changes.pop("completed", None)
+    for name, value in changes.items():
+        if getattr(task, name) != value:
+            setattr(task, name, value)
+            changed = True
+    if task.rrule and task.due_date is None:
+        raise _invalid("rrule", "a recurring task needs a due date or due time")
+    if task.rrule and task.series_id is None:
+        task.series_id = str(uuid4())
+    if completing is not None and completing != task.completed:
+        await _set_state(session, task, completing, clock_)
+        changed = True
+    if not changed:
         return task
     return await _save(session, task)
 
 
+async def _set_state(session: AsyncSession, task: Task, completed: bool, clock_: Clock) -> None:
+    if completed:
+        await _complete(session, task, clock_)
+    else:
+        task.completed = False
+        task.completed_at = None
+
+
 async def set_completed(
-    session: AsyncSession, task: Task, completed: bool | None, *, if_match: int | None = None
+    session: AsyncSession,
+    task: Task,
+    completed: bool | None,
+    *,
+    clock_: Clock,
+    if_match: int | None = None,
 ) -> Task:
     """Set the completion state; None toggles it."""
     _check_version(task, if_match)
     target = (not task.completed) if completed is None else completed
-    if not _apply(task, {"completed": target}):
+    if target == task.completed:
         return task
+    await _set_state(session, task, target, clock_)
     return await _save(session, task)
 
 
@@ -127,3 +305,174 @@ async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None
             code="edit_conflict",
         )
     await session.commit()
+
+
+async def move_task(
+    session: AsyncSession,
+    task: Task,
+    *,
+    list_id: int | None,
+    after_id: int | None,
+    if_match: int | None = None,
+) -> Task:
+    """Place a task right after another one of the same list (first when none)."""
+    _check_version(task, if_match)
+    target = await _target_list(session, task.user_id, list_id) if list_id else task.list_id
+    if after_id == task.id:
+        raise _invalid("after_id", "a task cannot be placed after itself")
+    in_list = select(Task.position, Task.id).where(
+        col(Task.user_id) == task.user_id, col(Task.list_id) == target, col(Task.id) != task.id
+    )
+    before: str | None = None
+    if after_id is not None:
+        anchor = (await session.exec(in_list.where(col(Task.id) == after_id))).one_or_none()
+        if anchor is None:
+            raise _not_found(after_id)
+        before = anchor[0]
+        following = in_list.where(
+            (col(Task.position) > before)
+            | ((col(Task.position) == before) & (col(Task.id) > after_id))
+        )
+    else:
+        following = in_list
+    nxt = (
+        await session.exec(following.order_by(col(Task.position), col(Task.id)).limit(1))
+    ).one_or_none()
+    after = nxt[0] if nxt is not None else None
+    if before is not None and after is not None and before >= after:
+        # Two rows share a key (concurrent appends): spread the list out once.
+        await _respace(session, task.user_id, target, moving=task.id)
+        return await move_task(session, task, list_id=target, after_id=after_id)
+    task.list_id = target
+    task.position = key_between(before, after)
+    return await _save(session, task)
+
+
+async def _respace(
+    session: AsyncSession, user_id: str, list_id: int, *, moving: int | None
+) -> None:
+    rows = (
+        await session.exec(
+            select(Task.id)
+            .where(
+                col(Task.user_id) == user_id, col(Task.list_id) == list_id, col(Task.id) != moving
+            )
+            .order_by(col(Task.position), col(Task.id))
+        )
+    ).all()
+    key: str | None = None
+    for task_id in rows:
+        key = key_between(key, None)
+        await session.exec(
+            update(Task)
+            .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
+            .values(position=key, version=col(Task.version) + 1)
+        )
+    await session.flush()
+
+
+async def due_reminders(session: AsyncSession, user_id: str, *, now: datetime) -> Sequence[Task]:
+    result = await session.exec(
+        select(Task)
+        .where(
+            col(Task.user_id) == user_id,
+            col(Task.remind_at) <= now,
+            col(Task.reminder_dismissed).is_(False),
+            col(Task.completed).is_(False),
+        )
+        .order_by(col(Task.remind_at), col(Task.id))
+        .limit(100)
+    )
+    return result.all()
+
+
+async def dismiss_reminder(session: AsyncSession, task: Task) -> Task:
+    if task.reminder_dismissed:
+        return task
+    task.reminder_dismissed = True
+    return await _save(session, task)
+
+
+@dataclass(frozen=True)
+class Preview:
+    parsed: quickadd.QuickAdd
+    recurrence: str | None
+
+
+def preview(text: str, *, clock_: Clock) -> Preview:
+    try:
+        parsed = quickadd.parse(text, now=clock_.now, tz=clock_.tz)
+    except ValueError as error:
+        raise _invalid("text", str(error)) from None
+    return Preview(parsed=parsed, recurrence=describe_rule(parsed.rrule) if parsed.rrule else None)
+
+
+async def quick_add(session: AsyncSession, user_id: str, text: str, *, clock_: Clock) -> Task:
+    """Create a task from one line of natural language (see quickadd.py)."""
+    parsed = preview(text, clock_=clock_).parsed
+    if not parsed.title:
+        raise _invalid("text", "there is no title left once the date and markers are taken out")
+    list_id = None
+    if parsed.list_name:
+        found = await lists.find_by_name(session, user_id, parsed.list_name)
+        list_id = (
+            found.id
+            if found is not None
+            else (await lists.add_list(session, user_id, name=parsed.list_name)).id
+        )
+    data = TaskCreate(
+        title=parsed.title[:200],
+        list_id=list_id,
+        priority=parsed.priority or "none",
+        tags=list(parsed.tags),
+        due_date=parsed.due_date,
+        due_at=parsed.due_at,
+        rrule=parsed.rrule,
+    )
+    return await create_task(session, user_id, data, clock_=clock_)
+
+
+async def lists_with_counts(session: AsyncSession, user_id: str) -> list[tuple[TaskList, int]]:
+    """Every list of the user with its number of open tasks."""
+    found = await lists.list_lists(session, user_id)
+    counts = dict(
+        (
+            await session.exec(
+                select(col(Task.list_id), count())
+                .where(col(Task.user_id) == user_id, col(Task.completed).is_(False))
+                .group_by(col(Task.list_id))
+            )
+        ).all()
+    )
+    return [(each, counts.get(each.id or 0, 0)) for each in found]
+
+
+async def delete_list(session: AsyncSession, found: TaskList, *, tasks: DeleteMode) -> None:
+    """Delete a list; its tasks move to the Inbox or are deleted with it."""
+    if tasks == "move" and not found.is_inbox:
+        inbox = await lists.inbox(session, found.user_id)
+        await session.exec(
+            update(Task)
+            .where(col(Task.user_id) == found.user_id, col(Task.list_id) == found.id)
+            .values(list_id=inbox.id, version=col(Task.version) + 1, updated_at=utcnow())
+        )
+    await lists.remove(session, found)
+    await session.commit()
+
+
+async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) -> None:
+    """After a time zone change, re-derive the calendar day of every timed due; no commit."""
+    timed = (
+        await session.exec(
+            select(Task.id, Task.due_at).where(
+                col(Task.user_id) == user_id, col(Task.due_at).is_not(None)
+            )
+        )
+    ).all()
+    for task_id, due_at in timed:
+        assert due_at is not None
+        await session.exec(
+            update(Task)
+            .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
+            .values(due_date=due_at.astimezone(tz).date(), version=col(Task.version) + 1)
+        )

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String, text
+from sqlmodel import Column, Field, SQLModel
+
+from todo.core.db import UTCDateTime, utcnow
+
+# Position keys compare byte-wise on every backend (see core/ordering.py).
+POSITION_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class TaskList(SQLModel, table=True):
+    __tablename__ = "lists"
+    __table_args__ = (
+        Index("ix_lists_user_id_position", "user_id", "position", "id"),
+        # At most one Inbox per user, even when two first requests race to create it.
+        Index(
+            "uq_lists_user_id_inbox",
+            "user_id",
+            unique=True,
+            sqlite_where=text("is_inbox"),
+            postgresql_where=text("is_inbox"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", max_length=64)
+    name: str = Field(max_length=100)
+    color: str | None = Field(default=None, max_length=7)
+    position: str = Field(sa_column=Column(POSITION_TYPE, nullable=False))
+    is_inbox: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from todo.core.schemas import RequestModel
+
+
+def _clean_name(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("Name must not be empty")
+    return value
+
+
+ListName = Annotated[
+    str, Field(max_length=100, examples=["Groceries"]), AfterValidator(_clean_name)
+]
+Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#4f46e5"])]
+
+
+class ListCreate(RequestModel):
+    name: ListName
+    color: Color | None = None
+
+
+class ListUpdate(RequestModel):
+    name: ListName | None = None
+    color: Color | None = None
+    after_id: int | None = Field(
+        default=None, ge=1, description="Move the list right after this one"
+    )
+    first: bool = Field(default=False, description="Move the list to the top")
+
+
+class ListRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    color: str | None
+    position: str
+    is_inbox: bool
+    open_tasks: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+DeleteMode = Literal["move", "delete"]

@@ -1,0 +1,137 @@
+"""With 100,000 tasks on PostgreSQL, the list, filter and search queries use indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tests.conftest import NewDatabase, make_settings
+from todo import migrations
+from todo.core.config import Settings
+from todo.core.db import create_engine
+from todo.tasks.query import RELEVANCE, TaskQuery, build, search_terms
+
+USERS = 20
+TASKS_PER_USER = 5_000
+TODAY = date(2026, 6, 15)
+NOW = datetime.fromisoformat("2026-06-15T12:00:00+00:00")
+
+SEED = [
+    "INSERT INTO users (id, email, name, timezone, session_version, created_at, updated_at) "
+    f"SELECT 'user-' || u, 'user' || u || '@example.com', '', 'UTC', 0, now(), now() "
+    f"FROM generate_series(1, {USERS}) AS u",
+    "INSERT INTO lists (user_id, name, position, is_inbox, created_at, updated_at) "
+    "SELECT id, 'Inbox', 'i', true, now(), now() FROM users",
+    "INSERT INTO lists (user_id, name, position, is_inbox, created_at, updated_at) "
+    "SELECT id, 'Work', 'r', false, now(), now() FROM users",
+    "INSERT INTO tags (user_id, name, key, created_at) SELECT id, 'home', 'home', now() FROM users",
+    "INSERT INTO tasks (user_id, list_id, position, title, description, completed, completed_at, "
+    "priority, due_date, created_at, updated_at, version, reminder_dismissed, recurrence_mode, "
+    "occurrence) "
+    "SELECT l.user_id, l.id, lpad(n::text, 12, '0') || 'i', "
+    "(ARRAY['buy', 'call', 'write', 'fix', 'plan'])[1 + n % 5] || ' thing ' || n, "
+    "CASE WHEN n % 7 = 0 THEN 'groceries and milk' ELSE '' END, "
+    "n % 3 = 0, CASE WHEN n % 3 = 0 THEN now() - n * interval '1 minute' END, n % 5, "
+    f"CASE WHEN n % 4 = 0 THEN NULL ELSE DATE '{TODAY}' + (n % 60 - 30) END, "
+    "now() - n * interval '1 second', now() - n * interval '1 second', 1, false, 'due', 1 "
+    f"FROM lists l, generate_series(1, {TASKS_PER_USER // 2}) AS n",
+    "INSERT INTO task_tags (task_id, tag_id, user_id) "
+    "SELECT t.id, g.id, t.user_id FROM tasks t JOIN tags g ON g.user_id = t.user_id "
+    "WHERE t.id % 10 = 0",
+    "ANALYZE",
+]
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    new_database: NewDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    if new_database.backend != "postgres":
+        pytest.skip("query plans are checked on PostgreSQL")
+    settings = make_settings(new_database.url(), tmp_path_factory.mktemp("plans"))
+    migrations.upgrade(settings)
+
+    async def seed() -> None:
+        engine = create_engine(settings)
+        try:
+            async with engine.begin() as connection:
+                for statement in SEED[:-1]:
+                    await connection.execute(text(statement))
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text(SEED[-1]))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+    return settings
+
+
+async def _plan(connection: AsyncConnection, query: TaskQuery) -> dict[str, Any]:
+    statement = build(query, "user-7", "postgresql")
+    compiled = statement.compile(bind=connection.sync_connection)
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", params)
+    plan = result.scalar_one()
+    return dict((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+QUERIES = {
+    "first page by created": TaskQuery(limit=50),
+    "pending by created": TaskQuery(status="pending", limit=50),
+    "deep keyset page": TaskQuery(limit=50, after=(NOW - timedelta(hours=1), 10**6)),
+    "by title": TaskQuery(sort="title", limit=50),
+    "by due date": TaskQuery(sort="due_date", limit=50),
+    "by priority": TaskQuery(sort="priority", order="desc", limit=50),
+    "manual order in a list": TaskQuery(sort="manual", list_id=40, limit=50),
+    "today view": TaskQuery(status="pending", due_to=TODAY, sort="due_date", limit=50),
+    "next 7 days": TaskQuery(due="week", today=TODAY, now=NOW, sort="due_date", limit=50),
+    "completed newest first": TaskQuery(
+        status="completed", sort="completed", order="desc", limit=50
+    ),
+    "tag": TaskQuery(tags=("home",), limit=50),
+    "search": TaskQuery(sort=RELEVANCE, order="desc", search_terms=search_terms("milk"), limit=50),
+}
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("name", list(QUERIES))
+async def test_query_uses_an_index(seeded: Settings, name: str) -> None:
+    engine = create_engine(seeded)
+    try:
+        async with engine.connect() as connection:
+            plan = await _plan(connection, QUERIES[name])
+    finally:
+        await engine.dispose()
+    scans = [(n["Node Type"], n.get("Relation Name")) for n in _nodes(plan)]
+    assert ("Seq Scan", "tasks") not in scans, json.dumps(plan, indent=1)[:3000]
+    assert any("Index" in node or "Bitmap" in node for node, _ in scans), scans
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_seed_size(seeded: Settings, tmp_path: Path) -> None:
+    async def total() -> int:
+        engine = create_engine(seeded)
+        try:
+            async with engine.connect() as connection:
+                return int(
+                    (await connection.execute(text("SELECT count(*) FROM tasks"))).scalar_one()
+                )
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(total()) >= 100_000
