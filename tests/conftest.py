@@ -28,7 +28,7 @@ from todo.core.config import Settings, load_settings
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("TODO_REQUIRE_POSTGRES", "") not in ("", "0")
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789"
-TABLES = ("web_sessions", "task_tags", "tags", "tasks", "lists", "users")
+TABLES = ("idempotency_keys", "web_sessions", "task_tags", "tags", "tasks", "lists", "users")
 
 
 async def _probe_postgres() -> str | None:
@@ -75,17 +75,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    return load_settings(
-        database_url=database_url,
-        data_dir=data_dir,
-        auth_secret=TEST_SECRET,
-        app_env="test",
+    defaults: dict[str, Any] = {
+        "auth_secret": TEST_SECRET,
+        "app_env": "test",
         # Cheap hashes keep the suite fast; the parameters are not what is under test.
-        argon2_time_cost=1,
-        argon2_memory_cost=1024,
-        argon2_parallelism=1,
-        **overrides,
-    )
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 1024,
+        "argon2_parallelism": 1,
+        # The whole suite signs up from one address; tests/security sets tight limits.
+        "auth_rate_per_account": 1_000_000,
+        "auth_rate_per_address": 1_000_000,
+    }
+    return load_settings(database_url=database_url, data_dir=data_dir, **{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -20,6 +20,7 @@ from todo.core.db import Database
 from todo.core.health import APP_NAME, VERSION
 from todo.core.health import router as health_router
 from todo.core.middleware import BodyLimit, CatchAll, SecurityHeaders
+from todo.core.ratelimit import RateLimiter
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
 from todo.lists.routes import router as lists_router
@@ -49,9 +50,11 @@ def create_app(settings: Settings) -> FastAPI:
             audience=settings.auth_audience,
             jwks_url=settings.auth_jwks_url,
         )
+        app.state.ratelimiter = RateLimiter.from_settings(settings)
         try:
             yield
         finally:
+            await app.state.ratelimiter.aclose()
             await app.state.tokens.aclose()
             await app.state.db.dispose()
 

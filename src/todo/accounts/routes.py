@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Depends, Form, Response, status
 
 from todo.accounts import service as accounts
 from todo.accounts.deps import CurrentUser, PasswordsDep, TokensDep
@@ -16,9 +16,13 @@ from todo.accounts.schemas import (
     UserUpdate,
 )
 from todo.core.deps import SessionDep
+from todo.core.ratelimit import AuthAttempt, auth_attempt
 from todo.core.schemas import problem_responses
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
+
+LoginAttempt = Annotated[AuthAttempt, Depends(auth_attempt("login"))]
+SignupAttempt = Annotated[AuthAttempt, Depends(auth_attempt("signup"))]
 
 
 def _auth_response(result: accounts.Authenticated) -> AuthResponse:
@@ -33,11 +37,16 @@ def _auth_response(result: accounts.Authenticated) -> AuthResponse:
     "/signup",
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429),
 )
 async def signup(
-    session: SessionDep, passwords: PasswordsDep, tokens: TokensDep, body: SignupRequest
+    session: SessionDep,
+    passwords: PasswordsDep,
+    tokens: TokensDep,
+    attempt: SignupAttempt,
+    body: SignupRequest,
 ) -> AuthResponse:
+    await attempt.for_account(body.email)
     result = await accounts.signup(
         session,
         passwords=passwords,
@@ -50,10 +59,15 @@ async def signup(
     return _auth_response(result)
 
 
-@router.post("/login", summary="Log in", responses=problem_responses(401, 422))
+@router.post("/login", summary="Log in", responses=problem_responses(401, 422, 429))
 async def login(
-    session: SessionDep, passwords: PasswordsDep, tokens: TokensDep, body: LoginRequest
+    session: SessionDep,
+    passwords: PasswordsDep,
+    tokens: TokensDep,
+    attempt: LoginAttempt,
+    body: LoginRequest,
 ) -> AuthResponse:
+    await attempt.for_account(body.email)
     result = await accounts.login(
         session,
         passwords=passwords,
@@ -67,15 +81,17 @@ async def login(
 @router.post(
     "/token",
     summary="Log in with the OAuth2 password flow (the Authorize button of /docs)",
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 422, 429),
 )
 async def token(
     session: SessionDep,
     passwords: PasswordsDep,
     tokens: TokensDep,
+    attempt: LoginAttempt,
     username: Annotated[str, Form(max_length=320, description="Your email address")],
     password: Annotated[str, Form(max_length=PASSWORD_MAX)],
 ) -> TokenResponse:
+    await attempt.for_account(username)
     result = await accounts.login(
         session, passwords=passwords, tokens=tokens, email=username, password=password
     )

@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(default=4, ge=1, le=16)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Shared counters for several app processes; memory (per process) when unset.
+    redis_url: SecretStr | None = None
+    redis_key_prefix: str = Field(default="todo:", max_length=100)
+    # Log-in and sign-up attempts allowed per window, per email address and per client address.
+    auth_rate_window: int = Field(default=900, ge=1, le=86400)
+    auth_rate_per_account: int = Field(default=10, ge=1)
+    auth_rate_per_address: int = Field(default=100, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -156,6 +163,15 @@ class Settings(BaseSettings):
     def _positive(cls, value: timedelta) -> timedelta:
         if value.total_seconds() < 60:
             raise ValueError("must be at least 60 seconds")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a URL such as redis://127.0.0.1:6379/0")
         return value
 
     @field_validator("database_url")

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from todo.accounts.deps import PathUser
+from todo.core import idempotency
 from todo.core.deps import SessionDep
+from todo.core.idempotency import IdempotencyKeyHeader
 from todo.core.schemas import problem_responses
 from todo.tasks import service as tasks
 from todo.tasks.deps import IfMatch, OwnedTask, UserClock, etag
@@ -107,20 +111,43 @@ async def list_tasks(
     return [TaskRead.model_validate(task) for task in page.items]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a task", responses=_ERRORS)
+def _created(request: Request, user_id: str) -> Callable[[Task], Awaitable[Response]]:
+    async def respond(task: Task) -> Response:
+        location = request.url_for("get_task", user_id=user_id, task_id=str(task.id))
+        return JSONResponse(
+            TaskRead.model_validate(task).model_dump(mode="json"),
+            status_code=status.HTTP_201_CREATED,
+            headers={"Location": str(location), "ETag": etag(task)},
+        )
+
+    return respond
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a task",
+    response_model=TaskRead,
+    responses=_ERRORS,
+)
 async def create_task(
     request: Request,
-    response: Response,
     session: SessionDep,
     user: PathUser,
     clock: UserClock,
     body: TaskCreate,
-) -> TaskRead:
-    task = await tasks.create_task(session, user.id, body, clock_=clock)
-    response.headers["Location"] = str(
-        request.url_for("get_task", user_id=user.id, task_id=str(task.id))
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    return await idempotency.run_once(
+        session,
+        user_id=user.id,
+        key=idempotency_key,
+        request_fingerprint=idempotency.fingerprint("create_task", body.model_dump(mode="json")),
+        create=lambda hook: tasks.create_task(
+            session, user.id, body, clock_=clock, before_commit=hook
+        ),
+        respond=_created(request, user.id),
     )
-    return _read(response, task)
 
 
 @router.post(
@@ -129,21 +156,27 @@ async def create_task(
     summary="Create a task from one line of natural language",
     description="For example `Pay rent every month on the 1st #home !high +Bills` or "
     "`Call Sam tomorrow 5pm`. See the README for the grammar.",
-    responses=_ERRORS,
+    response_model=TaskRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def quick_add(
     request: Request,
-    response: Response,
     session: SessionDep,
     user: PathUser,
     clock: UserClock,
     body: QuickAddRequest,
-) -> TaskRead:
-    task = await tasks.quick_add(session, user.id, body.text, clock_=clock)
-    response.headers["Location"] = str(
-        request.url_for("get_task", user_id=user.id, task_id=str(task.id))
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    return await idempotency.run_once(
+        session,
+        user_id=user.id,
+        key=idempotency_key,
+        request_fingerprint=idempotency.fingerprint("quick_add", body.text),
+        create=lambda hook: tasks.quick_add(
+            session, user.id, body.text, clock_=clock, before_commit=hook
+        ),
+        respond=_created(request, user.id),
     )
-    return _read(response, task)
 
 
 @router.get(

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from todo.core.idempotency import BeforeCommit
 from todo.core.ordering import key_between, time_key
 from todo.lists import service as lists
 from todo.lists.models import TaskList
@@ -89,8 +90,14 @@ def _due_fields(due_date: date | None, due_at: datetime | None, clock_: Clock) -
 
 
 async def create_task(
-    session: AsyncSession, user_id: str, data: TaskCreate, *, clock_: Clock
+    session: AsyncSession,
+    user_id: str,
+    data: TaskCreate,
+    *,
+    clock_: Clock,
+    before_commit: BeforeCommit[Task] | None = None,
 ) -> Task:
+    """Create a task; `before_commit` sees it complete and may add rows to the same commit."""
     target = await _target_list(session, user_id, data.list_id)
     due = _due_fields(data.due_date, data.due_at, clock_)
     if data.rrule and due["due_date"] is None:
@@ -118,6 +125,10 @@ async def create_task(
         await tags.set_task_tags(session, user_id, task.id, data.tags)
     if data.completed:
         await _complete(session, task, clock_)
+    if before_commit is not None:
+        await session.flush()
+        await session.refresh(task, ["tags"])
+        await before_commit(task)
     await session.commit()
     await session.refresh(task, ["tags"])
     return task
@@ -407,7 +418,14 @@ def preview(text: str, *, clock_: Clock) -> Preview:
     return Preview(parsed=parsed, recurrence=describe_rule(parsed.rrule) if parsed.rrule else None)
 
 
-async def quick_add(session: AsyncSession, user_id: str, text: str, *, clock_: Clock) -> Task:
+async def quick_add(
+    session: AsyncSession,
+    user_id: str,
+    text: str,
+    *,
+    clock_: Clock,
+    before_commit: BeforeCommit[Task] | None = None,
+) -> Task:
     """Create a task from one line of natural language (see quickadd.py)."""
     parsed = preview(text, clock_=clock_).parsed
     if not parsed.title:
@@ -429,7 +447,7 @@ async def quick_add(session: AsyncSession, user_id: str, text: str, *, clock_: C
         due_at=parsed.due_at,
         rrule=parsed.rrule,
     )
-    return await create_task(session, user_id, data, clock_=clock_)
+    return await create_task(session, user_id, data, clock_=clock_, before_commit=before_commit)
 
 
 async def lists_with_counts(session: AsyncSession, user_id: str) -> list[tuple[TaskList, int]]:
