@@ -294,6 +294,22 @@ _UNITS: Final = {
     "MINUTELY": "minute",
 }
 _DAY_NAMES: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Not `calendar.month_name`, which follows the process locale.
+_MONTH_NAMES: Final = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def describe_rule(text: str) -> str:
@@ -312,13 +328,18 @@ def describe_rule(text: str) -> str:
 def _describe_pattern(rule: _Rule) -> str:
     unit = _UNITS[rule.freq]
     every = f"every {unit}" if rule.interval == 1 else f"every {rule.interval} {unit}s"
-    months = _join([calendar.month_name[month] for month in rule.bymonth])
+    months = _join([_MONTH_NAMES[month] for month in rule.bymonth])
     in_months = f" in {months}" if months else ""
     plain = {day.weekday for day in rule.byday if day.position is None}
     only_plain = bool(plain) and len(plain) == len(rule.byday)
-    simple = not rule.bymonthday and not rule.bysetpos
 
-    if only_plain and simple and rule.interval == 1 and rule.freq in ("WEEKLY", "DAILY"):
+    if (
+        only_plain
+        and not rule.bymonthday
+        and not rule.bysetpos
+        and rule.interval == 1
+        and rule.freq in ("WEEKLY", "DAILY")
+    ):
         return f"every {_describe_weekdays(plain, plural=False)}{in_months}"
     if (
         rule.freq == "YEARLY"
@@ -392,7 +413,7 @@ def _join(items: Sequence[str], conjunction: str = "and") -> str:
 
 
 def _describe_date(day: date) -> str:
-    return f"{calendar.month_name[day.month]} {day.day}, {day.year}"
+    return f"{_MONTH_NAMES[day.month]} {day.day}, {day.year}"
 
 
 # --- next occurrence -------------------------------------------------------------------
@@ -513,7 +534,7 @@ def _with_defaults(rule: _Rule, start: datetime) -> _Rule:
 
 
 def _can_match(rule: _Rule, start: datetime) -> bool:
-    """Whether any day of the calendar fits the rule, ignoring INTERVAL.
+    """False for rules that can never produce a date, as far as that is cheap to tell.
 
     Impossible rules (February 30th, a 5th Monday on the 1st) would otherwise make
     the search go round the whole 400-year cycle before giving up.
