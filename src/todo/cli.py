@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -206,6 +208,83 @@ def user_delete(
         typer.echo(f"error: no account with the email address {email}", err=True)
         raise typer.Exit(1)
     typer.echo(f"deleted {email}")
+
+
+@app.command("export")
+def export(
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write; `-` writes to standard output.")
+    ],
+    user: Annotated[
+        str | None, typer.Option("--user", help="Only this account (email address).")
+    ] = None,
+) -> None:
+    """Back up every account (or one) with all its data as JSON, password hashes included."""
+    from todo import backup
+    from todo.accounts import service as accounts
+    from todo.core.db import Database
+
+    async def dump(settings: Settings) -> dict[str, Any] | None:
+        db = Database(settings)
+        try:
+            async with db.session(write=False) as session:
+                if user is None:
+                    return await backup.export_all(session)
+                found = await accounts.find_by_email(session, user)
+                if found is None:
+                    return None
+                return await backup.export_user(session, found.id, include_password_hash=True)
+        finally:
+            await db.dispose()
+
+    document = _run(dump)
+    if document is None:
+        typer.echo(f"error: no account with the email address {user}", err=True)
+        raise typer.Exit(1)
+    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    if str(out) == "-":
+        typer.echo(text, nl=False)
+        return
+    # The file holds password hashes: readable by the owner only, and never half-written.
+    partial = out.with_name(f".{out.name}.partial")
+    partial.touch(mode=0o600)
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(out)
+    users = len(document["users"])
+    tasks = sum(len(entry["tasks"]) for entry in document["users"])
+    typer.echo(f"exported {users} account(s) and {tasks} task(s) to {out}", err=True)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A file written by `todo export`.")],
+) -> None:
+    """Restore a backup into an empty database (the schema is created when missing)."""
+    from todo import backup, migrations
+    from todo.core.db import Database
+    from todo.core.errors import AppError
+
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        typer.echo(f"error: cannot read {file}: {error}", err=True)
+        raise typer.Exit(2) from None
+
+    async def load(settings: Settings) -> backup.Restored:
+        db = Database(settings)
+        try:
+            async with db.session(write=True) as session:
+                return await backup.restore(session, document)
+        finally:
+            await db.dispose()
+
+    migrations.upgrade(_settings())
+    try:
+        restored = _run(load)
+    except AppError as error:
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"imported {restored.users} account(s) and {restored.tasks} task(s) from {file}")
 
 
 def main() -> None:

@@ -1,0 +1,237 @@
+"""Broken object-level authorization: every route that takes an object's id, called by another
+user, answers 404 and changes nothing.
+
+The routes come from the application itself: a new route with an id in its path and no entry
+in ID_ROUTES fails `test_every_id_route_is_covered`, so it cannot ship unchecked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, routing
+
+from tests.conftest import Account
+
+OWNER_PARAMETER = "user_id"
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call a route: a body and query that would succeed for the owner."""
+
+    json: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+ID_ROUTES: dict[tuple[str, str], Call] = {
+    ("GET", "/api/{user_id}/tasks/{task_id}"): Call(),
+    ("PUT", "/api/{user_id}/tasks/{task_id}"): Call(json={"title": "taken over"}),
+    ("PATCH", "/api/{user_id}/tasks/{task_id}/complete"): Call(json={"completed": True}),
+    ("POST", "/api/{user_id}/tasks/{task_id}/move"): Call(json={"after_id": None}),
+    ("DELETE", "/api/{user_id}/tasks/{task_id}"): Call(),
+    ("POST", "/api/{user_id}/reminders/{task_id}/dismiss"): Call(),
+    ("GET", "/api/{user_id}/lists/{list_id}"): Call(),
+    ("PATCH", "/api/{user_id}/lists/{list_id}"): Call(json={"name": "taken over"}),
+    ("DELETE", "/api/{user_id}/lists/{list_id}"): Call(params={"tasks": "delete"}),
+    ("GET", "/api/{user_id}/tags/{tag_id}"): Call(),
+    ("PATCH", "/api/{user_id}/tags/{tag_id}"): Call(json={"name": "taken over"}),
+    ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
+}
+
+# Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
+OWNER_ROUTES: dict[tuple[str, str], Call] = {
+    ("GET", "/api/{user_id}/tasks"): Call(),
+    ("POST", "/api/{user_id}/tasks"): Call(json={"title": "planted"}),
+    ("POST", "/api/{user_id}/tasks/quick"): Call(json={"text": "planted tomorrow"}),
+    ("GET", "/api/{user_id}/tasks/parse"): Call(params={"text": "x tomorrow"}),
+    ("GET", "/api/{user_id}/reminders/due"): Call(),
+    ("GET", "/api/{user_id}/lists"): Call(),
+    ("POST", "/api/{user_id}/lists"): Call(json={"name": "planted"}),
+    ("GET", "/api/{user_id}/tags"): Call(),
+}
+
+_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def _routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, included routers flattened."""
+    found: set[tuple[str, str]] = set()
+    for route in routing.iter_route_contexts(app.routes):
+        if route.methods is None:
+            # A mount (static files): it must not hide parameterised paths of its own.
+            assert not _PARAMETER.search(route.path), f"a mount with parameters: {route.path}"
+            continue
+        for method in route.methods:
+            if method != "HEAD":
+                found.add((method, route.path))
+    return found
+
+
+def _id_parameters(path: str) -> set[str]:
+    return {match.group(1) for match in _PARAMETER.finditer(path)} - {OWNER_PARAMETER}
+
+
+def test_every_id_route_is_covered(app: FastAPI) -> None:
+    routes = _routes(app)
+    with_ids = {route for route in routes if _id_parameters(route[1])}
+    uncovered = sorted(with_ids - ID_ROUTES.keys())
+    assert not uncovered, (
+        f"routes taking an id without a BOLA check: add them to ID_ROUTES: {uncovered}"
+    )
+    assert not ID_ROUTES.keys() - with_ids, "ID_ROUTES names routes the app no longer has"
+    owned = {r for r in routes if "{user_id}" in r[1] and not _id_parameters(r[1])}
+    assert owned == OWNER_ROUTES.keys(), (
+        f"add to OWNER_ROUTES: {sorted(owned - OWNER_ROUTES.keys())}; "
+        f"no longer there: {sorted(OWNER_ROUTES.keys() - owned)}"
+    )
+
+
+@dataclass
+class Victim:
+    account: Account
+    ids: dict[str, int]
+    titles: list[str]
+
+
+async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> Victim:
+    headers = alice.headers
+    listed = await client.post("/api/me/lists", headers=headers, json={"name": "Secret plans"})
+    assert listed.status_code == 201
+    list_id = listed.json()["id"]
+    task = await client.post(
+        "/api/me/tasks",
+        headers=headers,
+        json={
+            "title": "Alice's secret task",
+            "list_id": list_id,
+            "tags": ["hidden"],
+            "due_date": "2030-01-01",
+            "remind_at": "2020-01-01T09:00:00Z",
+        },
+    )
+    assert task.status_code == 201
+    tags = await client.get("/api/me/tags", headers=headers)
+    return Victim(
+        account=alice,
+        ids={"task_id": task.json()["id"], "list_id": list_id, "tag_id": tags.json()[0]["id"]},
+        titles=["Alice's secret task", "Secret plans", "hidden"],
+    )
+
+
+async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
+    state = []
+    for path in (
+        "/api/auth/me",
+        "/api/me/tasks?status=all",
+        "/api/me/lists",
+        "/api/me/tags",
+        "/api/me/reminders/due",
+    ):
+        response = await client.get(path, headers=account.headers)
+        assert response.status_code == 200
+        state.append(response.json())
+    return state
+
+
+def _fill(path: str, user_id: str, ids: dict[str, int]) -> str:
+    return _PARAMETER.sub(
+        lambda m: user_id if m.group(1) == OWNER_PARAMETER else str(ids[m.group(1)]), path
+    )
+
+
+async def test_another_user_gets_404_on_every_id_route_and_changes_nothing(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    victim = await _victim_with_everything(client, alice)
+    before = await _snapshot(client, alice)
+    for (method, path), call in sorted(ID_ROUTES.items()):
+        url = _fill(path, "me", victim.ids)
+        response = await client.request(
+            method, url, headers=bob.headers, json=call.json, params=call.params
+        )
+        assert response.status_code == 404, (
+            f"{method} {url}: {response.status_code} {response.text}"
+        )
+        assert response.headers["content-type"] == "application/problem+json"
+        for secret in (*victim.titles, alice.email, alice.id):
+            assert secret not in response.text, f"{method} {url} leaks {secret!r}"
+    assert await _snapshot(client, alice) == before
+
+
+async def test_a_foreign_user_id_in_the_path_is_403_everywhere(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    victim = await _victim_with_everything(client, alice)
+    before = await _snapshot(client, alice)
+    for (method, path), call in sorted({**ID_ROUTES, **OWNER_ROUTES}.items()):
+        url = _fill(path, alice.id, victim.ids)
+        response = await client.request(
+            method, url, headers=bob.headers, json=call.json, params=call.params
+        )
+        assert response.status_code == 403, f"{method} {url}: {response.status_code}"
+        assert response.json()["code"] == "wrong_user"
+        assert "Alice's secret task" not in response.text
+    assert await _snapshot(client, alice) == before
+
+
+async def test_the_owner_can_call_every_id_route(client: httpx.AsyncClient, alice: Account) -> None:
+    """The table's calls are real ones: for the owner they succeed, so a 404 above means BOLA
+    protection and not a malformed request."""
+    for (method, path), call in sorted(ID_ROUTES.items(), key=lambda item: item[0][0] == "DELETE"):
+        victim = await _victim_with_everything(client, alice)
+        url = _fill(path, "me", victim.ids)
+        response = await client.request(
+            method, url, headers=alice.headers, json=call.json, params=call.params
+        )
+        assert response.status_code in (200, 204), f"{method} {url}: {response.text}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/me/tasks", {"title": "x", "list_id": "{list_id}"}),
+        ("PUT", "/api/me/tasks/{own_task}", {"list_id": "{list_id}"}),
+        ("POST", "/api/me/tasks/{own_task}/move", {"after_id": "{task_id}"}),
+        ("POST", "/api/me/tasks/{own_task}/move", {"list_id": "{list_id}"}),
+        ("PATCH", "/api/me/lists/{own_list}", {"after_id": "{list_id}"}),
+    ],
+)
+async def test_ids_in_bodies_are_scoped_to_the_caller_too(
+    client: httpx.AsyncClient,
+    alice: Account,
+    bob: Account,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+) -> None:
+    victim = await _victim_with_everything(client, alice)
+    own_task = (await client.post("/api/me/tasks", headers=bob.headers, json={"title": "b"})).json()
+    own_list = (await client.post("/api/me/lists", headers=bob.headers, json={"name": "b"})).json()
+    ids = {**victim.ids, "own_task": own_task["id"], "own_list": own_list["id"]}
+    before = await _snapshot(client, alice)
+    filled = {
+        k: ids[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v for k, v in body.items()
+    }
+    url = path.format(**ids)
+    response = await client.request(method, url, headers=bob.headers, json=filled)
+    assert response.status_code == 404, response.text
+    assert await _snapshot(client, alice) == before
+
+
+async def test_filters_by_a_foreign_list_or_tag_find_nothing(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    victim = await _victim_with_everything(client, alice)
+    by_list = await client.get(
+        "/api/me/tasks", headers=bob.headers, params={"list_id": victim.ids["list_id"]}
+    )
+    by_tag = await client.get("/api/me/tasks", headers=bob.headers, params={"tag": "hidden"})
+    search = await client.get("/api/me/tasks", headers=bob.headers, params={"q": "secret"})
+    for response in (by_list, by_tag, search):
+        assert response.status_code in (200, 404)
+        assert "Alice" not in response.text
