@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.bootstrap/bin/uv)
 PY := .venv/bin/python
+BENCH_WORKERS ?= 2
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test test-faults lint fmt typecheck check bench assets clean
@@ -35,15 +36,20 @@ test: .venv/.synced assets
 	$(PY) -m pytest
 
 lint: .venv/.synced
-	.venv/bin/ruff check src tests
-	.venv/bin/ruff format --check src tests
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
 
 fmt: .venv/.synced
-	.venv/bin/ruff check --fix src tests
-	.venv/bin/ruff format src tests
+	.venv/bin/ruff check --fix src tests bench
+	.venv/bin/ruff format src tests bench
 
 typecheck: .venv/.synced
 	.venv/bin/mypy --strict src
+
+# Load benchmark (about 10 minutes; BENCH_QUICK=1 for a 2-minute run): PostgreSQL at
+# 127.0.0.1:5432 and SQLite, BENCH_WORKERS server processes; needs wrk (apt-get install wrk).
+bench: .venv/.synced
+	$(PY) -m bench.run --workers $(BENCH_WORKERS)
 
 check: lint typecheck
 	$(PY) -m todo db check

@@ -1,0 +1,1 @@
+"""Load benchmark of the Todo service: `make bench` (see bench/README.md)."""

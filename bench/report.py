@@ -1,0 +1,194 @@
+"""Results: the JSON of a run, its Markdown tables, the targets, and the README's copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+from pathlib import Path
+from typing import Any
+
+from bench.config import RESULTS_DIR, ROOT
+
+README = ROOT.parent / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+LABELS = {
+    "list": "list, first page of 50",
+    "list_deep": "list, page 201 (heavy user)",
+    "get": "get one",
+    "search": "search `q=`",
+    "create": "create",
+    "update": "update (PUT)",
+    "toggle": "toggle complete",
+    "delete": "delete",
+    "login": "login (Argon2)",
+}
+BACKENDS = {"postgres": "PostgreSQL 15 (asyncpg)", "sqlite": "SQLite (aiosqlite, WAL)"}
+
+
+def percentiles(ordered: list[float]) -> dict[str, float]:
+    def at(share: float) -> float:
+        if not ordered:
+            return 0.0
+        return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+    return {"p50": at(0.5), "p90": at(0.9), "p95": at(0.95), "p99": at(0.99), "max": at(1.0)}
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "load_at_start": round(load, 2),
+    }
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def ratio_of(endpoint: dict[str, Any]) -> float | None:
+    floor = endpoint.get("floor")
+    if not floor or not floor["rps"]:
+        return None
+    return float(endpoint["closed"]["rps"] / floor["rps"])
+
+
+def targets(backend: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for each target of the issue."""
+    endpoints = backend["endpoints"]
+    rows: list[tuple[str, str, bool]] = []
+    listing = endpoints["list"]
+    ratio = ratio_of(listing) or 0.0
+    rows.append(("list: throughput >= 40% of floor", f"{ratio:.0%}", ratio >= 0.40))
+    p99 = listing["open"]["latency_ms"]["p99"]
+    rate = listing["open"]["rate"]
+    rows.append((f"list: p99 < 50 ms at 75% of max ({rate:.0f}/s)", f"{p99:.1f} ms", p99 < 50))
+    errors = listing["closed"]["errors"] + listing["open"]["errors"]
+    rows.append(("list: zero errors", str(errors), errors == 0))
+    for name in ("create", "toggle"):
+        share = ratio_of(endpoints[name]) or 0.0
+        rows.append((f"{name}: throughput >= 35% of floor", f"{share:.0%}", share >= 0.35))
+    scale = backend["scale"]
+    grow = scale["list_1m"]["latency_ms"]["p50"] / scale["list_1k"]["latency_ms"]["p50"]
+    rows.append(("list p50 at 1M tasks <= 1.3x at 1k", f"{grow:.2f}x", grow <= 1.3))
+    worst = max(backend["rss_after_mb"].values())
+    rows.append(("RSS per worker after the run < 150 MB", f"{worst:.0f} MB", worst < 150))
+    startup = backend["startup_s"]
+    rows.append(("start-up to first 200 on /health < 2 s", f"{startup:.2f} s", startup < 2))
+    return rows
+
+
+def table(backend: dict[str, Any]) -> str:
+    lines = [
+        f"**{BACKENDS[backend['backend']]}**, {backend['workers']} workers, "
+        f"wrk at {backend['concurrency']} connections for {backend['duration_s']:g} s per "
+        f"endpoint; open loop at 75% of that maximum; start-up {backend['startup_s']:.2f} s",
+        "",
+        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | errors | open loop: rate, p50 / p99 ms "
+        "| floor req/s | service / floor | round trips service / floor | peak RSS MB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    trips = backend.get("round_trips", {})
+    for name, endpoint in backend["endpoints"].items():
+        closed, opened = endpoint["closed"], endpoint["open"]
+        lat = closed["latency_ms"]
+        errors = closed["errors"] + opened["errors"]
+        floor = endpoint.get("floor")
+        ratio = ratio_of(endpoint)
+        trip = trips.get(name)
+        floor_rps = f"{floor['rps']:,.0f}" if floor else "-"
+        share = f"{ratio:.0%}" if ratio is not None else "-"
+        trip_text = f"{trip['service']} / {trip['floor']}" if trip else "-"
+        lines.append(
+            f"| {LABELS.get(name, name)} | {closed['rps']:,.0f} | {_ms(lat['p50'])} "
+            f"| {_ms(lat['p95'])} | {_ms(lat['p99'])} | {errors} "
+            f"| {opened['rate']:,.0f}/s: {_ms(opened['latency_ms']['p50'])} / "
+            f"{_ms(opened['latency_ms']['p99'])} "
+            f"| {floor_rps} | {share} | {trip_text} | {endpoint['peak_rss_mb']:.0f} |"
+        )
+    scale = backend["scale"]
+
+    def p50(key: str) -> float:
+        return float(scale[key]["latency_ms"]["p50"])
+
+    lines += [
+        "",
+        f"Latency against data size (p50 / p99 ms at {scale['list_1m']['rate']:.0f} req/s):",
+        "",
+        "| request | 1,000 tasks in all | 1,000,000 tasks, user of 1,000 | heavy user, 100,000 "
+        "| 1M / 1k | heavy / 1k |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for name, small, big, heavy in (
+        ("list, first page", "list_1k", "list_1m", "list_heavy"),
+        ("search", "search_1k", "search_1m", "search_heavy"),
+    ):
+        lines.append(
+            f"| {name} | {_pair(scale[small])} | {_pair(scale[big])} | {_pair(scale[heavy])} "
+            f"| {p50(big) / p50(small):.2f}x | {p50(heavy) / p50(small):.2f}x |"
+        )
+    deep = p50("list_heavy_deep") / p50("list_heavy")
+    lines += [
+        "",
+        f"Keyset pagination, heavy user: page {scale['deep_pages'] + 1} "
+        f"{_pair(scale['list_heavy_deep'])} ms against the first page "
+        f"{_pair(scale['list_heavy'])} ms (p50 ratio {deep:.2f}x).",
+        "",
+        f"Memory: peak {backend['peak_rss_mb']:.0f} MB over all workers; after the run "
+        + ", ".join(f"{v:.0f}" for v in backend["rss_after_mb"].values())
+        + " MB per worker.",
+    ]
+    if "web" in backend:
+        lines += ["", f"Web list page: {backend['web']}."]
+    lines += ["", "| target | measured | met |", "|---|--:|:-:|"]
+    for name, measured, met in targets(backend):
+        lines.append(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
+    return "\n".join(lines)
+
+
+def _pair(probe: dict[str, Any]) -> str:
+    lat = probe["latency_ms"]
+    return f"{_ms(lat['p50'])} / {_ms(lat['p99'])}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    box = results["machine"]
+    head = (
+        f"Run of {results['started']} ({results['mode']}, {results['wall_s'] / 60:.1f} min): "
+        f"{box['cpus']} cores ({box['cpu']}), Python {box['python']}, "
+        f"load average {box['load_at_start']} at the start."
+    )
+    parts = [head]
+    for backend in results["backends"].values():
+        parts += ["", table(backend)]
+    return "\n".join(parts) + "\n"
+
+
+def write(results: dict[str, Any], *, quick: bool) -> list[Path]:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stem = "quick" if quick else "latest"
+    as_json = RESULTS_DIR / f"{stem}.json"
+    as_md = RESULTS_DIR / f"{stem}.md"
+    as_json.write_text(json.dumps(results, indent=1) + "\n")
+    text = markdown(results)
+    as_md.write_text(text)
+    written = [as_json, as_md]
+    if not quick and README.exists():
+        readme = README.read_text()
+        pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+        if pattern.search(readme):
+            README.write_text(pattern.sub(lambda _: f"{START}\n{text}{END}", readme))
+            written.append(README)
+    return written

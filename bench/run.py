@@ -1,0 +1,378 @@
+"""`make bench`: load the service as production runs it, next to the floor of its own SQL.
+
+For each database (PostgreSQL, then SQLite): seed or reuse the data set, capture the SQL of
+every endpoint, start `python -m todo serve --workers N`, then per endpoint measure the
+maximum rate at fixed concurrency (wrk), the latency at a fixed arrival rate of 75% of that
+maximum (bench.openloop), and the floor (bench.floor); then latency against data size, and
+memory. Results go to bench/results/ and, for a full run, into the README.
+
+    python -m bench.run [--workers 2] [--db postgres,sqlite] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.config import FULL_PLAN, ROOT, SEED_DIR, SMALL, Plan
+from bench.dataset import HEAVY_EMAIL
+from bench.floor import FloorPlan, capture, templated
+from bench.seed import Target, ensure
+from bench.server import Server
+from bench.store import Store
+from bench.workload import (
+    ON_SCRATCH,
+    READS,
+    WRITES,
+    Context,
+    read_lines,
+    read_probes,
+    scratch_lines,
+    write_lines,
+    write_probe,
+)
+from todo.app import create_app
+
+WORK = SEED_DIR / "run"
+LUA = ROOT / "wrk" / "requests.lua"
+SCALE_RATE = 50.0  # requests per second: low enough that nothing queues
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def say(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
+
+
+async def _json_from(command: list[str]) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        said = (out + err).decode()[-2000:]
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {said}")
+    last = out.decode().strip().splitlines()[-1]
+    result: dict[str, Any] = json.loads(last)
+    return result
+
+
+async def wrk(url: str, lines: Path, *, concurrency: int, duration: float) -> dict[str, Any]:
+    threads = min(2, concurrency)
+    # wrk takes whole seconds.
+    seconds = f"{max(1, round(duration))}s"
+    command = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", seconds]
+    command += ["--timeout", "10s", "-s", str(LUA), url, "--", str(lines), str(threads)]
+    raw = await _json_from(command)
+    seconds = raw["duration_us"] / 1e6
+    errors = raw["errors"]
+    latency = raw["latency_us"]
+    return {
+        "concurrency": concurrency,
+        "requests": raw["requests"],
+        "rps": raw["requests"] / seconds,
+        "errors": sum(errors.values()),
+        "error_kinds": {k: v for k, v in errors.items() if v},
+        "latency_ms": {k: latency[k] / 1000 for k in ("p50", "p90", "p95", "p99", "max")},
+    }
+
+
+async def openloop(url: str, lines: Path, *, rate: float, duration: float) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.openloop", "--url", url, "--requests", str(lines)]
+    command += ["--rate", f"{rate:.1f}", "--duration", str(duration)]
+    return await _json_from(command)
+
+
+async def floor(
+    plan: FloorPlan, target: Target, *, concurrency: int, duration: float, parts: int
+) -> dict[str, Any]:
+    """The plan replayed by `parts` processes at `concurrency` connections in all."""
+    path = WORK / f"floor-{target.backend}-{plan.endpoint}.json"
+    path.write_text(json.dumps(plan.to_json()))
+    database = target.database
+    commands = []
+    for part in range(parts):
+        share = concurrency // parts + (1 if part < concurrency % parts else 0)
+        command = [sys.executable, "-m", "bench.floor", "--plan", str(path)]
+        command += ["--backend", target.backend, "--database", database]
+        command += ["--concurrency", str(share), "--duration", str(duration)]
+        command += ["--part", str(part), "--parts", str(parts)]
+        commands.append(command)
+    results = await asyncio.gather(*(_json_from(c) for c in commands))
+    latencies = sorted(v for r in results for v in r["latencies_ms"])
+    errors: dict[str, int] = {}
+    for result in results:
+        for kind, n in result["errors"].items():
+            errors[kind] = errors.get(kind, 0) + n
+    return {
+        "concurrency": concurrency,
+        "processes": parts,
+        "operations": len(latencies),
+        "rps": sum(r["operations"] / r["elapsed_s"] for r in results if r["elapsed_s"]),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "latency_ms": report.percentiles(latencies),
+        "statements": len(plan.template or (plan.sequences[0] if plan.sequences else [])),
+    }
+
+
+async def capture_plans(
+    target: Target, ctx: Context, store: Store, probes_per_read: int
+) -> tuple[dict[str, FloorPlan], dict[str, dict[str, int]]]:
+    """Each endpoint's SQL, recorded from real requests to the app in this process."""
+    app = create_app(target.settings())
+    plans: dict[str, FloorPlan] = {}
+    trips: dict[str, dict[str, int]] = {}
+    pre_ping = target.backend == "postgres"
+    async with app.router.lifespan_context(app):
+        for name in READS:
+            traces = await capture(app, read_probes(name, ctx, probes_per_read))
+            for _, response in traces:
+                if response.status_code != 200:
+                    raise RuntimeError(f"capture of {name}: {response.status_code} {response.text}")
+            sequences = [_data_statements(t.statements) for t, _ in traces]
+            plans[name] = FloorPlan(name, write=False, sequences=sequences)
+            trips[name] = _round_trips(traces[0][0], sequences[0], pre_ping, write=False)
+        owner = ctx.accounts[0]
+        scratch = await store.add_scratch([owner], len(ON_SCRATCH))
+        targets = dict(zip(ON_SCRATCH, (task_id for _, task_id in scratch), strict=True))
+        for name in WRITES:
+            probe = write_probe(name, ctx, owner, targets.get(name))
+            [(trace, response)] = await capture(app, [probe])
+            if response.status_code >= 300:
+                raise RuntimeError(f"capture of {name}: {response.status_code} {response.text}")
+            values = dict(probe.slots or {})
+            if name == "create":
+                values["R"] = response.json()["id"]
+            trace.statements = _data_statements(trace.statements)
+            plans[name] = FloorPlan(name, write=True, template=templated(trace, values))
+            trips[name] = _round_trips(trace, trace.statements, pre_ping, write=True)
+    return plans, trips
+
+
+def _data_statements(statements: list[Any]) -> list[Any]:
+    # The SQLite engine opens its transactions with a BEGIN of its own (core/db.py).
+    return [s for s in statements if s.sql not in ("BEGIN", "BEGIN IMMEDIATE")]
+
+
+def _round_trips(trace: Any, data: list[Any], pre_ping: bool, *, write: bool) -> dict[str, int]:
+    # asyncpg's pre-ping outside a transaction is BEGIN; ";"; ROLLBACK (SQLAlchemy's dialect).
+    pings = 3 * trace.checkouts if pre_ping else 0
+    return {
+        "statements": len(data),
+        "transactions": trace.transactions,
+        "checkouts": trace.checkouts,
+        "service": len(data) + 2 * trace.transactions + pings,
+        "floor": len(data) + (2 if write else 0),
+    }
+
+
+async def measure(
+    name: str,
+    *,
+    server: Server,
+    store: Store,
+    ctx: Context,
+    seed_max: int,
+    plan: Plan,
+    floor_plan: FloorPlan | None,
+    target: Target,
+    workers: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    server.new_phase()
+    duration = plan.duration
+    if name in ON_SCRATCH:
+        scratch = await store.add_scratch(ctx.accounts, plan.scratch_tasks)
+        lines = scratch_lines(name, ctx, scratch)
+        half = len(lines) // 2
+        closed_lines = write_lines(WORK / f"{name}-closed.txt", lines[:half])
+        open_lines = write_lines(WORK / f"{name}-open.txt", lines[half:])
+    else:
+        closed_lines = open_lines = write_lines(WORK / f"{name}.txt", read_lines(name, ctx))
+    closed = await wrk(server.url, closed_lines, concurrency=concurrency, duration=duration)
+    rate = max(1.0, 0.75 * closed["rps"])
+    opened = await openloop(server.url, open_lines, rate=rate, duration=duration)
+    result: dict[str, Any] = {
+        "closed": closed,
+        "open": opened,
+        "peak_rss_mb": server.phase_peak_rss / 2**20,
+    }
+    if name in WRITES:
+        await store.reset(seed_max)
+    if floor_plan is not None:
+        if name in ON_SCRATCH:
+            fresh = await store.add_scratch(ctx.accounts, plan.scratch_tasks)
+            floor_plan.slots = [{"U": a.id, "L": a.inbox_id, "T": t} for a, t in fresh]
+        elif name == "create":
+            floor_plan.slots = [{"U": a.id, "L": a.inbox_id} for a in ctx.accounts]
+            floor_plan.cycle = True
+        result["floor"] = await floor(
+            floor_plan, target, concurrency=concurrency, duration=duration, parts=workers
+        )
+        if name in WRITES:
+            await store.reset(seed_max)
+    return result
+
+
+async def scale_probe(server: Server, name: str, lines: list[str], count: int) -> dict[str, Any]:
+    path = write_lines(WORK / f"scale-{name}.txt", lines)
+    return await openloop(server.url, path, rate=SCALE_RATE, duration=count / SCALE_RATE)
+
+
+async def bench_backend(
+    backend: str, plan: Plan, workers: int, clock: Clock, web: bool
+) -> dict[str, Any]:
+    target, small = Target(backend, plan.seed), Target(backend, SMALL)
+    clock.say(f"{backend}: seed")
+    seed_max = await ensure(target)
+    small_max = await ensure(small)
+    store, small_store = Store.of(target), Store.of(small)
+    for each, top in ((store, seed_max), (small_store, small_max)):
+        leftovers = await each.reset(top)
+        if leftovers:
+            clock.say(f"{backend}: removed {leftovers} tasks left by an interrupted run")
+    accounts = await store.accounts(plan.token_users)
+    heavy = await store.account(HEAVY_EMAIL)
+    assert heavy is not None, "the seed has a heavy user"
+    samples = await store.sample_tasks(accounts[:100], 5, seed_max)
+    deep = await store.deep_cursor(heavy, plan.deep_pages * plan.page_size, plan.page_size)
+    ctx = Context(plan, accounts, samples, heavy, deep)
+
+    clock.say(f"{backend}: capture the SQL of each endpoint")
+    plans, trips = await capture_plans(target, ctx, store, probes_per_read=100)
+    await store.reset(seed_max)
+
+    concurrency = plan.concurrency
+    out: dict[str, Any] = {
+        "backend": backend,
+        "workers": workers,
+        "concurrency": concurrency,
+        "duration_s": plan.duration,
+        "seed": asdict(plan.seed),
+        "round_trips": trips,
+        "endpoints": {},
+    }
+    log = WORK / f"server-{backend}.log"
+    with Server(target, workers=workers, log=log) as server:
+        out["startup_s"] = server.startup_s
+        clock.say(f"{backend}: server up in {server.startup_s:.2f} s ({workers} workers)")
+        warm = write_lines(WORK / "warm.txt", read_lines("list", ctx, 2000))
+        await wrk(server.url, warm, concurrency=concurrency, duration=min(2.0, plan.duration))
+        for name in (*READS, *WRITES):
+            clock.say(f"{backend}: {name}")
+            out["endpoints"][name] = await measure(
+                name,
+                server=server,
+                store=store,
+                ctx=ctx,
+                seed_max=seed_max,
+                plan=plan,
+                floor_plan=plans[name],
+                target=target,
+                workers=workers,
+                concurrency=concurrency,
+            )
+        clock.say(f"{backend}: login")
+        out["endpoints"]["login"] = await measure(
+            "login",
+            server=server,
+            store=store,
+            ctx=ctx,
+            seed_max=seed_max,
+            plan=plan,
+            floor_plan=None,
+            target=target,
+            workers=workers,
+            concurrency=plan.login_concurrency,
+        )
+        if not web:
+            out["web"] = "not measured: the web app has no list page yet (src/todo/web)"
+        clock.say(f"{backend}: latency against data size")
+        n = plan.scale_requests
+        size = plan.page_size
+        heavy_ctx = Context(plan, [heavy], [], heavy, deep)
+        scale = {
+            "list_1m": await scale_probe(server, "list", read_lines("list", ctx, n), n),
+            "search_1m": await scale_probe(server, "search", read_lines("search", ctx, n), n),
+            "list_heavy": await scale_probe(
+                server, "list-heavy", read_lines("list", heavy_ctx, n), n
+            ),
+            "list_heavy_deep": await scale_probe(
+                server, "deep", read_lines("list_deep", ctx, n), n
+            ),
+            "search_heavy": await scale_probe(
+                server, "search-heavy", read_lines("search", heavy_ctx, n), n
+            ),
+        }
+        out["rss_after_mb"] = {
+            str(pid): rss / 2**20 for pid, rss in sorted(server.worker_rss().items())
+        }
+        out["peak_rss_mb"] = server.peak_rss / 2**20
+    small_accounts = await small_store.accounts(1)
+    small_ctx = Context(plan, small_accounts, [], None, None)
+    with Server(small, workers=workers, log=log) as server:
+        warm = write_lines(WORK / "warm-small.txt", read_lines("list", small_ctx, 200))
+        await wrk(server.url, warm, concurrency=4, duration=1.0)
+        scale["list_1k"] = await scale_probe(
+            server, "list-small", read_lines("list", small_ctx, n), n
+        )
+        scale["search_1k"] = await scale_probe(
+            server, "search-small", read_lines("search", small_ctx, n), n
+        )
+    out["scale"] = scale
+    out["scale"]["page_size"] = size
+    out["scale"]["deep_pages"] = plan.deep_pages
+    return out
+
+
+def _has_web_list_page() -> bool:
+    return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
+    parser.add_argument("--db", default=os.environ.get("BENCH_DB", "postgres,sqlite"))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
+        help="a smaller seed and shorter runs (BENCH_QUICK=1)",
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    plan = FULL_PLAN.quick() if args.quick else FULL_PLAN
+    WORK.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    web = _has_web_list_page()
+    results: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "mode": "quick" if args.quick else "full",
+        "machine": report.machine(),
+        "backends": {},
+    }
+    for backend in args.db.split(","):
+        results["backends"][backend] = asyncio.run(
+            bench_backend(backend, plan, args.workers, clock, web)
+        )
+    results["wall_s"] = time.monotonic() - clock.started
+    written = report.write(results, quick=args.quick)
+    clock.say(f"done: {', '.join(str(p.relative_to(Path.cwd())) for p in written)}")
+    print(report.markdown(results))
+
+
+if __name__ == "__main__":
+    main()
