@@ -10,6 +10,7 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
@@ -121,16 +122,19 @@ async def create_task(
     session.add(task)
     await session.flush()
     assert task.id is not None
+    # The answer shows the tags: load them in this transaction, since after the commit it
+    # would take another connection checkout and transaction (recurrence reads them too).
     if data.tags:
         await tags.set_task_tags(session, user_id, task.id, data.tags)
+        await session.refresh(task, ["tags"])
+    else:
+        set_committed_value(task, "tags", [])
     if data.completed:
         await _complete(session, task, clock_)
     if before_commit is not None:
         await session.flush()
-        await session.refresh(task, ["tags"])
         await before_commit(task)
     await session.commit()
-    await session.refresh(task, ["tags"])
     return task
 
 
@@ -153,7 +157,6 @@ async def _save(session: AsyncSession, task: Task) -> Task:
             f"Task {task.id} was changed by another request at the same time; reload and retry.",
             code="edit_conflict",
         ) from None
-    await session.refresh(task, ["tags"])
     return task
 
 
@@ -247,6 +250,8 @@ async def update_task(
         wanted = changes.pop("tags")
         if sorted(t.lower() for t in wanted) != sorted(t.key for t in task.tags):
             await tags.set_task_tags(session, task.user_id, task.id, wanted)
+            # Reload them in this transaction: the answer and a next occurrence show them.
+            await session.refresh(task, ["tags"])
             changed = True
     if "list_id" in changes:
         changes["list_id"] = await _target_list(session, task.user_id, changes["list_id"])
