@@ -1,7 +1,13 @@
-"""Every error leaves as application/problem+json, rendered in one place."""
+"""Every error leaves as application/problem+json, rendered in one place.
+
+A person whose browser asks for a page (not the API) gets the same error as an HTML page
+instead, drawn by the web app: see `install(error_page=...)`.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from todo.core.errors import AppError
 
@@ -112,7 +119,70 @@ def is_database_unavailable(error: BaseException) -> bool:
     return isinstance(error, ConnectionError | TimeoutError | OSError)
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(AppError, _on_app_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+ErrorPage = Callable[[Request, int, str, str], Response]
+"""Draws an error for a browser: (request, status, title, detail) -> an HTML response."""
+_Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """How much an Accept header wants a media type: the q of its most specific match."""
+    family = media_type.split("/", 1)[0] + "/*"
+    best_q, best_rank = 0.0, -1
+    for item in accept.split(","):
+        kind, *params = (part.strip() for part in item.split(";"))
+        rank = {media_type: 2, family: 1, "*/*": 0}.get(kind.lower(), -1)
+        if rank <= best_rank:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        best_q, best_rank = q, rank
+    return best_q
+
+
+def prefers_html(request: Request) -> bool:
+    """A browser navigating to a page, rather than an API client or a script's fetch."""
+    path = request.url.path
+    if path == "/api" or path.startswith("/api/"):
+        return False
+    accept = request.headers.get("accept", "")
+    return _quality(accept, "text/html") > _quality(accept, "application/json")
+
+
+def negotiate(request: Request, problem: JSONResponse, error_page: ErrorPage | None) -> Response:
+    """The problem document, or for a browser the same error drawn as a page."""
+    if error_page is None or not prefers_html(request):
+        return problem
+    # The problem document stays the one source of every status, title and sentence.
+    body = json.loads(bytes(problem.body))
+    page = error_page(request, body["status"], body["title"], body["detail"])
+    for name, value in problem.headers.items():
+        if name not in ("content-type", "content-length"):
+            page.headers.setdefault(name, value)
+    return page
+
+
+def _negotiated(
+    handler: _Handler, error_page: ErrorPage
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def negotiated(request: Request, error: Exception) -> Response:
+        return negotiate(request, await handler(request, error), error_page)
+
+    return negotiated
+
+
+def install(app: FastAPI, *, error_page: ErrorPage | None = None) -> None:
+    handlers: list[tuple[type[Exception], _Handler]] = [
+        (RequestValidationError, _on_validation),
+        (AppError, _on_app_error),
+        (StarletteHTTPException, _on_http_error),
+    ]
+    for error_type, handler in handlers:
+        app.add_exception_handler(
+            error_type, handler if error_page is None else _negotiated(handler, error_page)
+        )

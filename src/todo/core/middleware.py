@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo.core.errors import PayloadTooLarge
-from todo.core.handlers import is_database_unavailable, problem, render_app_error
+from todo.core.handlers import (
+    ErrorPage,
+    is_database_unavailable,
+    negotiate,
+    problem,
+    render_app_error,
+)
 
 log = logging.getLogger("todo")
 
@@ -74,8 +82,9 @@ class CatchAll:
     another origin could not even read that the request failed.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, error_page: ErrorPage | None = None) -> None:
         self.app = app
+        self.error_page = error_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,7 +120,13 @@ class CatchAll:
                     "Something went wrong on our side; it has been logged.",
                     "internal_error",
                 )
-            await response(scope, receive, send)
+            answer: Response = response
+            try:
+                answer = negotiate(Request(scope), response, self.error_page)
+            except Exception:
+                # Drawing the page failed too: the problem document still answers.
+                log.exception("the error page could not be drawn")
+            await answer(scope, receive, send)
 
 
 _SECURITY_HEADERS = [
@@ -123,8 +138,13 @@ _SECURITY_HEADERS = [
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """Adds the headers every response needs, unless the response already set its own."""
+
+    def __init__(self, app: ASGIApp, *, content_security_policy: str | None = None) -> None:
         self.app = app
+        self.defaults = list(_SECURITY_HEADERS)
+        if content_security_policy is not None:
+            self.defaults.append((b"content-security-policy", content_security_policy.encode()))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,7 +156,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in _SECURITY_HEADERS if n not in present]
+                headers += [(n, v) for n, v in self.defaults if n not in present]
                 if https:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message["headers"] = headers
