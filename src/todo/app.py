@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 
 from todo.accounts.routes import router as accounts_router
 from todo.core import handlers
@@ -27,6 +28,8 @@ from todo.lists.routes import router as lists_router
 from todo.tags.routes import router as tags_router
 from todo.tasks.routes import reminders_router
 from todo.tasks.routes import router as tasks_router
+from todo.web import routes as web
+from todo.web.render import CONTENT_SECURITY_POLICY, error_page
 
 DESCRIPTION = """
 A multi-user task manager. Authenticate with `POST /api/auth/signup` or `/api/auth/login`
@@ -67,7 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    handlers.install(app)
+    handlers.install(app, error_page=error_page)
     _mount_docs(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
@@ -75,9 +78,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reminders_router)
     app.include_router(lists_router)
     app.include_router(tags_router)
+    web.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.
-    app.add_middleware(CatchAll)
+    app.add_middleware(CatchAll, error_page=error_page)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -87,31 +91,44 @@ def create_app(settings: Settings) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
         expose_headers=["ETag", "Link", "Location", "Retry-After"],
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, content_security_policy=CONTENT_SECURITY_POLICY)
     return app
 
 
-STATIC_DIR = Path(__file__).parent / "web" / "static"
+def _allow_own_inline_scripts(page: HTMLResponse) -> HTMLResponse:
+    """Swagger UI's pages start themselves with an inline script: allow exactly those scripts
+    (by hash) and its inline styles on these two pages, and keep the strict policy elsewhere."""
+    scripts = re.findall(rb"<script>(.*?)</script>", page.body, re.DOTALL)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in scripts
+    )
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+    return page
 
 
 def _mount_docs(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     oauth2_redirect = "/docs/oauth2-redirect"
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{APP_NAME} - API documentation",
-            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-            oauth2_redirect_url=oauth2_redirect,
+        return _allow_own_inline_scripts(
+            get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=f"{APP_NAME} - API documentation",
+                swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                swagger_css_url="/static/vendor/swagger-ui.css",
+                swagger_favicon_url="/static/favicon.svg",
+                oauth2_redirect_url=oauth2_redirect,
+            )
         )
 
     @app.get(oauth2_redirect, include_in_schema=False)
     async def docs_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return _allow_own_inline_scripts(get_swagger_ui_oauth2_redirect_html())
 
 
 def app_from_environment() -> FastAPI:

@@ -1,0 +1,129 @@
+"""Who is signed in to the browser app, CSRF checks and the tasks a page may touch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from todo.accounts import service as accounts
+from todo.accounts.models import User
+from todo.core.db import Database
+from todo.core.deps import READ_METHODS, SessionDep
+from todo.core.errors import NotFound
+from todo.tasks import service as tasks
+from todo.tasks.deps import TASK_ID_MAX
+from todo.tasks.models import Task
+from todo.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    check_csrf_token,
+    check_same_origin,
+    session_token,
+)
+
+
+class LoginRequired(Exception):
+    """A page needs someone signed in; answered with a trip to the log-in page and back."""
+
+
+@dataclass(frozen=True)
+class Flash:
+    """A message for the page after a redirect, with what an Undo button posts back."""
+
+    message: str
+    undo: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps({"message": self.message, "undo": self.undo})
+
+    @classmethod
+    def load(cls, raw: str) -> Flash | None:
+        try:
+            data = json.loads(raw)
+            return cls(message=str(data["message"]), undo=data.get("undo"))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    session_id: str
+    flash: Flash | None
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def wants_fragment(request: Request) -> bool:
+    """An htmx request that swaps part of the page, rather than a whole page load.
+
+    htmx reloads a whole page from the server when history has no copy of it."""
+    return is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
+
+
+async def _write(
+    request: Request, session: AsyncSession, change: Callable[[AsyncSession], Awaitable[None]]
+) -> None:
+    if request.method not in READ_METHODS:
+        # The request already holds the write lock (SQLite); a second writer would wait on it.
+        await change(session)
+        return
+    db: Database = request.app.state.db
+    async with db.session(write=True) as writer:
+        await change(writer)
+
+
+async def _signed_in(request: Request, session: SessionDep) -> SignedIn | None:
+    token = session_token(request)
+    if token is None:
+        return None
+    found = await accounts.resolve_web_session(session, token)
+    if found is None:
+        return None
+    session_id = found.session_id
+    if found.renew_due:
+        await _write(request, session, lambda s: accounts.renew_web_session(s, session_id))
+    flash = None
+    if found.flash is not None and request.method == "GET" and not wants_fragment(request):
+        flash = Flash.load(found.flash)
+        await _write(request, session, lambda s: accounts.set_flash(s, session_id, None))
+    return SignedIn(user=found.user, session_id=session_id, flash=flash)
+
+
+MaybeSignedIn = Annotated[SignedIn | None, Depends(_signed_in)]
+
+
+async def _require_signed_in(signed_in: MaybeSignedIn) -> SignedIn:
+    if signed_in is None:
+        raise LoginRequired
+    return signed_in
+
+
+Me = Annotated[SignedIn, Depends(_require_signed_in)]
+
+
+async def verify_csrf(request: Request) -> None:
+    if request.method in READ_METHODS:
+        return
+    check_same_origin(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        field = (await request.form()).get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    check_csrf_token(request, sent)
+
+
+async def _owned_task(session: SessionDep, me: Me, task_id: int) -> Task:
+    if not 1 <= task_id <= TASK_ID_MAX:
+        raise NotFound(f"Task {task_id} was not found.", code="task_not_found")
+    return await tasks.get_task(session, me.user.id, task_id)
+
+
+OwnedTask = Annotated[Task, Depends(_owned_task)]

@@ -1,0 +1,51 @@
+"""Form input for the web pages: read it, and word validation errors for people."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+
+from todo.core.errors import AppError
+
+FieldErrors = dict[str, str]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The text fields of the posted form; for a repeated name the last value wins, which is
+    how a hidden "false" before a checkbox of the same name gives it a value when unchecked."""
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+def _sentence(item: Mapping[str, Any], label: str) -> str:
+    kind = item["type"]
+    context = item.get("ctx") or {}
+    if kind == "missing":
+        return f"{label} is required."
+    if kind == "string_too_long":
+        return f"{label} can be at most {context['max_length']} characters long."
+    if kind == "string_too_short":
+        return f"{label} must be at least {context['min_length']} characters long."
+    if "reason" in context:
+        # email-validator explains what is wrong with an address in a full sentence.
+        return str(context["reason"])
+    message = str(item["msg"]).removeprefix("Value error, ")
+    return message if message.endswith(".") else f"{message}."
+
+
+def field_errors(error: ValidationError, labels: Mapping[str, str]) -> FieldErrors:
+    """One sentence per field, the first problem found for it."""
+    found: FieldErrors = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        found.setdefault(field, _sentence(item, labels.get(field, "This field")))
+    return found
+
+
+def app_field_errors(error: AppError, default_field: str) -> FieldErrors:
+    """A service's refusal, shown next to the field it names."""
+    fields = [str(entry.get("field")) for entry in error.errors or [] if entry.get("field")]
+    return {fields[0] if fields else default_field: error.detail}

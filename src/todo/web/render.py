@@ -1,0 +1,84 @@
+"""Page rendering: the Jinja2 environment, the page response and the HTML error page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from todo.web.assets import STATIC_DIR, Assets
+from todo.web.security import VISITOR_COOKIE, csrf_token, pending_visitor_secret, set_cookie
+
+# Nothing inline: scripts and styles come from our own files only, so an injected
+# <script> or style attribute does nothing even if escaping ever failed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+assets = Assets(STATIC_DIR)
+
+
+@pass_context
+def _csrf_token(context: Context) -> str:
+    request: Request = context["request"]
+    return csrf_token(request)
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(static=assets.url, csrf_token=_csrf_token)
+    environment.filters["when"] = _when
+    return environment
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"user": None, "flash": None, **(context or {})},
+        status_code=status_code,
+        headers=headers,
+    )
+    # Pages show private data: no cache may keep them, and after logging out the Back
+    # button must not bring them back from the browser's memory.
+    response.headers["Cache-Control"] = "no-store"
+    secret = pending_visitor_secret(request)
+    if secret is not None:
+        set_cookie(response, request, VISITOR_COOKIE, secret, max_age=None)
+    return response
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "detail": detail},
+        status_code=status,
+    )

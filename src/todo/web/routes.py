@@ -1,0 +1,555 @@
+"""The browser app: thin routes over the account and task services, drawn with Jinja2.
+
+Every action is a plain form that posts and redirects, so it all works without JavaScript.
+htmx sends the same forms in the background (HX-Request) and gets back only the part of the
+page that changed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from pydantic import SecretStr, ValidationError
+from starlette.responses import RedirectResponse, Response
+
+from todo.accounts import service as accounts
+from todo.accounts.deps import PasswordsDep
+from todo.accounts.schemas import LoginRequest, SignupRequest, UserUpdate
+from todo.core.deps import SessionDep
+from todo.core.errors import BadRequest, Conflict, RateLimited, Unauthorized, Unprocessable
+from todo.core.ratelimit import check_auth_attempt
+from todo.tasks import service as tasks
+from todo.tasks.models import Task
+from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
+from todo.web.assets import static_app
+from todo.web.deps import (
+    Flash,
+    LoginRequired,
+    MaybeSignedIn,
+    Me,
+    OwnedTask,
+    is_htmx,
+    verify_csrf,
+    wants_fragment,
+)
+from todo.web.forms import FieldErrors, app_field_errors, field_errors, read_form
+from todo.web.listing import FILTERS, SORTS, ListView, count_tasks
+from todo.web.render import assets, render
+from todo.web.security import (
+    SESSION_COOKIE,
+    VISITOR_COOKIE,
+    delete_cookie,
+    local_path,
+    safe_next,
+    session_token,
+    set_cookie,
+)
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
+
+LABELS = {
+    "email": "Email",
+    "password": "Password",
+    "name": "Name",
+    "title": "Title",
+    "description": "Notes",
+    "current_password": "Current password",
+    "new_password": "New password",
+    "confirm_email": "Your email address",
+}
+LOGIN_NOTICES = {
+    "signed_out": "You are logged out.",
+    "everywhere": "You are logged out on every device.",
+    "deleted": "Your account and all of its tasks were deleted.",
+}
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _with_session(request: Request, target: str, token: str) -> RedirectResponse:
+    response = _redirect(target)
+    max_age = int(accounts.WEB_SESSION_MAX.total_seconds())
+    set_cookie(response, request, SESSION_COOKIE, token, max_age=max_age)
+    delete_cookie(response, request, VISITOR_COOKIE)
+    return response
+
+
+def _signed_out(request: Request, notice: str) -> RedirectResponse:
+    response = _redirect(f"/login?notice={notice}")
+    delete_cookie(response, request, SESSION_COOKIE)
+    return response
+
+
+def _too_many(request: Request, error: RateLimited, template: str, **context: Any) -> Response:
+    return render(
+        request,
+        template,
+        {"email": "", "values": {}, "notice": None, **context, "errors": {"form": error.detail}},
+        status_code=error.status,
+        headers=error.headers,
+    )
+
+
+def _clock(me: Me) -> tasks.Clock:
+    return tasks.Clock.of(me.user.timezone)
+
+
+# Accounts
+
+
+@router.get("/login")
+async def login_page(
+    request: Request,
+    signed_in: MaybeSignedIn,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    notice: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    if signed_in is not None:
+        return _redirect(safe_next(next))
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "next": safe_next(next),
+            "email": "",
+            "errors": {},
+            "notice": LOGIN_NOTICES.get(notice or ""),
+        },
+    )
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep, passwords: PasswordsDep) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    errors: FieldErrors
+    status_code = 422
+    try:
+        body = LoginRequest.model_validate(
+            {"email": form.get("email", ""), "password": form.get("password", "")}
+        )
+        await check_auth_attempt(request, "login", body.email)
+        result = await accounts.web_login(
+            session,
+            passwords=passwords,
+            email=body.email,
+            password=body.password.get_secret_value(),
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Unauthorized as error:
+        errors, status_code = {"form": error.detail}, 401
+    except RateLimited as error:
+        return _too_many(
+            request, error, "accounts/login.html", next=target, email=form.get("email", "")
+        )
+    else:
+        return _with_session(request, target, result.token)
+    return render(
+        request,
+        "accounts/login.html",
+        {"next": target, "email": form.get("email", ""), "errors": errors, "notice": None},
+        status_code=status_code,
+    )
+
+
+@router.get("/signup")
+async def signup_page(
+    request: Request,
+    signed_in: MaybeSignedIn,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    if signed_in is not None:
+        return _redirect(safe_next(next))
+    return render(
+        request,
+        "accounts/signup.html",
+        {"next": safe_next(next), "values": {}, "errors": {}},
+    )
+
+
+@router.post("/signup")
+async def signup(request: Request, session: SessionDep, passwords: PasswordsDep) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    values = {"email": form.get("email", ""), "name": form.get("name", "")}
+    errors: FieldErrors
+    try:
+        body = SignupRequest.model_validate({**values, "password": form.get("password", "")})
+        await check_auth_attempt(request, "signup", body.email)
+        result = await accounts.web_signup(
+            session,
+            passwords=passwords,
+            email=body.email,
+            password=body.password.get_secret_value(),
+            name=body.name,
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Conflict as error:
+        errors = {"email": error.detail}
+    except RateLimited as error:
+        return _too_many(request, error, "accounts/signup.html", next=target, values=values)
+    else:
+        return _with_session(request, target, result.token)
+    return render(
+        request,
+        "accounts/signup.html",
+        {"next": target, "values": values, "errors": errors},
+        status_code=422,
+    )
+
+
+@router.post("/logout")
+async def logout(request: Request, session: SessionDep) -> Response:
+    token = session_token(request)
+    if token is not None:
+        await accounts.end_web_session(session, token)
+    return _signed_out(request, "signed_out")
+
+
+def _account_page(
+    request: Request,
+    me: Me,
+    *,
+    errors: FieldErrors | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "user": me.user,
+            "flash": me.flash,
+            "errors": errors or {},
+            "values": {"name": me.user.name, "confirm_email": "", **(values or {})},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/account")
+async def account_page(request: Request, me: Me) -> Response:
+    return _account_page(request, me)
+
+
+async def _flash_and_redirect(
+    session: SessionDep, me: Me, message: str, target: str, *, undo: str | None = None
+) -> Response:
+    await accounts.set_flash(session, me.session_id, Flash(message, undo).dump())
+    return _redirect(target)
+
+
+@router.post("/account/name")
+async def change_name(
+    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+) -> Response:
+    form = await read_form(request)
+    try:
+        body = UserUpdate.model_validate({"name": form.get("name", "")})
+    except ValidationError as error:
+        return _account_page(
+            request,
+            me,
+            errors=field_errors(error, LABELS),
+            values={"name": form.get("name", "")},
+            status_code=422,
+        )
+    await accounts.update_profile(session, me.user, passwords=passwords, name=body.name)
+    return await _flash_and_redirect(session, me, "Your name was saved.", "/account")
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+) -> Response:
+    form = await read_form(request)
+    errors: FieldErrors
+    try:
+        body = UserUpdate.model_validate(
+            {
+                "current_password": form.get("current_password", ""),
+                "new_password": form.get("new_password", ""),
+            }
+        )
+        await accounts.update_profile(
+            session,
+            me.user,
+            passwords=passwords,
+            current_password=_secret(body.current_password),
+            new_password=_secret(body.new_password),
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Unprocessable as error:
+        errors = app_field_errors(error, "current_password")
+    else:
+        return await _flash_and_redirect(session, me, "Your password was changed.", "/account")
+    return _account_page(request, me, errors=errors, status_code=422)
+
+
+@router.post("/account/logout-everywhere")
+async def logout_everywhere(request: Request, session: SessionDep, me: Me) -> Response:
+    await accounts.logout_everywhere(session, me.user)
+    return _signed_out(request, "everywhere")
+
+
+@router.post("/account/delete")
+async def delete_account(request: Request, session: SessionDep, me: Me) -> Response:
+    form = await read_form(request)
+    typed = form.get("confirm_email", "")
+    if typed.strip().lower() != me.user.email:
+        return _account_page(
+            request,
+            me,
+            errors={"confirm_email": f"Type {me.user.email} to confirm."},
+            values={"confirm_email": typed},
+            status_code=422,
+        )
+    await accounts.delete_user(session, me.user.id)
+    return _signed_out(request, "deleted")
+
+
+# Tasks
+
+
+async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    return {
+        "user": me.user,
+        "view": view,
+        "page": await tasks.list_tasks(session, me.user.id, view.query()),
+        "counts": await count_tasks(session, me.user.id),
+        "filters": FILTERS,
+        "sorts": SORTS,
+    }
+
+
+def _list_view(request: Request, form: dict[str, str]) -> ListView:
+    """The list the person is looking at: htmx says which URL it shows, a plain form says
+    where to go back to."""
+    if is_htmx(request):
+        return ListView.from_url(local_path(request.headers.get("hx-current-url")))
+    return ListView.from_url(safe_next(form.get("next")))
+
+
+@router.get("/")
+async def task_list(
+    request: Request,
+    session: SessionDep,
+    me: Me,
+    show: Annotated[str | None, Query(alias="filter", max_length=20)] = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    view = ListView.parse(show, sort, cursor)
+    context = await _list_context(session, me, view)
+    if wants_fragment(request):
+        more = request.headers.get("hx-target") == "task-list"
+        return render(request, "tasks/_more.html" if more else "tasks/_region.html", context)
+    return render(
+        request,
+        "tasks/list.html",
+        {**context, "flash": me.flash, "title": "", "errors": {}},
+    )
+
+
+@router.post("/tasks")
+async def create_task(request: Request, session: SessionDep, me: Me) -> Response:
+    form = await read_form(request)
+    view = _list_view(request, form)
+    try:
+        data = TaskCreate.model_validate({"title": form.get("title", "")})
+    except ValidationError as error:
+        invalid = {"title": form.get("title", ""), "errors": field_errors(error, LABELS)}
+        if is_htmx(request):
+            return render(
+                request,
+                "tasks/_new_task.html",
+                {"view": view, **invalid},
+                status_code=422,
+                headers={"HX-Retarget": "#new-task", "HX-Reswap": "outerHTML"},
+            )
+        context = await _list_context(session, me, view)
+        return render(request, "tasks/list.html", {**context, **invalid}, status_code=422)
+    await tasks.create_task(session, me.user.id, data, clock_=_clock(me))
+    if is_htmx(request):
+        context = await _list_context(session, me, view)
+        return render(request, "tasks/_created.html", {**context, "title": "", "errors": {}})
+    return _redirect(view.url())
+
+
+def _replacing_row(task_id: int | None) -> dict[str, str]:
+    return {"HX-Retarget": f"#task-{task_id}", "HX-Reswap": "outerHTML"}
+
+
+async def _row_changed(request: Request, session: SessionDep, me: Me, task: Task) -> Response:
+    view = _list_view(request, {})
+    return render(
+        request,
+        "tasks/_row_changed.html",
+        {
+            "task": task,
+            "view": view,
+            "counts": await count_tasks(session, me.user.id),
+            "filters": FILTERS,
+        },
+        headers=_replacing_row(task.id),
+    )
+
+
+@router.post("/tasks/{task_id:int}/complete")
+async def complete_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    wanted = {"true": True, "false": False}.get(form.get("completed", ""))
+    task = await tasks.set_completed(session, task, wanted, clock_=_clock(me))
+    if is_htmx(request):
+        return await _row_changed(request, session, me, task)
+    return _redirect(safe_next(form.get("next")))
+
+
+@router.get("/tasks/{task_id:int}")
+async def task_page(request: Request, me: Me, task: OwnedTask) -> Response:
+    back = local_path(request.headers.get("referer")) or "/"
+    return render(
+        request,
+        "tasks/detail.html",
+        {
+            "user": me.user,
+            "flash": me.flash,
+            "task": task,
+            "values": {"title": task.title, "description": task.description},
+            "errors": {},
+            "next": back if back == "/" or back.startswith("/?") else "/",
+        },
+    )
+
+
+@router.get("/tasks/{task_id:int}/edit")
+async def edit_row(request: Request, task: OwnedTask) -> Response:
+    if not wants_fragment(request):
+        return _redirect(f"/tasks/{task.id}")
+    context = {"task": task, "value": task.title, "errors": {}}
+    return render(request, "tasks/_edit_row.html", context)
+
+
+@router.get("/tasks/{task_id:int}/row")
+async def task_row(request: Request, task: OwnedTask) -> Response:
+    if not wants_fragment(request):
+        return _redirect("/")
+    return render(request, "tasks/_row.html", {"task": task})
+
+
+@router.post("/tasks/{task_id:int}")
+async def update_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    changes: dict[str, Any] = {
+        name: form[name] for name in ("title", "description") if name in form
+    }
+    if "completed" in form:
+        changes["completed"] = form["completed"] == "true"
+    try:
+        data = TaskUpdate.model_validate(changes)
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+        if is_htmx(request):
+            context = {"task": task, "value": form.get("title", ""), "errors": errors}
+            return render(request, "tasks/_edit_row.html", context, status_code=422)
+        values = {"title": task.title, "description": task.description, **changes}
+        return render(
+            request,
+            "tasks/detail.html",
+            {"user": me.user, "task": task, "values": values, "errors": errors, "next": target},
+            status_code=422,
+        )
+    task = await tasks.update_task(session, task, data, clock_=_clock(me))
+    if is_htmx(request):
+        return await _row_changed(request, session, me, task)
+    return await _flash_and_redirect(session, me, f"Saved “{task.title}”.", target)
+
+
+def _restorable(task: Task) -> str | None:
+    """What an Undo button must post back to bring a deleted task back: the task as the API
+    reads it, in the fields a new task takes."""
+    read = TaskRead.model_validate(task).model_dump(mode="json")
+    fields = {name: read[name] for name in TaskCreate.model_fields if name in read}
+    if fields["completed"] and fields.get("rrule"):
+        # Completing it already made the next occurrence, which carries the series on.
+        fields.pop("rrule")
+    try:
+        return TaskCreate.model_validate(fields).model_dump_json()
+    except ValidationError:
+        return None
+
+
+@router.post("/tasks/{task_id:int}/delete")
+async def delete_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    undo = _restorable(task)
+    title, task_id = task.title, task.id
+    await tasks.delete_task(session, task)
+    message = f"Deleted “{title}”."
+    if is_htmx(request):
+        view = _list_view(request, form)
+        return render(
+            request,
+            "tasks/_deleted.html",
+            {
+                "toast": Flash(message, undo),
+                "view": view,
+                "counts": await count_tasks(session, me.user.id),
+                "filters": FILTERS,
+            },
+            headers=_replacing_row(task_id),
+        )
+    return await _flash_and_redirect(session, me, message, safe_next(form.get("next")), undo=undo)
+
+
+@router.post("/tasks/restore")
+async def restore_task(request: Request, session: SessionDep, me: Me) -> Response:
+    form = await read_form(request)
+    try:
+        data = TaskCreate.model_validate_json(form.get("task", ""))
+    except ValidationError:
+        raise BadRequest(
+            "This task cannot be brought back any more.", code="restore_failed"
+        ) from None
+    task = await tasks.create_task(session, me.user.id, data, clock_=_clock(me))
+    view = _list_view(request, form)
+    if is_htmx(request):
+        return render(request, "tasks/_region.html", await _list_context(session, me, view))
+    return await _flash_and_redirect(session, me, f"Restored “{task.title}”.", view.url())
+
+
+async def _to_login(request: Request, _error: Exception) -> Response:
+    if is_htmx(request):
+        back = local_path(request.headers.get("hx-current-url"))
+    elif request.method == "GET":
+        back = local_path(str(request.url))
+    else:
+        back = local_path(request.headers.get("referer"))
+    target = "/login" if back in (None, "/") else f"/login?{urlencode({'next': back})}"
+    # htmx would swap a redirect's page into the list; this header makes it navigate instead.
+    response: Response = (
+        Response(status_code=401, headers={"HX-Redirect": target})
+        if is_htmx(request)
+        else _redirect(target)
+    )
+    if session_token(request) is not None:
+        delete_cookie(response, request, SESSION_COOKIE)
+    return response
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", static_app(assets), name="static")
+    app.add_exception_handler(LoginRequired, _to_login)

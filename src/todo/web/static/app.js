@@ -1,0 +1,250 @@
+// Todo in the browser: keyboard shortcuts, toasts, focus care and fresh data, on top of htmx.
+// Every action is also a plain form, so none of this is needed for the app to work.
+(function () {
+  'use strict'
+
+  const TOAST_MILLISECONDS = 8000
+  // Focus and visibilitychange often fire together; one refresh is enough.
+  const REFRESH_GAP_MILLISECONDS = 1000
+
+  document.documentElement.classList.add('js')
+
+  const toasts = document.getElementById('toasts')
+  const shortcuts = document.getElementById('shortcuts')
+
+  function byId (id) {
+    return document.getElementById(id)
+  }
+
+  // Toasts
+
+  function dismiss (toast) {
+    const hadFocus = toast.contains(document.activeElement)
+    toast.remove()
+    if (hadFocus) focusNewTask()
+  }
+
+  function arm (toast) {
+    if (toast.dataset.armed) return
+    toast.dataset.armed = 'true'
+    const close = toast.querySelector('.toast-close')
+    if (close) {
+      close.hidden = false
+      close.addEventListener('click', function () { dismiss(toast) })
+    }
+    let timer = null
+    function wait () {
+      clearTimeout(timer)
+      timer = setTimeout(function () { dismiss(toast) }, TOAST_MILLISECONDS)
+    }
+    function hold () { clearTimeout(timer) }
+    // Someone reading the toast or reaching for its Undo button keeps it on screen.
+    toast.addEventListener('mouseenter', hold)
+    toast.addEventListener('focusin', hold)
+    toast.addEventListener('mouseleave', wait)
+    toast.addEventListener('focusout', wait)
+    wait()
+  }
+
+  function armAll () {
+    toasts.querySelectorAll('[data-toast]').forEach(arm)
+  }
+
+  function showToast (message) {
+    const toast = document.createElement('div')
+    toast.className = 'toast error'
+    toast.dataset.toast = ''
+    const text = document.createElement('p')
+    text.className = 'toast-message'
+    text.textContent = message
+    const close = document.createElement('button')
+    close.type = 'button'
+    close.className = 'toast-close'
+    close.setAttribute('aria-label', 'Dismiss')
+    close.textContent = '×'
+    toast.append(text, close)
+    toasts.append(toast)
+  }
+
+  if (toasts) {
+    armAll()
+    new MutationObserver(armAll).observe(toasts, { childList: true })
+  }
+
+  // The list region, refreshed from the server
+
+  let lastRefresh = 0
+
+  function refreshList (force) {
+    const region = byId('tasks')
+    if (!region || !window.htmx) return
+    const now = Date.now()
+    if (!force && now - lastRefresh < REFRESH_GAP_MILLISECONDS) return
+    // Never pull a title being edited, or a change on its way, from under someone.
+    if (region.querySelector('.editing, .htmx-request')) return
+    lastRefresh = now
+    window.htmx.ajax('GET', location.pathname + location.search, {
+      source: region, target: region, swap: 'outerHTML'
+    })
+  }
+
+  // Another tab or device may have changed the list while this tab was in the background.
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible') refreshList(false)
+  })
+  window.addEventListener('focus', function () { refreshList(false) })
+
+  function problemDetail (xhr) {
+    if ((xhr.getResponseHeader('Content-Type') || '').indexOf('json') !== -1) {
+      try {
+        const detail = JSON.parse(xhr.responseText).detail
+        if (detail) return detail
+      } catch (error) {
+        // Not a problem document after all: the general sentence below says enough.
+      }
+    }
+    return 'That did not work: something went wrong on our side.'
+  }
+
+  // A refused change leaves the screen as the server has it: say why here, and reload the
+  // list once the request is over (see htmx:afterRequest).
+  document.addEventListener('htmx:responseError', function (event) {
+    showToast(problemDetail(event.detail.xhr))
+  })
+  document.addEventListener('htmx:sendError', function () {
+    showToast('The server cannot be reached. Check the connection and try again.')
+  })
+
+  document.addEventListener('htmx:afterRequest', function (event) {
+    if (event.detail.failed) {
+      refreshList(true)
+      return
+    }
+    const elt = event.detail.elt
+    const status = event.detail.xhr ? event.detail.xhr.status : 0
+    if (status < 200 || status >= 300) return
+    if (elt.id === 'new-task') {
+      elt.reset()
+      focusNewTask()
+    }
+    const toast = elt.closest && elt.closest('[data-toast]')
+    if (toast) dismiss(toast)
+  })
+
+  // Focus: when the row that had it is swapped away, keep the person where they were: on
+  // the same control of the new row, or on a neighbour when the row is gone.
+
+  let focusedRow = null
+
+  document.addEventListener('htmx:beforeSwap', function () {
+    const row = currentRow()
+    focusedRow = row && {
+      id: row.id,
+      control: document.activeElement.classList.contains('check') ? '.check' : '.title',
+      next: row.nextElementSibling,
+      previous: row.previousElementSibling
+    }
+  })
+
+  document.addEventListener('htmx:afterSettle', function () {
+    const lost = !document.activeElement || document.activeElement === document.body
+    const remembered = focusedRow
+    focusedRow = null
+    if (!lost || !remembered) return
+    const same = byId(remembered.id)
+    const control = same && same.querySelector(remembered.control)
+    if (control) {
+      control.focus()
+      return
+    }
+    const candidates = [same, remembered.next, remembered.previous]
+    const row = candidates.find(function (each) { return each && document.body.contains(each) })
+    if (row) focusRow(row)
+    else focusNewTask()
+  })
+
+  // Keyboard
+
+  function rows () {
+    return Array.prototype.slice.call(document.querySelectorAll('#task-list > .task'))
+  }
+
+  function currentRow () {
+    const active = document.activeElement
+    return active && active.closest ? active.closest('#task-list > .task') : null
+  }
+
+  function focusRow (row) {
+    const target = row && row.querySelector('.edit-title, .title')
+    if (!target) return
+    target.focus()
+    target.scrollIntoView({ block: 'nearest' })
+  }
+
+  function focusNewTask () {
+    const input = byId('new-title')
+    if (input) input.focus()
+    return Boolean(input)
+  }
+
+  function move (step) {
+    const all = rows()
+    if (!all.length) return false
+    const index = all.indexOf(currentRow())
+    const next = index === -1 ? (step > 0 ? 0 : all.length - 1) : index + step
+    focusRow(all[Math.max(0, Math.min(all.length - 1, next))])
+    return true
+  }
+
+  function press (selector) {
+    const row = currentRow()
+    const control = row && row.querySelector(selector)
+    if (!control) return false
+    control.click()
+    return true
+  }
+
+  function showShortcuts () {
+    if (!shortcuts || shortcuts.open) return false
+    shortcuts.showModal()
+    return true
+  }
+
+  function isTyping (element) {
+    return element.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName)
+  }
+
+  const keys = {
+    n: focusNewTask,
+    '/': focusNewTask,
+    j: function () { return move(1) },
+    k: function () { return move(-1) },
+    x: function () { return press('.check') },
+    e: function () { return press('.title') },
+    Delete: function () { return press('.delete') },
+    '?': showShortcuts
+  }
+
+  document.addEventListener('keydown', function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return
+    const target = event.target
+    if (event.key === 'Escape' && target.classList.contains('edit-title')) {
+      event.preventDefault()
+      target.form.querySelector('.cancel').click()
+      return
+    }
+    if (isTyping(target)) {
+      if (event.key === 'Escape' && target.id === 'new-title') target.blur()
+      return
+    }
+    if (shortcuts && shortcuts.open) return
+    const action = Object.prototype.hasOwnProperty.call(keys, event.key) && keys[event.key]
+    if (action && action()) event.preventDefault()
+  })
+
+  const help = byId('shortcuts-button')
+  if (help) {
+    help.hidden = false
+    help.addEventListener('click', showShortcuts)
+  }
+})()

@@ -1,0 +1,138 @@
+"""The web app under test: a live server per backend, driven by Debian's Chromium.
+
+One server and one browser serve the whole session; every test gets a fresh browser
+context and signs up a user of its own, so tests never see each other's data.
+
+The browser is driven through Playwright's async API on the suite's one event loop.
+pytest-playwright's sync fixtures leave Playwright's own loop marked as running for the
+rest of the session, which breaks every asyncio test that runs after them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+    expect,
+)
+
+from tests.conftest import NewDatabase, make_settings
+from tests.reliability.live import server_env, serving
+from todo import migrations
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    backend: str
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    backend: str, new_database: NewDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp(f"live-{backend}")
+    url = new_database.url()
+    migrations.upgrade(make_settings(url, data_dir))
+    with serving(server_env(url, data_dir), data_dir) as server:
+        yield LiveServer(url=server.base_url, backend=backend)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    # `playwright install` cannot download browsers here: use the system's Chromium.
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
+    fresh = await browser.new_context(base_url=live_server.url)
+    yield fresh
+    await fresh.close()
+
+
+def watch(page: Page) -> list[str]:
+    """Collect what must never happen on our pages: script errors and CSP refusals.
+
+    The browser and htmx also log every 4xx answer as a console error; those are expected."""
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        expected = ("Failed to load resource", "Response Status Error Code")
+        if message.type == "error" and not message.text.startswith(expected):
+            problems.append(f"{message.text} ({message.location.get('url', '')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    return problems
+
+
+@pytest.fixture
+async def page(context: BrowserContext) -> AsyncIterator[Page]:
+    opened = await context.new_page()
+    problems = watch(opened)
+    yield opened
+    assert problems == []
+
+
+@dataclass(frozen=True)
+class WebUser:
+    email: str
+    password: str
+    name: str
+
+
+def new_email() -> str:
+    return f"web-{uuid.uuid4().hex[:12]}@example.com"
+
+
+async def sign_up(page: Page, name: str = "Ada Lovelace") -> WebUser:
+    user = WebUser(email=new_email(), password=PASSWORD, name=name)
+    await page.goto("/signup")
+    await page.get_by_label("Name").fill(user.name)
+    await page.get_by_label("Email").fill(user.email)
+    await page.get_by_label("Password").fill(user.password)
+    await page.get_by_role("button", name="Sign up").click()
+    await expect(page).to_have_url(re.compile(r"/$"))
+    return user
+
+
+async def log_in(page: Page, user: WebUser) -> None:
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(user.email)
+    await page.get_by_label("Password").fill(user.password)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(re.compile(r"/$"))
+
+
+@pytest.fixture
+async def user(page: Page) -> WebUser:
+    return await sign_up(page)

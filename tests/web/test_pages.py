@@ -1,0 +1,522 @@
+"""The web pages over HTTP, without a browser: sessions, CSRF, redirects, headers, errors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI, routing
+from sqlmodel import select
+
+from todo.accounts.models import WebSession
+from todo.app import create_app
+from todo.core.config import Settings
+from todo.web.listing import PAGE_SIZE
+from todo.web.render import CONTENT_SECURITY_POLICY
+
+PASSWORD = "correct horse battery"
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None, "the page has no CSRF field"
+    return found.group(1)
+
+
+async def sign_up(client: httpx.AsyncClient, email: str | None = None) -> str:
+    email = email or f"web-{uuid.uuid4().hex[:10]}@example.com"
+    token = csrf_of((await client.get("/signup")).text)
+    response = await client.post(
+        "/signup",
+        data={"csrf_token": token, "email": email, "password": PASSWORD, "name": "Web"},
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/"
+    return email
+
+
+async def page_token(client: httpx.AsyncClient, path: str = "/") -> str:
+    return csrf_of((await client.get(path)).text)
+
+
+async def add_task(client: httpx.AsyncClient, title: str) -> int:
+    token = await page_token(client)
+    response = await client.post("/tasks", data={"csrf_token": token, "title": title})
+    assert response.status_code == 303, response.text
+    listed = (await client.get("/")).text
+    found = re.findall(r'id="title-(\d+)"[^>]*>([^<]*)<', listed)
+    return next(int(task_id) for task_id, text in found if text == title)
+
+
+async def test_signup_sets_a_session_cookie_that_scripts_cannot_read(
+    client: httpx.AsyncClient,
+) -> None:
+    token = csrf_of((await client.get("/signup")).text)
+    response = await client.post(
+        "/signup",
+        data={"csrf_token": token, "email": "flags@example.com", "password": PASSWORD},
+    )
+    cookie = next(
+        value for value in response.headers.get_list("set-cookie") if "todo_session=" in value
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Path=/" in cookie
+    assert "Secure" not in cookie
+    assert "Max-Age=7776000" in cookie
+
+
+@pytest.mark.usefixtures("client")  # empties the tables afterwards
+async def test_over_https_the_cookie_is_secure_and_host_only(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://test") as secure:
+        token = csrf_of((await secure.get("/signup")).text)
+        response = await secure.post(
+            "/signup",
+            data={"csrf_token": token, "email": "secure@example.com", "password": PASSWORD},
+        )
+        cookie = next(
+            value for value in response.headers.get_list("set-cookie") if "session=" in value
+        )
+        assert cookie.startswith("__Host-todo_session=")
+        assert "Secure" in cookie
+        assert "HttpOnly" in cookie
+        assert (await secure.get("/")).status_code == 200
+        assert response.headers["strict-transport-security"]
+
+
+async def test_the_session_is_stored_hashed(client: httpx.AsyncClient, app: FastAPI) -> None:
+    await sign_up(client)
+    token = client.cookies["todo_session"]
+    async with app.state.db.session(write=False) as session:
+        stored = [row.id for row in (await session.exec(select(WebSession))).all()]
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/", "/login"),
+        ("/account", "/login?next=%2Faccount"),
+        ("/tasks/1", "/login?next=%2Ftasks%2F1"),
+        ("/?filter=active", "/login?next=%2F%3Ffilter%3Dactive"),
+    ],
+)
+async def test_private_pages_send_visitors_to_log_in(
+    client: httpx.AsyncClient, path: str, expected: str
+) -> None:
+    response = await client.get(path, headers=HTML)
+    assert response.status_code == 303
+    assert response.headers["location"] == expected
+
+
+async def test_htmx_requests_are_told_to_go_to_log_in(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://test/?filter=completed"},
+    )
+    assert response.status_code == 401
+    assert response.headers["hx-redirect"] == "/login?next=%2F%3Ffilter%3Dcompleted"
+
+
+@pytest.mark.parametrize(
+    ("next_", "lands_on"),
+    [
+        ("/account", "/account"),
+        ("/?filter=active&sort=title", "/?filter=active&sort=title"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/\r\nSet-Cookie: x=1", "/"),
+    ],
+)
+async def test_log_in_returns_only_to_pages_of_this_site(
+    client: httpx.AsyncClient, next_: str, lands_on: str
+) -> None:
+    email = await sign_up(client)
+    token = await page_token(client)
+    await client.post("/logout", data={"csrf_token": token})
+    token = csrf_of((await client.get("/login", params={"next": next_})).text)
+    response = await client.post(
+        "/login",
+        data={"csrf_token": token, "email": email, "password": PASSWORD, "next": next_},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == lands_on
+
+
+async def test_a_wrong_password_is_refused_in_words_keeping_the_email(
+    client: httpx.AsyncClient,
+) -> None:
+    email = await sign_up(client)
+    token = await page_token(client)
+    await client.post("/logout", data={"csrf_token": token})
+    token = csrf_of((await client.get("/login")).text)
+    response = await client.post(
+        "/login", data={"csrf_token": token, "email": email, "password": "wrong password"}
+    )
+    assert response.status_code == 401
+    assert "The email address or the password is wrong." in response.text
+    assert f'value="{email}"' in response.text
+    assert "wrong password" not in response.text
+
+
+async def test_logging_out_ends_the_session_on_the_server(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    stolen = client.cookies["todo_session"]
+    token = await page_token(client)
+    response = await client.post("/logout", data={"csrf_token": token})
+    assert response.headers["location"] == "/login?notice=signed_out"
+    client.cookies.set("todo_session", stolen)
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_api_logout_everywhere_ends_web_sessions(client: httpx.AsyncClient) -> None:
+    email = await sign_up(client)
+    assert (await client.get("/")).status_code == 200
+    login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await client.post("/api/auth/logout-all", headers=bearer)).status_code == 204
+    assert (await client.get("/")).status_code == 303
+
+
+class TestCsrf:
+    async def test_a_post_without_the_token_is_refused(self, client: httpx.AsyncClient) -> None:
+        await sign_up(client)
+        response = await client.post("/tasks", data={"title": "x"}, headers=HTML)
+        assert response.status_code == 403
+        assert "text/html" in response.headers["content-type"]
+        assert "This form has expired" in response.text
+
+    async def test_a_post_with_another_sessions_token_is_refused(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await sign_up(client)
+        old = await page_token(client)
+        await client.post("/logout", data={"csrf_token": old})
+        await sign_up(client)
+        response = await client.post("/tasks", data={"csrf_token": old, "title": "x"})
+        assert response.status_code == 403
+        assert response.json()["code"] == "csrf_failed"
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {"Origin": "https://evil.example"},
+            {"Origin": "null"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site"},
+        ],
+    )
+    async def test_a_cross_site_post_is_refused_even_with_the_token(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        await sign_up(client)
+        token = await page_token(client)
+        response = await client.post(
+            "/tasks", data={"csrf_token": token, "title": "x"}, headers=headers
+        )
+        assert response.status_code == 403
+        assert response.json()["code"] == "cross_site_request"
+
+    async def test_same_origin_posts_with_the_token_pass(self, client: httpx.AsyncClient) -> None:
+        await sign_up(client)
+        token = await page_token(client)
+        by_form = await client.post(
+            "/tasks",
+            data={"csrf_token": token, "title": "by form"},
+            headers={"Origin": "http://test", "Sec-Fetch-Site": "same-origin"},
+        )
+        assert by_form.status_code == 303
+        by_header = await client.post(
+            "/tasks",
+            data={"title": "by htmx"},
+            headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        )
+        assert by_header.status_code == 200
+        assert "by htmx" in by_header.text
+
+    async def test_logging_in_needs_the_visitor_token(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/login", data={"email": "x@example.com", "password": PASSWORD}
+        )
+        assert response.status_code == 403
+        assert "todo_session" not in client.cookies
+
+
+async def test_pages_carry_the_strict_content_security_policy(client: httpx.AsyncClient) -> None:
+    login = await client.get("/login")
+    assert login.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "<script>" not in login.text
+    assert " style=" not in login.text
+    await sign_up(client)
+    await add_task(client, "look at me")
+    listed = await client.get("/")
+    assert listed.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert listed.headers["cache-control"] == "no-store"
+    assert not re.search(r"<script(?![^>]*\bsrc=)", listed.text)
+    assert " style=" not in listed.text
+    assert " hx-on" not in listed.text
+
+
+async def test_the_api_docs_get_their_own_policy_allowing_only_their_script(
+    client: httpx.AsyncClient,
+) -> None:
+    docs = await client.get("/docs")
+    policy = docs.headers["content-security-policy"]
+    assert policy != CONTENT_SECURITY_POLICY
+    inline = re.findall(r"<script>(.*?)</script>", docs.text, re.DOTALL)
+    assert len(inline) == 1
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+
+
+async def test_titles_are_escaped(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    token = await page_token(client)
+    await client.post("/tasks", data={"csrf_token": token, "title": evil})
+    listed = (await client.get("/")).text
+    assert evil not in listed
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x" in listed
+
+
+async def test_unknown_pages_get_a_friendly_page_and_the_api_keeps_problems(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/no/such/page", headers=HTML)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Nothing here" in page.text
+    assert 'href="/"' in page.text
+    api = await client.get("/api/no/such/thing", headers=HTML)
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+    script = await client.get("/no/such/page", headers={"Accept": "*/*"})
+    assert script.headers["content-type"] == "application/problem+json"
+
+
+# Every page route that takes a task id, with a form that would succeed for the owner.
+WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/tasks/{task_id:int}"): {},
+    ("GET", "/tasks/{task_id:int}/edit"): {},
+    ("GET", "/tasks/{task_id:int}/row"): {},
+    ("POST", "/tasks/{task_id:int}"): {"title": "taken over", "description": "mine"},
+    ("POST", "/tasks/{task_id:int}/complete"): {"completed": "true"},
+    ("POST", "/tasks/{task_id:int}/delete"): {},
+}
+
+
+def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
+    with_ids = {
+        (method, route.path)
+        for route in routing.iter_route_contexts(app.routes)
+        if route.methods and not route.path.startswith("/api/") and "{" in route.path
+        for method in route.methods
+        if method != "HEAD"
+    }
+    assert with_ids == WEB_ID_ROUTES.keys()
+
+
+async def _call(
+    http: httpx.AsyncClient, method: str, path: str, task_id: int, form: dict[str, str]
+) -> httpx.Response:
+    url = path.replace("{task_id:int}", str(task_id))
+    # As htmx asks, so that the owner gets the fragment rather than a redirect.
+    headers = {"HX-Request": "true", "HX-Current-URL": "http://test/"}
+    if method == "GET":
+        return await http.get(url, headers=headers)
+    token = await page_token(http)
+    return await http.post(url, headers=headers, data={"csrf_token": token, **form})
+
+
+async def test_another_user_gets_404_on_every_page_of_a_task(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "private")
+    before = (await client.get(f"/tasks/{task_id}")).text
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as other:
+        await sign_up(other)
+        assert "private" not in (await other.get("/")).text
+        for (method, path), form in WEB_ID_ROUTES.items():
+            response = await _call(other, method, path, task_id, form)
+            assert response.status_code == 404, f"{method} {path}: {response.status_code}"
+            assert "private" not in response.text
+        page = await other.get(f"/tasks/{task_id}", headers=HTML)
+        assert f"Task {task_id} was not found." in page.text
+    assert (await client.get(f"/tasks/{task_id}")).text == before
+
+
+async def test_the_owner_can_call_every_page_of_a_task(client: httpx.AsyncClient) -> None:
+    """The calls above are real ones: for the owner they succeed."""
+    await sign_up(client)
+    for (method, path), form in WEB_ID_ROUTES.items():
+        task_id = await add_task(client, f"mine {method} {path}")
+        response = await _call(client, method, path, task_id, form)
+        assert response.status_code == 200, f"{method} {path}: {response.text}"
+
+
+@pytest.fixture
+async def failing_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    application = create_app(settings)
+
+    @application.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    @application.get("/api/boom")
+    async def api_boom() -> None:
+        raise RuntimeError("a bug")
+
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+async def test_a_crash_gets_a_friendly_page_for_people(failing_app: httpx.AsyncClient) -> None:
+    page = await failing_app.get("/boom", headers=HTML)
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Something went wrong" in page.text
+    assert 'href="/"' in page.text
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    api = await failing_app.get("/api/boom", headers=HTML)
+    assert api.status_code == 500
+    assert api.json()["code"] == "internal_error"
+
+
+@pytest.fixture
+async def strict_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    application = create_app(settings.model_copy(update={"auth_rate_per_account": 2}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+@pytest.mark.usefixtures("client")  # empties the tables afterwards
+async def test_logging_in_on_the_web_is_rate_limited_like_the_api(
+    strict_app: httpx.AsyncClient,
+) -> None:
+    token = csrf_of((await strict_app.get("/login")).text)
+    attempt = {"csrf_token": token, "email": "target@example.com", "password": "guess 1234"}
+    for _ in range(2):
+        assert (await strict_app.post("/login", data=attempt)).status_code == 401
+    refused = await strict_app.post("/login", data=attempt)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "Too many attempts for this account" in refused.text
+    assert 'value="target@example.com"' in refused.text
+
+
+async def test_validation_errors_are_shown_next_to_the_field(client: httpx.AsyncClient) -> None:
+    token = csrf_of((await client.get("/signup")).text)
+    response = await client.post(
+        "/signup",
+        data={"csrf_token": token, "email": "kept@example.com", "password": "short", "name": "K"},
+    )
+    assert response.status_code == 422
+    assert 'id="password-error"' in response.text
+    assert "Password must be at least 8 characters long." in response.text
+    assert 'aria-describedby="password-hint password-error"' in response.text
+    assert 'value="kept@example.com"' in response.text
+
+
+async def test_the_list_answers_htmx_with_fragments(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    await add_task(client, "fragment")
+    region = await client.get(
+        "/?filter=active", headers={"HX-Request": "true", "HX-Target": "tasks"}
+    )
+    assert region.text.startswith('<section id="tasks"')
+    assert "fragment" in region.text
+    assert "<html" not in region.text
+    restored = await client.get(
+        "/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restored.text
+
+
+async def test_a_deleted_task_comes_back_with_undo(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "come back")
+    token = await page_token(client)
+    await client.post(f"/tasks/{task_id}", data={"csrf_token": token, "description": "notes"})
+    deleted = await client.post(
+        f"/tasks/{task_id}/delete", data={"csrf_token": token, "next": "/?sort=title"}
+    )
+    assert deleted.headers["location"] == "/?sort=title"
+    listed = (await client.get("/?sort=title")).text
+    assert "Deleted “come back”." in listed
+    undo = re.search(r'name="task" value="([^"]+)"', listed)
+    assert undo is not None
+    assert "come back" not in re.sub(r'<div id="toasts".*', "", listed, flags=re.DOTALL)
+    # The message shows once.
+    assert "Deleted “come back”." not in (await client.get("/")).text
+    snapshot = html.unescape(undo.group(1))
+    restored = await client.post(
+        "/tasks/restore", data={"csrf_token": token, "task": snapshot, "next": "/"}
+    )
+    assert restored.status_code == 303
+    listed = (await client.get("/")).text
+    assert "Restored “come back”." in listed
+    new_id = re.search(r'id="title-(\d+)"[^>]*>come back<', listed)
+    assert new_id is not None
+    detail = (await client.get(f"/tasks/{new_id.group(1)}")).text
+    assert ">notes</textarea>" in detail
+
+
+async def test_load_more_pages_with_the_cursor(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    for number in range(PAGE_SIZE + 2):
+        await client.post("/tasks", data={"csrf_token": token, "title": f"task {number:02}"})
+    first = (await client.get("/?sort=title")).text
+    assert first.count('class="task"') == PAGE_SIZE
+    more = re.search(r'href="(/\?sort=title&amp;cursor=[^"]+)"', first)
+    assert more is not None
+    url = more.group(1).replace("&amp;", "&")
+    fragment = (
+        await client.get(url, headers={"HX-Request": "true", "HX-Target": "task-list"})
+    ).text
+    assert re.findall(r">(task \d\d)<", fragment) == [
+        f"task {PAGE_SIZE}",
+        f"task {PAGE_SIZE + 1}",
+    ]
+    assert 'id="more" class="more" hx-swap-oob="true"' in fragment
+    assert "Load more" not in fragment
+    assert parse_qs(urlsplit(url).query)["sort"] == ["title"]
+
+
+async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    for number in range(PAGE_SIZE + 1):
+        title = f"Task number {number} with a title of typical length"
+        await client.post("/tasks", data={"csrf_token": token, "title": title})
+    page = await client.get("/", headers={**HTML, "Accept-Encoding": "gzip"})
+    assert "Load more" in page.text
+    transferred, decoded = page.num_bytes_downloaded, len(page.content)
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert len(assets) == 4
+    for asset in assets:
+        response = await client.get(asset, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        assert "immutable" in response.headers["cache-control"]
+        transferred += response.num_bytes_downloaded
+        decoded += len(response.content)
+    assert transferred < 60_000
+    assert decoded < 100_000
