@@ -35,6 +35,11 @@ run: .venv/.synced assets
 test: .venv/.synced assets
 	$(PY) -m pytest
 
+# PostgreSQL stopped and restarted under load (a cluster of the test's own; needs the
+# server binaries: initdb, pg_ctl). About 20 seconds.
+test-faults: .venv/.synced
+	$(PY) -m pytest -m faults tests/reliability
+
 lint: .venv/.synced
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench

@@ -8,6 +8,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,6 +23,7 @@ from todo.core.health import APP_NAME, VERSION
 from todo.core.health import router as health_router
 from todo.core.middleware import BodyLimit, CatchAll, SecurityHeaders
 from todo.core.ratelimit import RateLimiter
+from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
 from todo.lists.routes import router as lists_router
@@ -71,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     handlers.install(app, error_page=error_page)
+    _document_problems(app)
     _mount_docs(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
@@ -108,6 +111,17 @@ def _allow_own_inline_scripts(page: HTMLResponse) -> HTMLResponse:
         "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
     return page
+
+
+def _document_problems(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = honest_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_docs(app: FastAPI) -> None:

@@ -3,16 +3,20 @@ Retry-After), in memory by default and in Redis, shared by every process, with R
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from tests.conftest import SignUp
+from tests.conftest import NewDatabase, SignUp, make_settings
+from tests.reliability.live import server_env, serving
 from tests.security.support import client_for, running
+from todo import migrations
 from todo.core.config import Settings
 from todo.core.ratelimit import MemoryCounters, RateLimiter, judge
 
@@ -210,3 +214,31 @@ async def test_memory_counters_stay_bounded() -> None:
     for n in range(1000):
         await memory.hit(f"spray-{n}", 1 if n < 500 else 5, 60)
     assert len(memory._counts) <= 100
+
+
+async def test_two_server_processes_share_the_counters_in_redis(
+    new_database: NewDatabase, tmp_path: Path, redis_prefix: str
+) -> None:
+    url = await asyncio.to_thread(new_database.url)
+    await asyncio.to_thread(migrations.upgrade, make_settings(url, tmp_path))
+    env = server_env(
+        url,
+        tmp_path,
+        REDIS_URL=REDIS_URL,
+        REDIS_KEY_PREFIX=redis_prefix,
+        AUTH_RATE_PER_ACCOUNT="4",
+        AUTH_RATE_WINDOW="60",
+    )
+    with serving(env, tmp_path) as first, serving(env, tmp_path) as second:
+        async with (
+            httpx.AsyncClient(base_url=first.base_url) as one,
+            httpx.AsyncClient(base_url=second.base_url) as two,
+        ):
+            signup = await one.post(
+                "/api/auth/signup", json={"email": "shared@example.com", "password": "long enough"}
+            )
+            assert signup.status_code == 201
+            for http in (two, one, two, one):
+                assert (await _login(http, "shared@example.com", "wrong")).status_code == 401
+            assert_limited(await _login(one, "shared@example.com", "long enough"))
+            assert_limited(await _login(two, "shared@example.com", "long enough"))

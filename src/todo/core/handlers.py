@@ -111,11 +111,35 @@ async def _on_http_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+_DISK_FULL_SQLSTATE = "53100"
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """The database refused a write for want of space (SQLite's SQLITE_FULL, PostgreSQL 53100)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) == _DISK_FULL_SQLSTATE:
+        return True
+    return "database or disk is full" in str(original)
+
+
+# Connection exceptions (class 08), the server shutting down or starting up (57P01-57P03)
+# and too many connections (53300): the request may succeed once the server is back.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     if isinstance(error, PoolTimeout | OperationalError | InterfaceError):
         return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+        ):
+            return True
     return isinstance(error, ConnectionError | TimeoutError | OSError)
 
 

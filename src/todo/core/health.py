@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from todo.core.db import Database
 from todo.core.handlers import problem
+from todo.core.schemas import problem_responses
 
 router = APIRouter(tags=["health"])
 APP_NAME = "TODO API"
@@ -23,7 +24,7 @@ async def health() -> dict[str, Any]:
 @router.get(
     "/health/ready",
     summary="Readiness: the database answers",
-    responses={503: {"description": "The database is unreachable"}},
+    responses=problem_responses(503),
 )
 async def ready(request: Request) -> JSONResponse:
     db: Database = request.app.state.db

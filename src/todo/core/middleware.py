@@ -13,6 +13,7 @@ from todo.core.errors import PayloadTooLarge
 from todo.core.handlers import (
     ErrorPage,
     is_database_unavailable,
+    is_storage_full,
     negotiate,
     problem,
     render_app_error,
@@ -103,7 +104,16 @@ class CatchAll:
         except Exception as error:
             if started:
                 raise
-            if is_database_unavailable(error):
+            if is_storage_full(error):
+                log.error("the database is full: %s", error.__class__.__name__)
+                response = problem(
+                    507,
+                    "Insufficient storage",
+                    "The database is full, so nothing was saved; reading still works. "
+                    "An operator must free or add space.",
+                    "storage_full",
+                )
+            elif is_database_unavailable(error):
                 log.warning("database unavailable: %s", error.__class__.__name__)
                 response = problem(
                     503,

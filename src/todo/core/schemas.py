@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,6 +30,9 @@ class RequestModel(BaseModel):
 
 class FieldError(BaseModel):
     field: str = Field(examples=["title"])
+    in_: str | None = Field(
+        default=None, alias="in", description="body, query, path or header", examples=["body"]
+    )
     reason: str = Field(examples=["String should have at most 200 characters"])
 
 
@@ -65,3 +69,50 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+_PROBLEM = "application/problem+json"
+_COMMON_PROBLEMS = {
+    "400": "Malformed request: the body is not valid JSON or the form is not readable",
+    "413": "Body larger than the limit",
+}
+_FULL = "The database is full: nothing was saved"
+_UNAVAILABLE = "Database unavailable (or its connection pool exhausted): retry after Retry-After"
+
+
+def honest_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the error handling really answers.
+
+    Error bodies are application/problem+json only (FastAPI would list them as
+    application/json too); any request with a body can be malformed or too large (400, 413),
+    and any operation that reaches the database can find it unavailable (503), or full when
+    it writes (507). Those come from the middleware and handlers shared by every route, so
+    they are added here once.
+    """
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                content = response.get("content", {})
+                if _PROBLEM in content and "application/json" in content:
+                    content[_PROBLEM] = content.pop("application/json")
+                elif status == "422" and "HTTPValidationError" in json.dumps(content):
+                    # FastAPI's own 422 shape, which our validation handler never sends.
+                    response["description"] = "Body or parameters failed validation"
+                    response["content"] = {_PROBLEM: {"schema": problem_ref}}
+            extra = dict(_COMMON_PROBLEMS) if "requestBody" in operation else {}
+            if path != "/health":
+                extra["503"] = _UNAVAILABLE
+            if method != "get":
+                extra["507"] = _FULL
+            for status, description in extra.items():
+                responses.setdefault(
+                    status,
+                    {"description": description, "content": {_PROBLEM: {"schema": problem_ref}}},
+                )
+    schemas = document.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f"/{unused}" not in json.dumps(document):
+            schemas.pop(unused, None)
+    return document

@@ -146,17 +146,24 @@ def _check_version(task: Task, if_match: int | None) -> None:
         )
 
 
+def _edit_conflict(task_id: int | None) -> Conflict:
+    return Conflict(
+        f"Task {task_id} was changed by another request at the same time; reload and retry.",
+        code="edit_conflict",
+    )
+
+
 async def _save(session: AsyncSession, task: Task) -> Task:
+    # Read before the commit: after a rollback the object is expired, and loading it
+    # again would be I/O outside the async bridge.
+    task_id = task.id
     task.updated_at = utcnow()
     session.add(task)
     try:
         await session.commit()
     except StaleDataError:
         await session.rollback()
-        raise Conflict(
-            f"Task {task.id} was changed by another request at the same time; reload and retry.",
-            code="edit_conflict",
-        ) from None
+        raise _edit_conflict(task_id) from None
     return task
 
 
@@ -315,11 +322,9 @@ async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None
         )
     )
     if result.rowcount == 0:
+        task_id = task.id
         await session.rollback()
-        raise Conflict(
-            f"Task {task.id} was changed by another request at the same time; reload and retry.",
-            code="edit_conflict",
-        )
+        raise _edit_conflict(task_id)
     await session.commit()
 
 
