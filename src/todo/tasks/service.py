@@ -504,3 +504,20 @@ async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) ->
             .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
             .values(due_date=due_at.astimezone(tz).date(), version=col(Task.version) + 1)
         )
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    open: int
+    completed: int
+
+
+async def count_tasks(session: AsyncSession, user_id: str) -> TaskCounts:
+    """How many open and completed tasks one owner has."""
+    result = await session.exec(
+        select(col(Task.completed), count())
+        .where(col(Task.user_id) == user_id)
+        .group_by(col(Task.completed))
+    )
+    found = dict(result.all())
+    return TaskCounts(open=found.get(False, 0), completed=found.get(True, 0))

@@ -5,12 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 
 from todo.core.errors import AppError
 
 FieldErrors = dict[str, str]
+
+# A quick-add line carries markers besides the title, which itself is cut at 200.
+QUICK_ADD_MAX = 500
+
+
+class QuickAddLine(BaseModel):
+    """The new-task input: one line of quick-add text."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(max_length=QUICK_ADD_MAX)
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value:
+            raise ValueError("Title must not be empty")
+        return value
 
 
 async def read_form(request: Request) -> dict[str, str]:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from sqlalchemy import func
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.tasks.models import Task
+from todo.tasks import service as tasks
 from todo.tasks.query import TaskQuery, decode_cursor
 from todo.tasks.schemas import SortKey, SortOrder, StatusFilter
 
-# A full page stays under 100 KB with every script and style it loads.
+# A full page stays under 110 KB with every script and style it loads.
 PAGE_SIZE = 25
 
 # name in the URL -> (label, status filter of the task service)
@@ -29,9 +28,19 @@ SORTS: dict[str, tuple[str, SortKey, SortOrder]] = {
     "oldest": ("Oldest first", "created", "asc"),
     "updated": ("Recently changed", "updated", "desc"),
     "title": ("Alphabetical", "title", "asc"),
+    "manual": ("My order", "manual", "asc"),
 }
 _DEFAULT_FILTER = "all"
 _DEFAULT_SORT = "newest"
+
+
+# Views of the sidebar besides "all", lists and tags: ?view=<name>
+SCOPES = {"today": "Today", "upcoming": "Upcoming", "inbox": "Inbox", "completed": "Completed"}
+UPCOMING_DAYS = 7
+
+
+def _number(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
 
 
 @dataclass(frozen=True)
@@ -39,26 +48,81 @@ class ListView:
     show: str = _DEFAULT_FILTER
     sort: str = _DEFAULT_SORT
     cursor: str | None = None
+    scope: str | None = None
+    list_id: int | None = None
+    tag_id: int | None = None
 
     @classmethod
-    def parse(cls, show: str | None, sort: str | None, cursor: str | None = None) -> ListView:
+    def parse(
+        cls,
+        show: str | None,
+        sort: str | None,
+        cursor: str | None = None,
+        *,
+        scope: str | None = None,
+        list_id: str | None = None,
+        tag_id: str | None = None,
+    ) -> ListView:
         """Unknown values fall back to the defaults: an old bookmark still opens the list."""
         return cls(
             show=show if show in FILTERS else _DEFAULT_FILTER,
             sort=sort if sort in SORTS else _DEFAULT_SORT,
             cursor=cursor or None,
+            scope=scope if scope in SCOPES else None,
+            list_id=_number(list_id),
+            tag_id=_number(tag_id),
         )
 
     @classmethod
     def from_url(cls, url: str | None) -> ListView:
         query = parse_qs(urlsplit(url or "/").query)
-        return cls.parse(query.get("filter", [None])[0], query.get("sort", [None])[0])
 
-    def query(self) -> TaskQuery:
+        def first(name: str) -> str | None:
+            return query.get(name, [None])[0]
+
+        return cls.parse(
+            first("filter"),
+            first("sort"),
+            scope=first("view"),
+            list_id=first("list"),
+            tag_id=first("tag"),
+        )
+
+    @property
+    def reorderable(self) -> bool:
+        """Rows can be dragged in one list shown in its own order, from its first page."""
+        one_list = self.scope == "inbox" or self.list_id is not None
+        return one_list and self.sort == "manual" and self.cursor is None
+
+    @property
+    def fixed_order(self) -> bool:
+        """Today, Upcoming and Completed have an order of their own."""
+        return self.scope in ("today", "upcoming", "completed")
+
+    def query(
+        self, *, today: date, list_id: int | None = None, tag: str | None = None
+    ) -> TaskQuery:
+        """What the task service is asked for; list_id and tag are already the owner's."""
         _, sort, order = SORTS[self.sort]
+        status = FILTERS[self.show][1]
+        bounds: dict[str, Any] = {}
+        if self.scope == "today":
+            status, sort, order, bounds = "pending", "due_date", "asc", {"due_to": today}
+        elif self.scope == "upcoming":
+            status, sort, order = "pending", "due_date", "asc"
+            bounds = {"due_from": today, "due_to": today + timedelta(days=UPCOMING_DAYS - 1)}
+        elif self.scope == "completed":
+            status, sort, order = "completed", "completed", "desc"
         after = decode_cursor(self.cursor, sort=sort, order=order) if self.cursor else None
         return TaskQuery(
-            status=FILTERS[self.show][1], sort=sort, order=order, limit=PAGE_SIZE, after=after
+            status=status,
+            sort=sort,
+            order=order,
+            limit=PAGE_SIZE,
+            after=after,
+            list_id=list_id,
+            tags=(tag,) if tag else (),
+            **bounds,
         )
 
     def url(self, **changes: Any) -> str:
@@ -66,6 +130,9 @@ class ListView:
         params = {
             name: value
             for name, value, default in (
+                ("view", view.scope, None),
+                ("list", view.list_id, None),
+                ("tag", view.tag_id, None),
                 ("filter", view.show, _DEFAULT_FILTER),
                 ("sort", view.sort, _DEFAULT_SORT),
                 ("cursor", view.cursor, None),
@@ -73,6 +140,11 @@ class ListView:
             if value != default
         }
         return "/" + (f"?{urlencode(params)}" if params else "")
+
+    def place(self, **where: Any) -> str:
+        """The URL of another view of the sidebar, from its first page."""
+        base = ListView(scope=None, list_id=None, tag_id=None, cursor=None)
+        return base.url(**where)
 
 
 @dataclass(frozen=True)
@@ -89,14 +161,5 @@ class Counts:
 
 
 async def count_tasks(session: AsyncSession, user_id: str) -> Counts:
-    """Open and completed tasks of one owner.
-
-    This belongs in the task service, which has no count yet; it reads nothing but counts,
-    scoped by owner like every task query."""
-    result = await session.exec(
-        select(col(Task.completed), func.count())
-        .where(col(Task.user_id) == user_id)
-        .group_by(col(Task.completed))
-    )
-    counts = dict(result.all())
-    return Counts(active=counts.get(False, 0), completed=counts.get(True, 0))
+    found = await tasks.count_tasks(session, user_id)
+    return Counts(active=found.open, completed=found.completed)

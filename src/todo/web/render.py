@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from todo.web.assets import STATIC_DIR, Assets
+from todo.web.display import due_label, is_overdue, priority_name
 from todo.web.security import VISITOR_COOKIE, csrf_token, pending_visitor_secret, set_cookie
 
 # Nothing inline: scripts and styles come from our own files only, so an injected
@@ -44,7 +45,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals.update(static=assets.url, csrf_token=_csrf_token)
+    environment.globals.update(due_label=due_label, is_overdue=is_overdue)
     environment.filters["when"] = _when
+    environment.filters["priority_name"] = priority_name
     return environment
 
 

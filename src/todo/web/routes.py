@@ -20,6 +20,9 @@ from todo.accounts.schemas import LoginRequest, SignupRequest, UserUpdate
 from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Conflict, RateLimited, Unauthorized, Unprocessable
 from todo.core.ratelimit import check_auth_attempt
+from todo.lists import service as lists
+from todo.lists.schemas import DeleteMode, ListCreate
+from todo.tags import service as tags
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
@@ -34,8 +37,16 @@ from todo.web.deps import (
     verify_csrf,
     wants_fragment,
 )
-from todo.web.forms import FieldErrors, app_field_errors, field_errors, read_form
-from todo.web.listing import FILTERS, SORTS, ListView, count_tasks
+from todo.web.display import today
+from todo.web.forms import (
+    QUICK_ADD_MAX,
+    FieldErrors,
+    QuickAddLine,
+    app_field_errors,
+    field_errors,
+    read_form,
+)
+from todo.web.listing import FILTERS, SCOPES, SORTS, ListView, count_tasks
 from todo.web.render import assets, render
 from todo.web.security import (
     SESSION_COOKIE,
@@ -323,13 +334,30 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
 
 
 async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    list_id, tag, heading = None, None, SCOPES.get(view.scope or "", "All tasks")
+    if view.scope == "inbox":
+        list_id = (await lists.inbox(session, me.user.id)).id
+    elif view.list_id is not None:
+        shown = await lists.get_list(session, me.user.id, view.list_id)
+        list_id, heading = shown.id, shown.name
+    elif view.tag_id is not None:
+        tag = (await tags.get_tag(session, me.user.id, view.tag_id)).name
+        heading = f"#{tag}"
+    query = view.query(today=today(me.user.timezone), list_id=list_id, tag=tag)
+    with_counts = await tasks.lists_with_counts(session, me.user.id)
     return {
         "user": me.user,
         "view": view,
-        "page": await tasks.list_tasks(session, me.user.id, view.query()),
+        "heading": heading,
+        "page": await tasks.list_tasks(session, me.user.id, query),
         "counts": await count_tasks(session, me.user.id),
         "filters": FILTERS,
         "sorts": SORTS,
+        "scopes": SCOPES,
+        "lists": with_counts,
+        "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
+        "tags": await tags.list_tags(session, me.user.id),
+        "list_errors": {},
     }
 
 
@@ -349,8 +377,11 @@ async def task_list(
     show: Annotated[str | None, Query(alias="filter", max_length=20)] = None,
     sort: Annotated[str | None, Query(max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    scope: Annotated[str | None, Query(alias="view", max_length=20)] = None,
+    list_id: Annotated[str | None, Query(alias="list", max_length=20)] = None,
+    tag_id: Annotated[str | None, Query(alias="tag", max_length=20)] = None,
 ) -> Response:
-    view = ListView.parse(show, sort, cursor)
+    view = ListView.parse(show, sort, cursor, scope=scope, list_id=list_id, tag_id=tag_id)
     context = await _list_context(session, me, view)
     if wants_fragment(request):
         more = request.headers.get("hx-target") == "task-list"
@@ -366,10 +397,18 @@ async def task_list(
 async def create_task(request: Request, session: SessionDep, me: Me) -> Response:
     form = await read_form(request)
     view = _list_view(request, form)
+    text = form.get("title", "")
+    errors: FieldErrors = {}
     try:
-        data = TaskCreate.model_validate({"title": form.get("title", "")})
+        # Quick add reads dates, recurrence, !priority, #tags and +list out of the line.
+        QuickAddLine.model_validate({"title": text})
+        await tasks.quick_add(session, me.user.id, text, clock_=_clock(me))
     except ValidationError as error:
-        invalid = {"title": form.get("title", ""), "errors": field_errors(error, LABELS)}
+        errors = field_errors(error, LABELS)
+    except Unprocessable as error:
+        errors = {"title": _reason(error)}
+    if errors:
+        invalid = {"title": text, "errors": errors}
         if is_htmx(request):
             return render(
                 request,
@@ -380,11 +419,42 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
             )
         context = await _list_context(session, me, view)
         return render(request, "tasks/list.html", {**context, **invalid}, status_code=422)
-    await tasks.create_task(session, me.user.id, data, clock_=_clock(me))
     if is_htmx(request):
         context = await _list_context(session, me, view)
         return render(request, "tasks/_created.html", {**context, "title": "", "errors": {}})
     return _redirect(view.url())
+
+
+def _reason(error: Unprocessable) -> str:
+    """The service's reason as a sentence for a person."""
+    reasons = [str(entry.get("reason")) for entry in error.errors or [] if entry.get("reason")]
+    if not reasons:
+        return error.detail
+    reason = reasons[0]
+    return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
+
+
+@router.get("/tasks/preview")
+async def quick_add_preview(
+    request: Request,
+    me: Me,
+    title: Annotated[str, Query(max_length=QUICK_ADD_MAX)] = "",
+) -> Response:
+    """The parts of a quick-add line the server recognises, as chips under the input."""
+    if not wants_fragment(request):
+        return _redirect("/")
+    found: tasks.Preview | None = None
+    problem = None
+    if title.strip():
+        try:
+            found = tasks.preview(title, clock_=_clock(me))
+        except Unprocessable as error:
+            problem = _reason(error)
+    return render(
+        request,
+        "tasks/_preview.html",
+        {"found": found, "problem": problem, "user": me.user},
+    )
 
 
 def _replacing_row(task_id: int | None) -> dict[str, str]:
@@ -398,6 +468,7 @@ async def _row_changed(request: Request, session: SessionDep, me: Me, task: Task
         "tasks/_row_changed.html",
         {
             "task": task,
+            "user": me.user,
             "view": view,
             "counts": await count_tasks(session, me.user.id),
             "filters": FILTERS,
@@ -411,6 +482,11 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
     form = await read_form(request)
     wanted = {"true": True, "false": False}.get(form.get("completed", ""))
     task = await tasks.set_completed(session, task, wanted, clock_=_clock(me))
+    if is_htmx(request) and task.rrule and task.completed:
+        # Completing one of a series made the next: the whole list shows it.
+        context = await _list_context(session, me, _list_view(request, form))
+        headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
+        return render(request, "tasks/_region.html", context, headers=headers)
     if is_htmx(request):
         return await _row_changed(request, session, me, task)
     return _redirect(safe_next(form.get("next")))
@@ -442,10 +518,10 @@ async def edit_row(request: Request, task: OwnedTask) -> Response:
 
 
 @router.get("/tasks/{task_id:int}/row")
-async def task_row(request: Request, task: OwnedTask) -> Response:
+async def task_row(request: Request, me: Me, task: OwnedTask) -> Response:
     if not wants_fragment(request):
         return _redirect("/")
-    return render(request, "tasks/_row.html", {"task": task})
+    return render(request, "tasks/_row.html", {"task": task, "user": me.user})
 
 
 @router.post("/tasks/{task_id:int}")
@@ -475,6 +551,19 @@ async def update_task(request: Request, session: SessionDep, me: Me, task: Owned
     if is_htmx(request):
         return await _row_changed(request, session, me, task)
     return await _flash_and_redirect(session, me, f"Saved “{task.title}”.", target)
+
+
+@router.post("/tasks/{task_id:int}/move")
+async def move_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    """Drag and drop, or Alt+Arrow: place the task right after another of its list."""
+    form = await read_form(request)
+    after = form.get("after", "")
+    if after and not after.isdigit():
+        raise BadRequest("Say after which task this one goes.", code="bad_position")
+    await tasks.move_task(session, task, list_id=None, after_id=int(after) if after else None)
+    if is_htmx(request):
+        return Response(status_code=204)
+    return _redirect(safe_next(form.get("next")))
 
 
 def _restorable(task: Task) -> str | None:
@@ -528,6 +617,69 @@ async def restore_task(request: Request, session: SessionDep, me: Me) -> Respons
     if is_htmx(request):
         return render(request, "tasks/_region.html", await _list_context(session, me, view))
     return await _flash_and_redirect(session, me, f"Restored “{task.title}”.", view.url())
+
+
+# Lists
+
+
+async def _list_form_failed(
+    request: Request, session: SessionDep, me: Me, errors: FieldErrors
+) -> Response:
+    context = await _list_context(session, me, ListView.from_url(request.headers.get("referer")))
+    context["list_errors"] = errors
+    return render(
+        request,
+        "tasks/list.html",
+        {**context, "flash": None, "title": "", "errors": {}},
+        status_code=422,
+    )
+
+
+def _list_name(form: dict[str, str]) -> str:
+    return ListCreate.model_validate({"name": form.get("name", "")}).name
+
+
+@router.post("/lists")
+async def create_list(request: Request, session: SessionDep, me: Me) -> Response:
+    form = await read_form(request)
+    try:
+        created = await lists.create_list(session, me.user.id, name=_list_name(form))
+    except ValidationError as error:
+        return await _list_form_failed(request, session, me, field_errors(error, LABELS))
+    except Conflict as error:
+        return await _list_form_failed(request, session, me, {"name": error.detail})
+    return _redirect(ListView(list_id=created.id).url())
+
+
+@router.post("/lists/{list_id:int}")
+async def rename_list(request: Request, session: SessionDep, me: Me, list_id: int) -> Response:
+    found = await lists.get_list(session, me.user.id, list_id)
+    form = await read_form(request)
+    try:
+        await lists.update_list(session, found, changes={"name": _list_name(form)})
+    except ValidationError as error:
+        return await _list_form_failed(request, session, me, field_errors(error, LABELS))
+    except Conflict as error:
+        return await _list_form_failed(request, session, me, {"name": error.detail})
+    return _redirect(ListView(list_id=list_id).url())
+
+
+@router.post("/lists/{list_id:int}/delete")
+async def delete_list(request: Request, session: SessionDep, me: Me, list_id: int) -> Response:
+    found = await lists.get_list(session, me.user.id, list_id)
+    form = await read_form(request)
+    modes: dict[str, DeleteMode] = {"move": "move", "delete": "delete"}
+    mode = modes.get(form.get("tasks", ""))
+    if mode is None:
+        return await _list_form_failed(
+            request, session, me, {"name": "Choose what happens to the list's tasks."}
+        )
+    name = found.name
+    try:
+        await tasks.delete_list(session, found, tasks=mode)
+    except Conflict as error:
+        return await _list_form_failed(request, session, me, {"name": error.detail})
+    return await _flash_and_redirect(session, me, f"Deleted the list “{name}”.", "/")
 
 
 async def _to_login(request: Request, _error: Exception) -> Response:

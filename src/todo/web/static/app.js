@@ -247,4 +247,78 @@
     help.hidden = false
     help.addEventListener('click', showShortcuts)
   }
+  // The sidebar is a menu on a phone: closed until asked for.
+  const sidebar = byId('sidebar')
+  if (sidebar && window.matchMedia('(max-width: 48rem)').matches) sidebar.open = false
+
+  // Reordering: drag a row, or Alt+ArrowUp/Down on a focused one. The list says whether
+  // its order is the person's own (data-reorder); the server keeps the new place.
+
+  function reorderable () {
+    const list = byId('task-list')
+    return list && list.dataset.reorder === 'true' ? list : null
+  }
+
+  function saveOrder (row) {
+    if (!window.htmx) return
+    const previous = row.previousElementSibling
+    const after = previous && previous.classList.contains('task') ? previous.id.replace('task-', '') : ''
+    window.htmx.ajax('POST', '/tasks/' + row.id.replace('task-', '') + '/move', {
+      source: row, values: { after: after }, swap: 'none'
+    })
+  }
+
+  function shift (step) {
+    const row = currentRow()
+    if (!row || !reorderable()) return false
+    const other = step < 0 ? row.previousElementSibling : row.nextElementSibling
+    if (!other || !other.classList.contains('task')) return true
+    const focused = document.activeElement
+    if (step < 0) other.before(row)
+    else other.after(row)
+    if (focused) focused.focus()
+    saveOrder(row)
+    return true
+  }
+
+  document.addEventListener('keydown', function (event) {
+    if (!event.altKey || event.ctrlKey || event.metaKey) return
+    if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return
+    if (isTyping(event.target)) return
+    if (shift(event.key === 'ArrowUp' ? -1 : 1)) event.preventDefault()
+  })
+
+  let dragged = null
+
+  document.addEventListener('dragstart', function (event) {
+    const list = reorderable()
+    const row = event.target.closest && event.target.closest('#task-list > .task')
+    if (!list || !row) return
+    dragged = row
+    row.classList.add('dragging')
+    event.dataTransfer.effectAllowed = 'move'
+    event.dataTransfer.setData('text/plain', row.id)
+  })
+
+  document.addEventListener('dragover', function (event) {
+    if (!dragged) return
+    const over = event.target.closest && event.target.closest('#task-list > .task')
+    if (!over || over === dragged) return
+    event.preventDefault()
+    const box = over.getBoundingClientRect()
+    if (event.clientY < box.top + box.height / 2) over.before(dragged)
+    else over.after(dragged)
+  })
+
+  document.addEventListener('drop', function (event) {
+    if (dragged) event.preventDefault()
+  })
+
+  document.addEventListener('dragend', function () {
+    if (!dragged) return
+    const row = dragged
+    dragged = null
+    row.classList.remove('dragging')
+    saveOrder(row)
+  })
 })()

@@ -1,0 +1,169 @@
+"""The organize-and-find endpoints of the web app over HTTP: quick add and its preview."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.web.test_pages import HTML, add_task, page_token, sign_up
+
+HTMX = {"HX-Request": "true"}
+
+
+async def test_quick_add_reads_the_markers_out_of_the_line(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    response = await client.post(
+        "/tasks",
+        data={"csrf_token": token, "title": "Pay rent every month on the 1st #home !high +Bills"},
+    )
+    assert response.status_code == 303
+    listed = (await client.get("/")).text
+    assert ">Pay rent<" in listed
+    assert "!high" in listed
+    assert "#home" in listed
+    assert 'title="Repeats"' in listed
+
+
+async def test_a_line_with_nothing_but_markers_is_refused_with_a_sentence(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    response = await client.post("/tasks", data={"csrf_token": token, "title": "#home !high"})
+    assert response.status_code == 422
+    assert 'id="new-title-error"' in response.text
+    assert "no title left" in response.text
+
+
+async def test_the_preview_shows_the_recognised_parts(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    response = await client.get(
+        "/tasks/preview",
+        params={"title": "Pay rent every month on the 1st #home !high +Bills"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    chips = response.text
+    assert 'data-chip="repeat"' in chips
+    assert 'data-chip="due"' in chips
+    assert "! high" in chips
+    assert "#home" in chips
+    assert "+Bills" in chips
+    empty = await client.get("/tasks/preview", params={"title": ""}, headers=HTMX)
+    assert "data-chip" not in empty.text
+    # Without htmx there is nothing to preview into: back to the list.
+    plain = await client.get("/tasks/preview", params={"title": "x"}, headers=HTML)
+    assert plain.status_code == 303
+
+
+async def test_the_preview_needs_a_session(client: httpx.AsyncClient) -> None:
+    response = await client.get("/tasks/preview", params={"title": "x"}, headers=HTMX)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login")
+    plain = await client.get("/tasks/preview", params={"title": "x"}, headers=HTML)
+    assert plain.status_code == 303
+    assert plain.headers["location"].startswith("/login")
+
+
+async def test_quick_add_without_a_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    response = await client.post("/tasks", data={"title": "sneaky #x"}, headers=HTML)
+    assert response.status_code == 403
+    assert "sneaky" not in (await client.get("/")).text
+
+
+async def test_a_plain_title_still_adds_a_plain_task(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "Buy milk")
+    assert task_id > 0
+
+
+async def _new_list(client: httpx.AsyncClient, name: str) -> int:
+    token = await page_token(client)
+    response = await client.post("/lists", data={"csrf_token": token, "name": name})
+    assert response.status_code == 303, response.text
+    found = re.fullmatch(r"/\?list=(\d+)", response.headers["location"])
+    assert found is not None
+    return int(found.group(1))
+
+
+async def test_lists_are_made_renamed_and_deleted_from_the_sidebar(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    list_id = await _new_list(client, "Errands")
+    token = await page_token(client)
+    await client.post("/tasks", data={"csrf_token": token, "title": "Post the letter +Errands"})
+    shown = (await client.get(f"/?list={list_id}")).text
+    assert '<h1 class="view-title">Errands</h1>' in shown
+    assert ">Post the letter<" in shown
+
+    renamed = await client.post(f"/lists/{list_id}", data={"csrf_token": token, "name": "Chores"})
+    assert renamed.status_code == 303
+    assert '<h1 class="view-title">Chores</h1>' in (await client.get(f"/?list={list_id}")).text
+
+    gone = await client.post(
+        f"/lists/{list_id}/delete", data={"csrf_token": token, "tasks": "move"}
+    )
+    assert gone.status_code == 303
+    assert (await client.get(f"/?list={list_id}", headers=HTML)).status_code == 404
+    assert ">Post the letter<" in (await client.get("/?view=inbox")).text
+
+
+async def test_a_list_name_must_not_be_empty(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    response = await client.post("/lists", data={"csrf_token": token, "name": "   "})
+    assert response.status_code == 422
+    assert 'id="list-error"' in response.text
+    assert "must not be empty" in response.text
+
+
+async def test_another_users_list_and_tag_are_not_found(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    list_id = await _new_list(client, "Private")
+    token = await page_token(client)
+    await client.post("/tasks", data={"csrf_token": token, "title": "Secret #hidden"})
+    tag = re.search(r'href="/\?tag=(\d+)"', (await client.get("/")).text)
+    assert tag is not None
+    client.cookies.clear()
+    await sign_up(client)
+    token = await page_token(client)
+    assert (await client.get(f"/?list={list_id}", headers=HTML)).status_code == 404
+    assert (await client.get(f"/?tag={tag.group(1)}", headers=HTML)).status_code == 404
+    for path, data in (
+        (f"/lists/{list_id}", {"name": "Mine now"}),
+        (f"/lists/{list_id}/delete", {"tasks": "delete"}),
+    ):
+        response = await client.post(path, data={"csrf_token": token, **data}, headers=HTML)
+        assert response.status_code == 404
+
+
+async def test_list_changes_need_a_session_and_a_csrf_token(client: httpx.AsyncClient) -> None:
+    logged_out = await client.post("/lists", data={"name": "x"}, headers=HTML)
+    assert logged_out.status_code in (303, 403)
+    await sign_up(client)
+    list_id = await _new_list(client, "Keep")
+    for path, data in (
+        ("/lists", {"name": "Forged"}),
+        (f"/lists/{list_id}", {"name": "Forged"}),
+        (f"/lists/{list_id}/delete", {"tasks": "delete"}),
+    ):
+        response = await client.post(path, data=data, headers=HTML)
+        assert response.status_code == 403
+    assert "Forged" not in (await client.get("/")).text
+    assert (await client.get(f"/?list={list_id}")).status_code == 200
+
+
+async def test_views_live_in_the_url(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    for line in ("Old bill 2020-01-01", "Call mom today", "Dentist tomorrow", "Trip in 30 days"):
+        await client.post("/tasks", data={"csrf_token": token, "title": line})
+    today = (await client.get("/?view=today")).text
+    assert re.findall(r'class="title"[^>]*>([^<]*)<', today) == ["Old bill", "Call mom"]
+    upcoming = (await client.get("/?view=upcoming")).text
+    assert re.findall(r'class="title"[^>]*>([^<]*)<', upcoming) == ["Call mom", "Dentist"]
+    assert upcoming.count('class="day-heading"') == 2
