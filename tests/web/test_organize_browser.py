@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.web.conftest import WebUser
 from tests.web.test_browser import row
@@ -55,3 +55,67 @@ async def test_completing_a_daily_task_twice_makes_two_successors(
     await expect(page.locator("#task-list > li.done")).to_have_count(2)
     await expect(pending).to_have_count(1)
     await expect(pending.locator(".badge.due")).to_have_text(re.compile(r"^\w{3} \d{1,2} \w{3}"))
+
+
+async def add_lines(page: Page, *lines: str) -> None:
+    """Quick-add lines the fast way, through the same form as the page."""
+    token = await page.locator("#acts input[name=csrf_token]").get_attribute("value") or ""
+    for line in lines:
+        response = await page.request.post("/tasks", form={"title": line, "csrf_token": token})
+        assert response.ok
+
+
+def titles(page: Page) -> Locator:
+    return page.locator("#task-list .title")
+
+
+async def test_today_and_upcoming_views(page: Page, user: WebUser) -> None:
+    await add_lines(
+        page, "Old bill 2020-01-01", "Call mom today", "Dentist tomorrow", "Trip in 30 days"
+    )
+    views = page.get_by_role("navigation", name="Views")
+    await page.goto("/")
+    await views.get_by_role("link", name="Today", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"view=today"))
+    await expect(titles(page)).to_have_text(["Old bill", "Call mom"])
+    await expect(row(page, "Old bill").locator(".badge.due.overdue")).to_be_visible()
+    await expect(row(page, "Call mom").locator(".badge.overdue")).to_have_count(0)
+
+    await views.get_by_role("link", name="Upcoming", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"view=upcoming"))
+    await expect(titles(page)).to_have_text(["Call mom", "Dentist"])
+    await expect(page.locator(".day-heading")).to_have_text(["Today", "Tomorrow"])
+
+
+async def test_search_filters_as_you_type(page: Page, user: WebUser) -> None:
+    await add_lines(page, "Buy milk", "Milk the cow and buy milk", "Walk the dog")
+    await page.goto("/")
+    await expect(titles(page)).to_have_count(3)
+    await page.get_by_role("searchbox", name="Search tasks").press_sequentially("milk")
+    # Ranked by the service's relevance; which of the two matches leads is its business.
+    await expect(titles(page)).to_have_count(2)
+    await expect(row(page, "Walk the dog")).to_have_count(0)
+    await expect(page).to_have_url(re.compile(r"q=milk"))
+
+
+async def test_drag_and_keyboard_reorder_persist(page: Page, user: WebUser) -> None:
+    await add_lines(page, "Alpha +Work", "Bravo +Work", "Charlie +Work")
+    await page.goto("/")
+    await page.get_by_role("navigation", name="Views").get_by_role("link", name="Work").click()
+    await page.get_by_label("Sort").select_option("manual")
+    await expect(page).to_have_url(re.compile(r"sort=manual"))
+    await expect(titles(page)).to_have_text(["Alpha", "Bravo", "Charlie"])
+
+    async with page.expect_response(re.compile(r"/move$")):
+        await row(page, "Charlie").drag_to(row(page, "Alpha"), target_position={"x": 10, "y": 2})
+    await expect(titles(page)).to_have_text(["Charlie", "Alpha", "Bravo"])
+    await page.reload()
+    await expect(titles(page)).to_have_text(["Charlie", "Alpha", "Bravo"])
+
+    await page.get_by_role("link", name="Bravo", exact=True).focus()
+    async with page.expect_response(re.compile(r"/move$")):
+        await page.keyboard.press("Alt+ArrowUp")
+    await expect(titles(page)).to_have_text(["Charlie", "Bravo", "Alpha"])
+    await expect(page.get_by_role("link", name="Bravo", exact=True)).to_be_focused()
+    await page.reload()
+    await expect(titles(page)).to_have_text(["Charlie", "Bravo", "Alpha"])

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.tasks import service as tasks
-from todo.tasks.query import TaskQuery, decode_cursor
+from todo.tasks.query import RELEVANCE, TaskQuery, decode_cursor, search_terms
 from todo.tasks.schemas import SortKey, SortOrder, StatusFilter
 
 # A full page stays under 110 KB with every script and style it loads.
@@ -37,6 +37,7 @@ _DEFAULT_SORT = "newest"
 # Views of the sidebar besides "all", lists and tags: ?view=<name>
 SCOPES = {"today": "Today", "upcoming": "Upcoming", "inbox": "Inbox", "completed": "Completed"}
 UPCOMING_DAYS = 7
+SEARCH_MAX = 200
 
 
 def _number(raw: str | None) -> int | None:
@@ -51,6 +52,7 @@ class ListView:
     scope: str | None = None
     list_id: int | None = None
     tag_id: int | None = None
+    q: str | None = None
 
     @classmethod
     def parse(
@@ -62,6 +64,7 @@ class ListView:
         scope: str | None = None,
         list_id: str | None = None,
         tag_id: str | None = None,
+        q: str | None = None,
     ) -> ListView:
         """Unknown values fall back to the defaults: an old bookmark still opens the list."""
         return cls(
@@ -71,6 +74,7 @@ class ListView:
             scope=scope if scope in SCOPES else None,
             list_id=_number(list_id),
             tag_id=_number(tag_id),
+            q=" ".join(q.split())[:SEARCH_MAX] if q and q.strip() else None,
         )
 
     @classmethod
@@ -86,13 +90,14 @@ class ListView:
             scope=first("view"),
             list_id=first("list"),
             tag_id=first("tag"),
+            q=first("q"),
         )
 
     @property
     def reorderable(self) -> bool:
         """Rows can be dragged in one list shown in its own order, from its first page."""
         one_list = self.scope == "inbox" or self.list_id is not None
-        return one_list and self.sort == "manual" and self.cursor is None
+        return one_list and self.sort == "manual" and self.cursor is None and not self.q
 
     @property
     def fixed_order(self) -> bool:
@@ -103,7 +108,8 @@ class ListView:
         self, *, today: date, list_id: int | None = None, tag: str | None = None
     ) -> TaskQuery:
         """What the task service is asked for; list_id and tag are already the owner's."""
-        _, sort, order = SORTS[self.sort]
+        _, chosen, order = SORTS[self.sort]
+        sort: str = chosen
         status = FILTERS[self.show][1]
         bounds: dict[str, Any] = {}
         if self.scope == "today":
@@ -113,6 +119,10 @@ class ListView:
             bounds = {"due_from": today, "due_to": today + timedelta(days=UPCOMING_DAYS - 1)}
         elif self.scope == "completed":
             status, sort, order = "completed", "completed", "desc"
+        terms = search_terms(self.q)
+        if terms:
+            # A search lists the best matches first, whatever the view's own order.
+            sort, order = RELEVANCE, "desc"
         after = decode_cursor(self.cursor, sort=sort, order=order) if self.cursor else None
         return TaskQuery(
             status=status,
@@ -122,6 +132,8 @@ class ListView:
             after=after,
             list_id=list_id,
             tags=(tag,) if tag else (),
+            q=self.q if terms else None,
+            search_terms=terms,
             **bounds,
         )
 
@@ -133,6 +145,7 @@ class ListView:
                 ("view", view.scope, None),
                 ("list", view.list_id, None),
                 ("tag", view.tag_id, None),
+                ("q", view.q, None),
                 ("filter", view.show, _DEFAULT_FILTER),
                 ("sort", view.sort, _DEFAULT_SORT),
                 ("cursor", view.cursor, None),
@@ -143,7 +156,7 @@ class ListView:
 
     def place(self, **where: Any) -> str:
         """The URL of another view of the sidebar, from its first page."""
-        base = ListView(scope=None, list_id=None, tag_id=None, cursor=None)
+        base = ListView()
         return base.url(**where)
 
 

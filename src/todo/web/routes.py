@@ -46,7 +46,7 @@ from todo.web.forms import (
     field_errors,
     read_form,
 )
-from todo.web.listing import FILTERS, SCOPES, SORTS, ListView, count_tasks
+from todo.web.listing import FILTERS, SCOPES, SEARCH_MAX, SORTS, ListView, count_tasks
 from todo.web.render import assets, render
 from todo.web.security import (
     SESSION_COOKIE,
@@ -380,8 +380,9 @@ async def task_list(
     scope: Annotated[str | None, Query(alias="view", max_length=20)] = None,
     list_id: Annotated[str | None, Query(alias="list", max_length=20)] = None,
     tag_id: Annotated[str | None, Query(alias="tag", max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=SEARCH_MAX)] = None,
 ) -> Response:
-    view = ListView.parse(show, sort, cursor, scope=scope, list_id=list_id, tag_id=tag_id)
+    view = ListView.parse(show, sort, cursor, scope=scope, list_id=list_id, tag_id=tag_id, q=q)
     context = await _list_context(session, me, view)
     if wants_fragment(request):
         more = request.headers.get("hx-target") == "task-list"
