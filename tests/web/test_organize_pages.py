@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 
-from tests.web.test_pages import HTML, add_task, page_token, sign_up
+from tests.web.test_pages import HTML, PASSWORD, add_task, csrf_of, page_token, sign_up
 
 HTMX = {"HX-Request": "true"}
 
@@ -167,3 +168,101 @@ async def test_views_live_in_the_url(client: httpx.AsyncClient) -> None:
     upcoming = (await client.get("/?view=upcoming")).text
     assert re.findall(r'class="title"[^>]*>([^<]*)<', upcoming) == ["Call mom", "Dentist"]
     assert upcoming.count('class="day-heading"') == 2
+
+
+async def test_sign_up_takes_the_browsers_time_zone(client: httpx.AsyncClient) -> None:
+    token = csrf_of((await client.get("/signup")).text)
+    email = f"tz-{uuid.uuid4().hex[:10]}@example.com"
+    response = await client.post(
+        "/signup",
+        data={
+            "csrf_token": token,
+            "email": email,
+            "password": PASSWORD,
+            "timezone": "Asia/Tokyo",
+        },
+    )
+    assert response.status_code == 303
+    assert 'value="Asia/Tokyo"' in (await client.get("/account")).text
+
+
+async def test_an_unknown_browser_time_zone_leaves_utc(client: httpx.AsyncClient) -> None:
+    token = csrf_of((await client.get("/signup")).text)
+    email = f"tz-{uuid.uuid4().hex[:10]}@example.com"
+    response = await client.post(
+        "/signup",
+        data={"csrf_token": token, "email": email, "password": PASSWORD, "timezone": "Mars/Base"},
+    )
+    assert response.status_code == 303
+    assert 'value="UTC"' in (await client.get("/account")).text
+
+
+async def test_the_time_zone_is_edited_on_the_account_page(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = await page_token(client, "/account")
+    bad = await client.post("/account/timezone", data={"csrf_token": token, "timezone": "Nowhere"})
+    assert bad.status_code == 422
+    assert "IANA name" in bad.text
+    forged = await client.post(
+        "/account/timezone", data={"timezone": "Europe/Berlin"}, headers=HTML
+    )
+    assert forged.status_code == 403
+    good = await client.post(
+        "/account/timezone", data={"csrf_token": token, "timezone": "Europe/Berlin"}
+    )
+    assert good.status_code == 303
+    assert 'value="Europe/Berlin"' in (await client.get("/account")).text
+    client.cookies.clear()
+    logged_out = await client.post("/account/timezone", data={"timezone": "UTC"}, headers=HTML)
+    assert logged_out.status_code in (303, 403)
+
+
+async def test_the_detail_page_edits_priority_tags_due_and_repetition(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "Stand-up")
+    token = await page_token(client, f"/tasks/{task_id}")
+    form = {
+        "csrf_token": token,
+        "title": "Stand-up",
+        "description": "",
+        "priority": "high",
+        "tags": "work, #daily",
+        "due_date": "2031-03-03",
+        "due_time": "09:30",
+        "remind_at": "2031-03-03T09:15",
+        "repeat": "weekly",
+        "repeat_days": ["MO", "WE"],
+        "repeat_monthday": "",
+        "repeat_custom": "",
+    }
+    response = await client.post(f"/tasks/{task_id}", data=form)
+    assert response.status_code == 303, response.text
+    page = (await client.get(f"/tasks/{task_id}")).text
+    assert '<option value="high" selected>' in page
+    assert 'value="work, daily"' in page or 'value="daily, work"' in page
+    assert 'value="2031-03-03"' in page
+    assert 'value="09:30"' in page
+    assert 'value="2031-03-03T09:15"' in page
+    assert '<option value="weekly" selected>' in page
+    assert 'value="MO" checked' in page
+    assert 'value="WE" checked' in page
+    assert 'value="TU" checked' not in page
+
+    bad_day = await client.post(
+        f"/tasks/{task_id}", data={**form, "repeat": "monthly", "repeat_monthday": "40"}
+    )
+    assert bad_day.status_code == 422
+    assert "from 1 to 31" in bad_day.text
+    bad_rule = await client.post(
+        f"/tasks/{task_id}", data={**form, "repeat": "custom", "repeat_custom": "FREQ=SOMETIMES"}
+    )
+    assert bad_rule.status_code == 422
+    assert 'class="field-error"' in bad_rule.text
+    cleared = await client.post(
+        f"/tasks/{task_id}",
+        data={**form, "due_date": "", "due_time": "", "remind_at": "", "repeat": "none"},
+    )
+    assert cleared.status_code == 303
+    assert '<option value="none" selected>' in (await client.get(f"/tasks/{task_id}")).text

@@ -26,6 +26,7 @@ from todo.tags import service as tags
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
+from todo.web import taskform
 from todo.web.assets import static_app
 from todo.web.deps import (
     Flash,
@@ -69,6 +70,11 @@ LABELS = {
     "current_password": "Current password",
     "new_password": "New password",
     "confirm_email": "Your email address",
+    "timezone": "Time zone",
+    "tags": "Tags",
+    "priority": "Priority",
+    "rrule": "Repeat",
+    "remind_at": "Reminder",
 }
 LOGIN_NOTICES = {
     "signed_out": "You are logged out.",
@@ -206,6 +212,9 @@ async def signup(request: Request, session: SessionDep, passwords: PasswordsDep)
     except RateLimited as error:
         return _too_many(request, error, "accounts/signup.html", next=target, values=values)
     else:
+        zone = _browser_zone(form.get("timezone", ""))
+        if zone is not None:
+            await accounts.update_profile(session, result.user, passwords=passwords, timezone=zone)
         return _with_session(request, target, result.token)
     return render(
         request,
@@ -213,6 +222,14 @@ async def signup(request: Request, session: SessionDep, passwords: PasswordsDep)
         {"next": target, "values": values, "errors": errors},
         status_code=422,
     )
+
+
+def _browser_zone(raw: str) -> str | None:
+    """The time zone the browser reported at sign-up; anything unknown leaves UTC."""
+    try:
+        return UserUpdate.model_validate({"timezone": raw}).timezone
+    except ValidationError:
+        return None
 
 
 @router.post("/logout")
@@ -238,7 +255,12 @@ def _account_page(
             "user": me.user,
             "flash": me.flash,
             "errors": errors or {},
-            "values": {"name": me.user.name, "confirm_email": "", **(values or {})},
+            "values": {
+                "name": me.user.name,
+                "timezone": me.user.timezone,
+                "confirm_email": "",
+                **(values or {}),
+            },
         },
         status_code=status_code,
     )
@@ -277,6 +299,25 @@ async def change_name(
 
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
+
+
+@router.post("/account/timezone")
+async def change_timezone(
+    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+) -> Response:
+    form = await read_form(request)
+    try:
+        body = UserUpdate.model_validate({"timezone": form.get("timezone", "").strip()})
+    except ValidationError as error:
+        return _account_page(
+            request,
+            me,
+            errors=field_errors(error, LABELS),
+            values={"timezone": form.get("timezone", "")},
+            status_code=422,
+        )
+    await accounts.update_profile(session, me.user, passwords=passwords, timezone=body.timezone)
+    return await _flash_and_redirect(session, me, "Your time zone was saved.", "/account")
 
 
 @router.post("/account/password")
@@ -493,17 +534,29 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
     return _redirect(safe_next(form.get("next")))
 
 
+async def _detail_context(
+    session: SessionDep, me: Me, task: Task, values: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "user": me.user,
+        "task": task,
+        "values": values,
+        "lists": await tasks.lists_with_counts(session, me.user.id),
+        "repeats": taskform.REPEATS,
+        "day_names": taskform.DAY_NAMES,
+    }
+
+
 @router.get("/tasks/{task_id:int}")
-async def task_page(request: Request, me: Me, task: OwnedTask) -> Response:
+async def task_page(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
     back = local_path(request.headers.get("referer")) or "/"
+    values = taskform.values_of(task, _clock(me).tz)
     return render(
         request,
         "tasks/detail.html",
         {
-            "user": me.user,
+            **await _detail_context(session, me, task, values),
             "flash": me.flash,
-            "task": task,
-            "values": {"title": task.title, "description": task.description},
             "errors": {},
             "next": back if back == "/" or back.startswith("/?") else "/",
         },
@@ -528,30 +581,33 @@ async def task_row(request: Request, me: Me, task: OwnedTask) -> Response:
 @router.post("/tasks/{task_id:int}")
 async def update_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
     form = await read_form(request)
+    days = [day for day in (await request.form()).getlist("repeat_days") if isinstance(day, str)]
     target = safe_next(form.get("next"))
-    changes: dict[str, Any] = {
-        name: form[name] for name in ("title", "description") if name in form
-    }
-    if "completed" in form:
-        changes["completed"] = form["completed"] == "true"
+    clock = _clock(me)
+    errors: FieldErrors
     try:
-        data = TaskUpdate.model_validate(changes)
+        data = TaskUpdate.model_validate(taskform.changes_of(form, days, clock.tz))
+        task = await tasks.update_task(session, task, data, clock_=clock)
+    except taskform.FormProblem as problem:
+        errors = {problem.field: problem.message}
     except ValidationError as error:
         errors = field_errors(error, LABELS)
+    except Unprocessable as error:
+        errors = app_field_errors(error, "due_date")
+    else:
         if is_htmx(request):
-            context = {"task": task, "value": form.get("title", ""), "errors": errors}
-            return render(request, "tasks/_edit_row.html", context, status_code=422)
-        values = {"title": task.title, "description": task.description, **changes}
-        return render(
-            request,
-            "tasks/detail.html",
-            {"user": me.user, "task": task, "values": values, "errors": errors, "next": target},
-            status_code=422,
-        )
-    task = await tasks.update_task(session, task, data, clock_=_clock(me))
+            return await _row_changed(request, session, me, task)
+        return await _flash_and_redirect(session, me, f"Saved “{task.title}”.", target)
     if is_htmx(request):
-        return await _row_changed(request, session, me, task)
-    return await _flash_and_redirect(session, me, f"Saved “{task.title}”.", target)
+        context = {"task": task, "value": form.get("title", ""), "errors": errors}
+        return render(request, "tasks/_edit_row.html", context, status_code=422)
+    values = {**taskform.values_of(task, clock.tz), **form, "repeat_days": tuple(days)}
+    return render(
+        request,
+        "tasks/detail.html",
+        {**await _detail_context(session, me, task, values), "errors": errors, "next": target},
+        status_code=422,
+    )
 
 
 @router.post("/tasks/{task_id:int}/move")

@@ -321,4 +321,22 @@
     row.classList.remove('dragging')
     saveOrder(row)
   })
+
+  // Sign-up tells the server where "today" is for this person.
+  const zoneField = byId('browser-timezone')
+  if (zoneField && window.Intl) {
+    zoneField.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ''
+  }
+
+  // The repeat picker shows only the details of the chosen kind of repetition.
+  const repeat = byId('repeat')
+  function showRepeatDetails () {
+    document.querySelectorAll('[data-repeat]').forEach(function (part) {
+      part.hidden = part.dataset.repeat !== repeat.value
+    })
+  }
+  if (repeat) {
+    repeat.addEventListener('change', showRepeatDetails)
+    showRepeatDetails()
+  }
 })()
