@@ -119,3 +119,20 @@ async def test_drag_and_keyboard_reorder_persist(page: Page, user: WebUser) -> N
     await expect(page.get_by_role("link", name="Bravo", exact=True)).to_be_focused()
     await page.reload()
     await expect(titles(page)).to_have_text(["Charlie", "Bravo", "Alpha"])
+
+
+async def test_a_due_reminder_shows_a_banner_that_can_be_dismissed(
+    page: Page, user: WebUser
+) -> None:
+    await add_lines(page, "Ring the bank")
+    await page.goto("/")
+    await page.get_by_role("link", name="Details of Ring the bank").click()
+    await page.get_by_label("Due date").fill("2020-01-01")
+    await page.get_by_label("Reminder").fill("2020-01-01T09:00")
+    await page.get_by_role("button", name="Save").click()
+    banner = page.locator("#reminders .reminder")
+    await expect(banner).to_contain_text("Ring the bank")
+    await banner.get_by_role("button", name="Dismiss").click()
+    await expect(banner).to_have_count(0)
+    await page.reload()
+    await expect(page.locator("#reminders .reminder")).to_have_count(0)

@@ -266,3 +266,26 @@ async def test_the_detail_page_edits_priority_tags_due_and_repetition(
     )
     assert cleared.status_code == 303
     assert '<option value="none" selected>' in (await client.get(f"/tasks/{task_id}")).text
+
+
+async def test_due_reminders_are_listed_and_dismissed(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "Ring the bank")
+    token = await page_token(client, f"/tasks/{task_id}")
+    await client.post(
+        f"/tasks/{task_id}",
+        data={"csrf_token": token, "due_date": "2020-01-01", "remind_at": "2020-01-01T09:00"},
+    )
+    polled = await client.get("/reminders", headers=HTMX)
+    assert polled.status_code == 200
+    assert f'data-reminder="{task_id}"' in polled.text
+    assert f'data-reminder="{task_id}"' in (await client.get("/")).text
+    forged = await client.post(f"/tasks/{task_id}/reminder/dismiss", headers=HTML)
+    assert forged.status_code == 403
+    dismissed = await client.post(
+        f"/tasks/{task_id}/reminder/dismiss", data={"csrf_token": token}, headers=HTMX
+    )
+    assert dismissed.status_code == 200
+    assert "data-reminder" not in (await client.get("/reminders", headers=HTMX)).text
+    client.cookies.clear()
+    assert (await client.get("/reminders", headers=HTMX)).status_code == 401

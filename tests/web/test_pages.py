@@ -315,6 +315,7 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/tasks/{task_id:int}/complete"): {"completed": "true"},
     ("POST", "/tasks/{task_id:int}/delete"): {},
     ("POST", "/tasks/{task_id:int}/move"): {"after": ""},
+    ("POST", "/tasks/{task_id:int}/reminder/dismiss"): {},
 }
 # Routes over a list id: test_organize_pages checks them for other users and for CSRF.
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id:int}"), ("POST", "/lists/{list_id:int}/delete")}

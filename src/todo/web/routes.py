@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from todo.accounts import service as accounts
 from todo.accounts.deps import PasswordsDep
 from todo.accounts.schemas import LoginRequest, SignupRequest, UserUpdate
+from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Conflict, RateLimited, Unauthorized, Unprocessable
 from todo.core.ratelimit import check_auth_attempt
@@ -399,6 +400,7 @@ async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
         "tags": await tags.list_tags(session, me.user.id),
         "list_errors": {},
+        "reminders": await tasks.due_reminders(session, me.user.id, now=utcnow()),
     }
 
 
@@ -608,6 +610,24 @@ async def update_task(request: Request, session: SessionDep, me: Me, task: Owned
         {**await _detail_context(session, me, task, values), "errors": errors, "next": target},
         status_code=422,
     )
+
+
+@router.get("/reminders")
+async def reminders(request: Request, session: SessionDep, me: Me) -> Response:
+    """Reminders that are due, polled by the page to show them as they fall due."""
+    if not wants_fragment(request):
+        return _redirect("/")
+    due = await tasks.due_reminders(session, me.user.id, now=utcnow())
+    return render(request, "tasks/_reminders.html", {"reminders": due})
+
+
+@router.post("/tasks/{task_id:int}/reminder/dismiss")
+async def dismiss_reminder(request: Request, session: SessionDep, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    await tasks.dismiss_reminder(session, task)
+    if is_htmx(request):
+        return Response(status_code=200)
+    return _redirect(safe_next(form.get("next")))
 
 
 @router.post("/tasks/{task_id:int}/move")

@@ -339,4 +339,40 @@
     repeat.addEventListener('change', showRepeatDetails)
     showRepeatDetails()
   }
+
+  // Reminders: the page asks for due ones every minute; a browser notification when the
+  // person allowed them, the banner in the page otherwise.
+  const REMINDER_POLL_MILLISECONDS = 60000
+  const announced = {}
+
+  function announce () {
+    const granted = window.Notification && Notification.permission === 'granted'
+    document.querySelectorAll('#reminders .reminder').forEach(function (banner) {
+      const id = banner.dataset.reminder
+      if (!granted || announced[id]) return
+      announced[id] = true
+      const note = new Notification('Reminder', { body: banner.dataset.title, tag: 'task-' + id })
+      note.addEventListener('click', function () { location.href = '/tasks/' + id })
+    })
+  }
+
+  const reminders = byId('reminders')
+  if (reminders) {
+    announce()
+    if (window.Notification && Notification.permission === 'default') {
+      const ask = document.createElement('button')
+      ask.type = 'button'
+      ask.className = 'link-button notify-button'
+      ask.textContent = 'Notify me of reminders'
+      ask.addEventListener('click', function () {
+        Notification.requestPermission().then(function () { ask.remove(); announce() })
+      })
+      reminders.before(ask)
+    }
+    setInterval(function () {
+      if (!window.htmx || document.visibilityState !== 'visible') return
+      window.htmx.ajax('GET', '/reminders', { source: '#reminders', target: '#reminders', swap: 'outerHTML' })
+        .then(announce)
+    }, REMINDER_POLL_MILLISECONDS)
+  }
 })()
