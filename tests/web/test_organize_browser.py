@@ -136,3 +136,15 @@ async def test_a_due_reminder_shows_a_banner_that_can_be_dismissed(
     await expect(banner).to_have_count(0)
     await page.reload()
     await expect(page.locator("#reminders .reminder")).to_have_count(0)
+
+
+async def test_on_a_phone_the_sidebar_is_a_menu(page: Page, user: WebUser) -> None:
+    await page.set_viewport_size({"width": 390, "height": 800})
+    await page.goto("/")
+    today = page.get_by_role("navigation", name="Views").get_by_role(
+        "link", name="Today", exact=True
+    )
+    await expect(today).to_be_hidden()
+    await page.get_by_text("Menu", exact=True).click()
+    await today.click()
+    await expect(page).to_have_url(re.compile(r"view=today"))

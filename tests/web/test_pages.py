@@ -523,5 +523,5 @@ async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) ->
         transferred += response.num_bytes_downloaded
         decoded += len(response.content)
     assert transferred < 60_000
-    # 100 KB until the sidebar, quick-add preview and reordering came (about 102 KB now).
+    # 100 KB until the sidebar, quick-add preview, reordering and reminders came (105 KB).
     assert decoded < 110_000
