@@ -318,7 +318,7 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): {},
 }
 # Routes over a list id: test_organize_pages checks them for other users and for CSRF.
-WEB_LIST_ROUTES = {("POST", "/lists/{list_id:int}"), ("POST", "/lists/{list_id:int}/delete")}
+WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}
 
 
 def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:

@@ -728,7 +728,7 @@ async def create_list(request: Request, session: SessionDep, me: Me) -> Response
     return _redirect(ListView(list_id=created.id).url())
 
 
-@router.post("/lists/{list_id:int}")
+@router.post("/lists/{list_id}")
 async def rename_list(request: Request, session: SessionDep, me: Me, list_id: int) -> Response:
     found = await lists.get_list(session, me.user.id, list_id)
     form = await read_form(request)
@@ -741,7 +741,7 @@ async def rename_list(request: Request, session: SessionDep, me: Me, list_id: in
     return _redirect(ListView(list_id=list_id).url())
 
 
-@router.post("/lists/{list_id:int}/delete")
+@router.post("/lists/{list_id}/delete")
 async def delete_list(request: Request, session: SessionDep, me: Me, list_id: int) -> Response:
     found = await lists.get_list(session, me.user.id, list_id)
     form = await read_form(request)
