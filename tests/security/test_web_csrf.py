@@ -16,6 +16,7 @@ from fastapi import FastAPI, routing
 from tests.security.support import bearer, client_for
 from tests.web.test_pages import PASSWORD, add_task, page_token, sign_up
 
+_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 # Whatever a form may ask for; the CSRF check comes before any of it is read.
@@ -83,11 +84,18 @@ async def test_every_form_refuses_forged_requests(
     headers: dict[str, str],
 ) -> None:
     email = await sign_up(client)
-    task_id = await add_task(client, "keep me")
+    ids = {"task_id": await add_task(client, "keep me")}
+    login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    made = await client.post(
+        "/api/me/lists", headers=bearer(login.json()["access_token"]), json={"name": "Keep"}
+    )
+    ids["list_id"] = made.json()["id"]
     before = await _api_view(client, email)
     real = await page_token(client)
     for method, path in _state_changing(app):
-        url = re.sub(r"{task_id(:int)?}", str(task_id), path)
+        unknown = set(_PARAMETER.findall(path)) - ids.keys()
+        assert not unknown, f"{method} {path}: say which object {unknown} names"
+        url = _PARAMETER.sub(lambda match: str(ids[match.group(1)]), path)
         data = {**FORM, **({"csrf_token": real if token == "real" else token} if token else {})}
         response = await client.request(method, url, data=data, headers=headers)
         assert response.status_code == 403, f"{attack}: {method} {url}: {response.status_code}"
@@ -107,10 +115,12 @@ async def test_every_page_escapes_titles_and_has_a_strict_csp(
     assert added.status_code == 303
     login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     tasks = await client.get("/api/me/tasks", headers=bearer(login.json()["access_token"]))
-    task_id = tasks.json()[0]["id"]
     assert tasks.json()[0]["title"] == HOSTILE
+    ids = {"task_id": tasks.json()[0]["id"], "list_id": tasks.json()[0]["list_id"]}
     for path in _pages(app):
-        url = re.sub(r"{task_id(:int)?}", str(task_id), path)
+        unknown = set(_PARAMETER.findall(path)) - ids.keys()
+        assert not unknown, f"GET {path}: say which object {unknown} names"
+        url = _PARAMETER.sub(lambda match: str(ids[match.group(1)]), path)
         for headers in (HTML, {**HTML, "HX-Request": "true", "HX-Current-URL": "http://test/"}):
             response = await client.get(url, headers=headers)
             if not response.headers.get("content-type", "").startswith("text/html"):
