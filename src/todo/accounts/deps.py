@@ -15,12 +15,14 @@ from todo.core.tokens import TokenService
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def _tokens(request: Request) -> TokenService:
+# Async although they do not wait: FastAPI runs a plain `def` dependency in its thread
+# pool, a thread hop on every request for a mere attribute read.
+async def _tokens(request: Request) -> TokenService:
     tokens: TokenService = request.app.state.tokens
     return tokens
 
 
-def _passwords(request: Request) -> Passwords:
+async def _passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
