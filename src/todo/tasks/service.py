@@ -10,6 +10,7 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.functions import count
@@ -59,10 +60,13 @@ def _invalid(field: str, reason: str) -> Unprocessable:
 
 
 async def get_task(session: AsyncSession, user_id: str, task_id: int) -> Task:
+    # The tags joined in: one statement, where the relationship's own loading takes two.
     result = await session.exec(
-        select(Task).where(col(Task.user_id) == user_id, col(Task.id) == task_id)
+        select(Task)
+        .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
+        .options(joinedload(Task.tags))  # type: ignore[arg-type]
     )
-    task = result.one_or_none()
+    task = result.unique().one_or_none()
     if task is None:
         raise _not_found(task_id)
     return task
