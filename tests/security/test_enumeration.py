@@ -57,7 +57,9 @@ async def test_unknown_email_and_wrong_password_look_and_take_the_same(
     assert next(iter(answers))[0] == 401
     wrong_median, unknown_median = statistics.median(wrong), statistics.median(unknown)
     ratio = unknown_median / wrong_median
-    assert 0.6 < ratio < 1.67, (
+    # A missing dummy hash makes the unknown email a database lookup only: a ratio near 0.1
+    # with this hashing cost. The wide band keeps a loaded machine from failing the test.
+    assert 0.3 < ratio < 3.3, (
         f"unknown email {unknown_median * 1000:.1f} ms vs wrong password "
         f"{wrong_median * 1000:.1f} ms (right password {ok_seconds * 1000:.1f} ms)"
     )
