@@ -525,3 +525,27 @@ async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) ->
     assert transferred < 60_000
     # 100 KB until the sidebar, quick-add preview, reordering and reminders came (105 KB).
     assert decoded < 110_000
+
+
+async def test_the_account_page_downloads_my_data_and_only_mine(client: httpx.AsyncClient) -> None:
+    logged_out = await client.get("/account/export", headers=HTML)
+    assert logged_out.status_code == 303
+    other = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    async with other:
+        await sign_up(other)
+        await add_task(other, "another users task")
+    email = await sign_up(client)
+    await add_task(client, "mine to keep")
+    assert 'href="/account/export"' in (await client.get("/account")).text
+    response = await client.get("/account/export")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    document = response.json()
+    text = response.text
+    assert email in text
+    assert "mine to keep" in text
+    assert "another users task" not in text
+    assert "$argon2" not in text
+    assert document["format"] == "todo-export"
+    assert len(document["users"]) == 1
+    assert [task["title"] for task in document["users"][0]["tasks"]] == ["mine to keep"]

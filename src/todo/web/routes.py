@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import SecretStr, ValidationError
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from todo import backup
 from todo.accounts import service as accounts
 from todo.accounts.deps import PasswordsDep
 from todo.accounts.schemas import LoginRequest, SignupRequest, UserUpdate
@@ -270,6 +271,16 @@ def _account_page(
 @router.get("/account")
 async def account_page(request: Request, me: Me) -> Response:
     return _account_page(request, me)
+
+
+@router.get("/account/export")
+async def download_my_data(session: SessionDep, me: Me) -> Response:
+    """The same document as GET /api/auth/me/export and `todo export --user`."""
+    document = await backup.export_user(session, me.user.id)
+    return JSONResponse(
+        document,
+        headers={"Content-Disposition": 'attachment; filename="todo-export.json"'},
+    )
 
 
 async def _flash_and_redirect(
