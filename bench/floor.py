@@ -57,12 +57,15 @@ class Trace:
 
     statements: list[Statement] = field(default_factory=list)
     checkouts: int = 0
-    transactions: int = 0  # BEGINs (each closed by a COMMIT or ROLLBACK: two round trips)
+    # BEGINs sent (each closed by a COMMIT or ROLLBACK: two round trips); an autocommit
+    # connection sends none.
+    transactions: int = 0
+    # Checkouts that pinged first: with asyncpg, BEGIN, ";" and ROLLBACK.
+    pings: int = 0
 
     @property
     def round_trips(self) -> int:
-        # A pool checkout pings (pool_pre_ping) when the engine is set up to.
-        return len(self.statements) + 2 * self.transactions
+        return len(self.statements) + 2 * self.transactions + 3 * self.pings
 
 
 class Recorder:
@@ -81,11 +84,14 @@ class Recorder:
         values = [list(p) for p in params] if many else list(params or ())
         self.trace.statements.append(Statement(sql, values, many))
 
-    def _begin(self, _conn: Any) -> None:
-        self.trace.transactions += 1
+    def _begin(self, conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            self.trace.transactions += 1
 
     def _checkout(self, *_args: Any) -> None:
         self.trace.checkouts += 1
+        if self.pre_ping:
+            self.trace.pings += 1
 
     @contextmanager
     def request(self) -> Iterator[Trace]:

@@ -18,20 +18,21 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from bench import report
 from bench.config import FULL_PLAN, ROOT, SEED_DIR, SMALL, Plan
 from bench.dataset import HEAVY_EMAIL
-from bench.floor import FloorPlan, capture, templated
+from bench.floor import FloorPlan, Trace, capture, templated
 from bench.seed import Target, ensure
 from bench.server import Server
-from bench.store import Store
+from bench.store import Account, Store
 from bench.workload import (
     ON_SCRATCH,
     READS,
+    WEB,
     WRITES,
     Context,
     read_lines,
@@ -128,22 +129,21 @@ async def floor(
 
 
 async def capture_plans(
-    target: Target, ctx: Context, store: Store, probes_per_read: int
+    target: Target, ctx: Context, store: Store, probes_per_read: int, reads: tuple[str, ...]
 ) -> tuple[dict[str, FloorPlan], dict[str, dict[str, int]]]:
     """Each endpoint's SQL, recorded from real requests to the app in this process."""
     app = create_app(target.settings())
     plans: dict[str, FloorPlan] = {}
     trips: dict[str, dict[str, int]] = {}
-    pre_ping = target.backend == "postgres"
     async with app.router.lifespan_context(app):
-        for name in READS:
+        for name in reads:
             traces = await capture(app, read_probes(name, ctx, probes_per_read))
             for _, response in traces:
                 if response.status_code != 200:
                     raise RuntimeError(f"capture of {name}: {response.status_code} {response.text}")
             sequences = [_data_statements(t.statements) for t, _ in traces]
             plans[name] = FloorPlan(name, write=False, sequences=sequences)
-            trips[name] = _round_trips(traces[0][0], sequences[0], pre_ping, write=False)
+            trips[name] = _round_trips(traces[0][0], sequences[0], write=False)
         owner = ctx.accounts[0]
         scratch = await store.add_scratch([owner], len(ON_SCRATCH))
         targets = dict(zip(ON_SCRATCH, (task_id for _, task_id in scratch), strict=True))
@@ -157,7 +157,7 @@ async def capture_plans(
                 values["R"] = response.json()["id"]
             trace.statements = _data_statements(trace.statements)
             plans[name] = FloorPlan(name, write=True, template=templated(trace, values))
-            trips[name] = _round_trips(trace, trace.statements, pre_ping, write=True)
+            trips[name] = _round_trips(trace, trace.statements, write=True)
     return plans, trips
 
 
@@ -166,14 +166,13 @@ def _data_statements(statements: list[Any]) -> list[Any]:
     return [s for s in statements if s.sql not in ("BEGIN", "BEGIN IMMEDIATE")]
 
 
-def _round_trips(trace: Any, data: list[Any], pre_ping: bool, *, write: bool) -> dict[str, int]:
-    # asyncpg's pre-ping outside a transaction is BEGIN; ";"; ROLLBACK (SQLAlchemy's dialect).
-    pings = 3 * trace.checkouts if pre_ping else 0
+def _round_trips(trace: Trace, data: list[Any], *, write: bool) -> dict[str, int]:
     return {
         "statements": len(data),
         "transactions": trace.transactions,
         "checkouts": trace.checkouts,
-        "service": len(data) + 2 * trace.transactions + pings,
+        "pings": trace.pings,
+        "service": len(data) + 2 * trace.transactions + 3 * trace.pings,
         "floor": len(data) + (2 if write else 0),
     }
 
@@ -232,15 +231,16 @@ async def scale_probe(server: Server, name: str, lines: list[str], count: int) -
 
 
 async def bench_backend(
-    backend: str, plan: Plan, workers: int, clock: Clock, web: bool
+    backend: str, plan: Plan, workers: int, clock: Clock, *, only: set[str], web: bool
 ) -> dict[str, Any]:
+    """Every measurement on one database; `only` limits the endpoints (and skips the rest)."""
     target, small = Target(backend, plan.seed), Target(backend, SMALL)
     clock.say(f"{backend}: seed")
     seed_max = await ensure(target)
     small_max = await ensure(small)
     store, small_store = Store.of(target), Store.of(small)
     for each, top in ((store, seed_max), (small_store, small_max)):
-        leftovers = await each.reset(top)
+        leftovers = await each.reset(top, web=True)
         if leftovers:
             clock.say(f"{backend}: removed {leftovers} tasks left by an interrupted run")
     accounts = await store.accounts(plan.token_users)
@@ -249,16 +249,18 @@ async def bench_backend(
     samples = await store.sample_tasks(accounts[:100], 5, seed_max)
     deep = await store.deep_cursor(heavy, plan.deep_pages * plan.page_size, plan.page_size)
     ctx = Context(plan, accounts, samples, heavy, deep)
+    reads = (*READS, WEB) if web else READS
+    if web:
+        ctx.cookies = await store.web_sessions(accounts[:100])
 
     clock.say(f"{backend}: capture the SQL of each endpoint")
-    plans, trips = await capture_plans(target, ctx, store, probes_per_read=100)
+    plans, trips = await capture_plans(target, ctx, store, 100, reads)
     await store.reset(seed_max)
 
-    concurrency = plan.concurrency
     out: dict[str, Any] = {
         "backend": backend,
         "workers": workers,
-        "concurrency": concurrency,
+        "concurrency": plan.concurrency,
         "duration_s": plan.duration,
         "seed": asdict(plan.seed),
         "round_trips": trips,
@@ -269,8 +271,10 @@ async def bench_backend(
         out["startup_s"] = server.startup_s
         clock.say(f"{backend}: server up in {server.startup_s:.2f} s ({workers} workers)")
         warm = write_lines(WORK / "warm.txt", read_lines("list", ctx, 2000))
-        await wrk(server.url, warm, concurrency=concurrency, duration=min(2.0, plan.duration))
-        for name in (*READS, *WRITES):
+        await wrk(server.url, warm, concurrency=plan.concurrency, duration=2.0)
+        for name in (*reads, *WRITES, "login"):
+            if name not in only:
+                continue
             clock.say(f"{backend}: {name}")
             out["endpoints"][name] = await measure(
                 name,
@@ -279,66 +283,66 @@ async def bench_backend(
                 ctx=ctx,
                 seed_max=seed_max,
                 plan=plan,
-                floor_plan=plans[name],
+                floor_plan=plans.get(name),
                 target=target,
                 workers=workers,
-                concurrency=concurrency,
+                concurrency=plan.login_concurrency if name == "login" else plan.concurrency,
             )
-        clock.say(f"{backend}: login")
-        out["endpoints"]["login"] = await measure(
-            "login",
-            server=server,
-            store=store,
-            ctx=ctx,
-            seed_max=seed_max,
-            plan=plan,
-            floor_plan=None,
-            target=target,
-            workers=workers,
-            concurrency=plan.login_concurrency,
-        )
         if not web:
-            out["web"] = "not measured: the web app has no list page yet (src/todo/web)"
-        clock.say(f"{backend}: latency against data size")
-        n = plan.scale_requests
-        size = plan.page_size
-        heavy_ctx = Context(plan, [heavy], [], heavy, deep)
-        scale = {
-            "list_1m": await scale_probe(server, "list", read_lines("list", ctx, n), n),
-            "search_1m": await scale_probe(server, "search", read_lines("search", ctx, n), n),
-            "list_heavy": await scale_probe(
-                server, "list-heavy", read_lines("list", heavy_ctx, n), n
-            ),
-            "list_heavy_deep": await scale_probe(
-                server, "deep", read_lines("list_deep", ctx, n), n
-            ),
-            "search_heavy": await scale_probe(
-                server, "search-heavy", read_lines("search", heavy_ctx, n), n
-            ),
-        }
+            out["web"] = "not measured: the web app has no list page (src/todo/web)"
+        if "scale" in only:
+            clock.say(f"{backend}: latency against data size")
+            out["scale"] = await scale_large(server, plan, ctx, heavy, deep)
         out["rss_after_mb"] = {
             str(pid): rss / 2**20 for pid, rss in sorted(server.worker_rss().items())
         }
         out["peak_rss_mb"] = server.peak_rss / 2**20
-    small_accounts = await small_store.accounts(1)
-    small_ctx = Context(plan, small_accounts, [], None, None)
-    with Server(small, workers=workers, log=log) as server:
-        warm = write_lines(WORK / "warm-small.txt", read_lines("list", small_ctx, 200))
-        await wrk(server.url, warm, concurrency=4, duration=1.0)
-        scale["list_1k"] = await scale_probe(
-            server, "list-small", read_lines("list", small_ctx, n), n
-        )
-        scale["search_1k"] = await scale_probe(
-            server, "search-small", read_lines("search", small_ctx, n), n
-        )
-    out["scale"] = scale
-    out["scale"]["page_size"] = size
-    out["scale"]["deep_pages"] = plan.deep_pages
+    await store.reset(seed_max, web=True)
+    if "scale" in only:
+        out["scale"].update(await scale_small(small, small_store, plan, workers, log))
     return out
 
 
+async def scale_large(
+    server: Server, plan: Plan, ctx: Context, heavy: Account, deep: str
+) -> dict[str, Any]:
+    n = plan.scale_requests
+    alone = Context(plan, [heavy], [], heavy, deep)
+    return {
+        "page_size": plan.page_size,
+        "deep_pages": plan.deep_pages,
+        "list_1m": await scale_probe(server, "list", read_lines("list", ctx, n), n),
+        "search_1m": await scale_probe(server, "search", read_lines("search", ctx, n), n),
+        "list_heavy": await scale_probe(server, "list-heavy", read_lines("list", alone, n), n),
+        "list_heavy_deep": await scale_probe(server, "deep", read_lines("list_deep", ctx, n), n),
+        "search_heavy": await scale_probe(
+            server, "search-heavy", read_lines("search", alone, n), n
+        ),
+    }
+
+
+async def scale_small(
+    small: Target, store: Store, plan: Plan, workers: int, log: Path
+) -> dict[str, Any]:
+    """The same probes on the database that holds one user's 1,000 tasks and nothing else."""
+    n = plan.scale_requests
+    ctx = Context(plan, await store.accounts(1), [], None, None)
+    with Server(small, workers=workers, log=log) as server:
+        warm = write_lines(WORK / "warm-small.txt", read_lines("list", ctx, 200))
+        await wrk(server.url, warm, concurrency=4, duration=1.0)
+        return {
+            "list_1k": await scale_probe(server, "list-small", read_lines("list", ctx, n), n),
+            "search_1k": await scale_probe(server, "search-small", read_lines("search", ctx, n), n),
+        }
+
+
 def _has_web_list_page() -> bool:
-    return False
+    """Whether the web app serves its task list at / (it is being built alongside)."""
+    try:
+        from todo.web.routes import router
+    except ImportError:
+        return False
+    return any(getattr(route, "path", None) == "/" for route in router.routes)
 
 
 def main() -> None:
@@ -351,10 +355,27 @@ def main() -> None:
         default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
         help="a smaller seed and shorter runs (BENCH_QUICK=1)",
     )
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY", ""),
+        help="comma-separated endpoints and/or 'scale' (default: everything); for experiments",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=float(os.environ.get("BENCH_DURATION", 0)),
+        help="seconds per measurement, instead of the mode's",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     plan = FULL_PLAN.quick() if args.quick else FULL_PLAN
+    if args.duration:
+        plan = replace(plan, duration=args.duration)
+    everything = {*READS, WEB, *WRITES, "login", "scale"}
+    only = set(args.only.split(",")) if args.only else everything
+    if only - everything:
+        sys.exit(f"unknown in --only: {', '.join(sorted(only - everything))}")
     WORK.mkdir(parents=True, exist_ok=True)
     clock = Clock()
     web = _has_web_list_page()
@@ -366,10 +387,10 @@ def main() -> None:
     }
     for backend in args.db.split(","):
         results["backends"][backend] = asyncio.run(
-            bench_backend(backend, plan, args.workers, clock, web)
+            bench_backend(backend, plan, args.workers, clock, only=only, web=web)
         )
     results["wall_s"] = time.monotonic() - clock.started
-    written = report.write(results, quick=args.quick)
+    written = report.write(results, quick=args.quick, partial=only != everything)
     clock.say(f"done: {', '.join(str(p.relative_to(Path.cwd())) for p in written)}")
     print(report.markdown(results))
 

@@ -38,7 +38,7 @@ from bench.config import (
     SeedSpec,
 )
 from todo import migrations
-from todo.accounts.models import User
+from todo.accounts.models import User, WebSession
 from todo.core.config import Settings, load_settings
 from todo.core.security import Passwords
 from todo.lists.models import TaskList
@@ -53,6 +53,10 @@ TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
     "tags": (Tag.__table__, dataset.TAG_COLUMNS),  # type: ignore[attr-defined]
     "tasks": (Task.__table__, dataset.TASK_COLUMNS),  # type: ignore[attr-defined]
     "task_tags": (TaskTag.__table__, dataset.TASK_TAG_COLUMNS),  # type: ignore[attr-defined]
+    "web_sessions": (
+        WebSession.__table__,  # type: ignore[attr-defined]
+        ("id", "user_id", "created_at", "expires_at", "flash"),
+    ),
 }
 
 Row = tuple[Any, ...]

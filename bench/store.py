@@ -4,6 +4,8 @@ and scratch tasks for the write measurements (inserted before, deleted after).""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +15,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 
 from bench import dataset
-from bench.seed import MARKER_EMAIL, Target, sqlite_connect, sqlite_insert
+from bench.seed import MARKER_EMAIL, TABLES, Target, sqlite_connect, sqlite_insert
+from todo.accounts.service import WEB_SESSION_IDLE
 from todo.tasks.query import TaskQuery, encode_cursor
 
 
@@ -155,20 +158,54 @@ class Store:
         finally:
             connection.close()
 
-    async def reset(self, seed_max: int) -> int:
-        """Delete every task the benchmark made (ids past the seed); how many there were."""
+    async def web_sessions(self, accounts: list[Account]) -> dict[str, str]:
+        """A web log-in for each account, as the web app's log-in makes them: cookie tokens."""
+        now = datetime.now(UTC)
+        tokens = {a.id: secrets.token_urlsafe(32) for a in accounts}
+        rows = [
+            (hashlib.sha256(token.encode()).hexdigest(), user, now, now + WEB_SESSION_IDLE, None)
+            for user, token in tokens.items()
+        ]
+        if self.pg:
+            connection = await asyncpg.connect(self.database)
+            try:
+                await connection.copy_records_to_table(
+                    "web_sessions", records=rows, columns=TABLES["web_sessions"][1]
+                )
+            finally:
+                await connection.close()
+        else:
+            await asyncio.to_thread(self._sqlite_insert, "web_sessions", rows)
+        return tokens
+
+    def _sqlite_insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        connection = sqlite_connect(Path(self.database))
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            sqlite_insert(connection, table, rows)
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    async def reset(self, seed_max: int, *, web: bool = False) -> int:
+        """Delete every task the benchmark made (ids past the seed), and with `web` every web
+        log-in; how many tasks there were."""
         if self.pg:
             connection = await asyncpg.connect(self.database)
             try:
                 status = await connection.execute("DELETE FROM tasks WHERE id > $1", seed_max)
+                if web:
+                    await connection.execute("DELETE FROM web_sessions")
             finally:
                 await connection.close()
             return int(status.split()[-1])
-        return await asyncio.to_thread(self._sqlite_reset, seed_max)
+        return await asyncio.to_thread(self._sqlite_reset, seed_max, web)
 
-    def _sqlite_reset(self, seed_max: int) -> int:
+    def _sqlite_reset(self, seed_max: int, web: bool) -> int:
         connection = sqlite_connect(Path(self.database))
         try:
+            if web:
+                connection.execute("DELETE FROM web_sessions")
             return connection.execute("DELETE FROM tasks WHERE id > ?", (seed_max,)).rowcount
         finally:
             connection.close()

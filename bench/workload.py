@@ -22,6 +22,8 @@ from bench.store import Account
 from todo.core.tokens import TokenService
 
 READS = ("list", "list_deep", "get", "search")
+WEB = "web"
+SESSION_COOKIE = "todo_session"
 WRITES = ("create", "update", "toggle", "delete")
 # Writes that act on an existing task, given fresh scratch tasks each time they are measured.
 ON_SCRATCH = ("update", "toggle", "delete")
@@ -38,6 +40,7 @@ class Context:
     heavy: Account | None
     deep_cursor: str | None
     tokens: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)  # web log-ins, by user id
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     def __post_init__(self) -> None:
@@ -51,6 +54,9 @@ class Context:
 
     def headers(self, account: Account) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[account.id]}"}
+
+    def cookie(self, account: Account) -> str:
+        return f"{SESSION_COOKIE}={self.cookies[account.id]}"
 
 
 def line(method: str, path: str, header: str, body: dict[str, Any] | None = None) -> str:
@@ -87,6 +93,9 @@ def read_lines(name: str, ctx: Context, count: int = LINES) -> list[str]:
             "GET",
             search_path(ctx.rng.choice(SEARCH_WORDS), size),
             ctx.bearer(ctx.rng.choice(ctx.accounts)),
+        ),
+        WEB: lambda n: line(
+            "GET", "/", "Cookie: " + ctx.cookie(ctx.rng.choice(ctx.accounts[: len(ctx.cookies)]))
         ),
         "create": lambda n: line(
             "POST", "/api/me/tasks", ctx.bearer(ctx.rng.choice(ctx.accounts)), create_body(n)
@@ -148,6 +157,9 @@ def read_probes(name: str, ctx: Context, count: int) -> list[Probe]:
         elif name == "list_deep":
             assert ctx.heavy is not None
             probes.append(Probe("GET", deep_path(ctx), ctx.headers(ctx.heavy)))
+        elif name == WEB:
+            owner = ctx.accounts[n % len(ctx.cookies)]
+            probes.append(Probe("GET", "/", {"Cookie": ctx.cookie(owner)}))
     return probes
 
 
