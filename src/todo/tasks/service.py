@@ -60,12 +60,12 @@ def _invalid(field: str, reason: str) -> Unprocessable:
 
 
 async def get_task(session: AsyncSession, user_id: str, task_id: int) -> Task:
-    # The tags joined in: one statement, where the relationship's own loading takes two.
-    result = await session.exec(
-        select(Task)
-        .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
-        .options(joinedload(Task.tags))  # type: ignore[arg-type]
-    )
+    statement = select(Task).where(col(Task.user_id) == user_id, col(Task.id) == task_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # The tags joined in: one statement, where the relationship's own loading takes two.
+        # Not on SQLite, whose planner materializes the nested join over all of task_tags.
+        statement = statement.options(joinedload(Task.tags))  # type: ignore[arg-type]
+    result = await session.exec(statement)
     task = result.unique().one_or_none()
     if task is None:
         raise _not_found(task_id)
