@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -83,6 +83,34 @@ class TaskQuery:
 class Page:
     items: list[Task]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class RowPage:
+    """A page as plain rows (column name to value, plus `tags`: the tag names)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+_TASK_COLUMNS = tuple(Task.__table__.columns)  # type: ignore[attr-defined]
+
+
+def build_rows(query: TaskQuery, user_id: str, dialect: str) -> Select[Any, Any]:
+    """What `build` selects, as the task's columns instead of a Task object."""
+    statement = build(query, user_id, dialect)
+    sort_value = list(statement.selected_columns)[-1]
+    # Generative: the copy is of the same (SQLModel) Select class.
+    return cast("Select[Any, Any]", statement.with_only_columns(*_TASK_COLUMNS, sort_value))
+
+
+def tag_names(user_id: str, task_ids: list[int]) -> Select[Any, Any]:
+    """(task id, tag name) for each tag of these tasks."""
+    return (
+        select(col(TaskTag.task_id), col(Tag.name))
+        .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
+        .where(col(TaskTag.user_id) == user_id, col(TaskTag.task_id).in_(task_ids))
+    )
 
 
 def search_terms(q: str | None) -> tuple[str, ...]:
@@ -265,6 +293,14 @@ def _after(query: TaskQuery, key: Any) -> ColumnElement[bool]:
     if query.sort in _NULLABLE:
         return or_(after_value, key.is_(None))
     return after_value
+
+
+def row_page_from(rows: list[Any], names: dict[int, list[str]], query: TaskQuery) -> RowPage:
+    items = [{**row._mapping, "tags": names.get(row.id, [])} for row in rows[: query.limit]]
+    if len(rows) <= query.limit:
+        return RowPage(items=items, next_cursor=None)
+    last = rows[query.limit - 1]
+    return RowPage(items=items, next_cursor=encode_cursor(query, last.sort_value, last.id))
 
 
 def page_from(rows: list[tuple[Task, Any]], query: TaskQuery) -> Page:
