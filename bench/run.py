@@ -298,6 +298,8 @@ async def bench_backend(
         }
         out["peak_rss_mb"] = server.peak_rss / 2**20
     await store.reset(seed_max, web=True)
+    clock.say(f"{backend}: vacuum what the writes left behind")
+    await store.vacuum()
     if "scale" in only:
         out["scale"].update(await scale_small(small, small_store, plan, workers, log))
     return out

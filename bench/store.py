@@ -201,6 +201,16 @@ class Store:
             return int(status.split()[-1])
         return await asyncio.to_thread(self._sqlite_reset, seed_max, web)
 
+    async def vacuum(self) -> None:
+        """Clear the dead rows the scratch tasks left in the tables and indexes (PostgreSQL),
+        so that the next run starts from the same state."""
+        if self.pg:
+            connection = await asyncpg.connect(self.database)
+            try:
+                await connection.execute("VACUUM (ANALYZE) tasks, task_tags, web_sessions")
+            finally:
+                await connection.close()
+
     def _sqlite_reset(self, seed_max: int, web: bool) -> int:
         connection = sqlite_connect(Path(self.database))
         try:
