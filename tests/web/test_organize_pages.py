@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlmodel import col, select
 
 from tests.web.test_pages import HTML, PASSWORD, add_task, csrf_of, page_token, sign_up
+from todo.accounts import service as accounts
+from todo.lists.models import TaskList
 
 HTMX = {"HX-Request": "true"}
 
@@ -195,6 +203,48 @@ async def test_an_unknown_browser_time_zone_leaves_utc(client: httpx.AsyncClient
     )
     assert response.status_code == 303
     assert 'value="UTC"' in (await client.get("/account")).text
+
+
+@contextmanager
+def commits(app: FastAPI) -> Iterator[list[str]]:
+    """Every transaction the app's engine commits while the block runs."""
+    seen: list[str] = []
+
+    def on_commit(_connection: Any) -> None:
+        seen.append("commit")
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "commit", on_commit)
+
+
+async def test_sign_up_writes_the_account_with_its_time_zone_in_one_transaction(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    for zone, saved in (("America/Sao_Paulo", "America/Sao_Paulo"), ("Not/AZone", "UTC")):
+        client.cookies.clear()
+        token = csrf_of((await client.get("/signup")).text)
+        email = f"tz-{uuid.uuid4().hex[:10]}@example.com"
+        with commits(app) as seen:
+            response = await client.post(
+                "/signup",
+                data={"csrf_token": token, "email": email, "password": PASSWORD, "timezone": zone},
+            )
+        assert response.status_code == 303, response.text
+        # The user, their Inbox, the time zone and the web session: one commit, not two.
+        assert seen == ["commit"], zone
+        assert f'value="{saved}"' in (await client.get("/account")).text
+        async with app.state.db.session(write=False) as session:
+            user = await accounts.find_by_email(session, email)
+            assert user is not None
+            assert user.timezone == saved
+            inboxes = await session.exec(
+                select(TaskList).where(TaskList.user_id == user.id, col(TaskList.is_inbox))
+            )
+            assert len(inboxes.all()) == 1
 
 
 async def test_the_time_zone_is_edited_on_the_account_page(client: httpx.AsyncClient) -> None:

@@ -55,29 +55,53 @@ async def create_user(
     user_id: str | None = None,
 ) -> User:
     """Create an account; commits. An address already in use is a Conflict."""
+    user = await _add_user(
+        session, passwords, email=email, password=password, name=name, timezone=timezone
+    )
+    if user_id is not None:
+        user.id = user_id
+    await _insert_with_inbox_or_conflict(session, user)
+    await session.commit()
+    return user
+
+
+async def _add_user(
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    email: str,
+    password: str | None,
+    name: str,
+    timezone: str,
+) -> User:
+    """A new account, not yet written; a Conflict when the address is already in use."""
     email = email.strip().lower()
     if await find_by_email(session, email) is not None:
-        raise Conflict("An account with this email address already exists.", code="email_taken")
-    user = User(
+        raise _email_taken()
+    return User(
         email=email,
         name=name,
         timezone=timezone,
         password_hash=await passwords.hash(password) if password is not None else None,
     )
-    if user_id is not None:
-        user.id = user_id
+
+
+def _email_taken() -> Conflict:
+    return Conflict("An account with this email address already exists.", code="email_taken")
+
+
+async def _insert_with_inbox_or_conflict(session: AsyncSession, user: User) -> None:
     if not await _insert_with_inbox(session, user):
-        raise Conflict("An account with this email address already exists.", code="email_taken")
-    return user
+        raise _email_taken()
 
 
 async def _insert_with_inbox(session: AsyncSession, user: User) -> bool:
-    """Insert a new user and their Inbox in one transaction; False when the email is taken."""
+    """Write a new user and their Inbox without committing; False (and the transaction
+    rolled back) when the email is taken by an account created meanwhile."""
     session.add(user)
     try:
         await session.flush()
         await lists.add_inbox(session, user.id)
-        await session.commit()
     except IntegrityError:
         await session.rollback()
         return False
@@ -142,6 +166,7 @@ async def resolve_token(session: AsyncSession, claims: TokenClaims) -> User:
                 "The email address of this token belongs to another account.",
                 code="email_conflict",
             ) from None
+        await session.commit()
         return user
     if claims.session_version is not None:
         if claims.session_version != user.session_version:
@@ -269,9 +294,19 @@ async def web_login(
 
 
 async def web_signup(
-    session: AsyncSession, *, passwords: Passwords, email: str, password: str, name: str
+    session: AsyncSession,
+    *,
+    passwords: Passwords,
+    email: str,
+    password: str,
+    name: str,
+    timezone: str = "UTC",
 ) -> WebLogin:
-    user = await create_user(session, passwords, email=email, password=password, name=name)
+    """The account, its Inbox, its time zone and its first web session, in one transaction."""
+    user = await _add_user(
+        session, passwords, email=email, password=password, name=name, timezone=timezone
+    )
+    await _insert_with_inbox_or_conflict(session, user)
     token = await _open_web_session(session, user.id, utcnow())
     await session.commit()
     return WebLogin(user=user, token=token)

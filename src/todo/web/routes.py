@@ -206,6 +206,7 @@ async def signup(request: Request, session: SessionDep, passwords: PasswordsDep)
             email=body.email,
             password=body.password.get_secret_value(),
             name=body.name,
+            timezone=_browser_zone(form.get("timezone", "")),
         )
     except ValidationError as error:
         errors = field_errors(error, LABELS)
@@ -214,9 +215,6 @@ async def signup(request: Request, session: SessionDep, passwords: PasswordsDep)
     except RateLimited as error:
         return _too_many(request, error, "accounts/signup.html", next=target, values=values)
     else:
-        zone = _browser_zone(form.get("timezone", ""))
-        if zone is not None:
-            await accounts.update_profile(session, result.user, passwords=passwords, timezone=zone)
         return _with_session(request, target, result.token)
     return render(
         request,
@@ -226,12 +224,14 @@ async def signup(request: Request, session: SessionDep, passwords: PasswordsDep)
     )
 
 
-def _browser_zone(raw: str) -> str | None:
-    """The time zone the browser reported at sign-up; anything unknown leaves UTC."""
+def _browser_zone(raw: str) -> str:
+    """The time zone the browser reported at sign-up; anything unknown (or a browser
+    without JavaScript) gets UTC rather than a refused sign-up."""
     try:
-        return UserUpdate.model_validate({"timezone": raw}).timezone
+        zone = UserUpdate.model_validate({"timezone": raw.strip()}).timezone
     except ValidationError:
-        return None
+        return "UTC"
+    return zone or "UTC"
 
 
 @router.post("/logout")
