@@ -23,7 +23,7 @@ async def _owned_task(
 OwnedTask = Annotated[Task, Depends(_owned_task)]
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None,
         Header(
@@ -47,7 +47,7 @@ def etag(task: Task) -> str:
     return f'"{task.version}"'
 
 
-def _clock(user: PathUser) -> tasks.Clock:
+async def _clock(user: PathUser) -> tasks.Clock:
     return tasks.Clock.of(user.timezone)
 
 
