@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import re
@@ -45,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.db = Database(settings)
-        app.state.passwords = await asyncio.to_thread(Passwords, settings)
+        app.state.passwords = Passwords(settings)
         secret = settings.auth_secret
         assert secret is not None, "load_settings() settles the secret"
         app.state.tokens = TokenService(
