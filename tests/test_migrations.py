@@ -90,3 +90,20 @@ def test_existing_tasks_move_into_a_new_inbox_and_become_searchable(
     assert asyncio.run(_sql(settings, search)) == [("Old milk",)]
     migrations.downgrade(settings, "0002_web_sessions")
     assert asyncio.run(_sql(settings, "SELECT count(*) FROM tasks")) == [(2,)]
+
+
+def test_head_constant_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    config = migrations.alembic_config(make_settings("sqlite://", Path()))
+    script = ScriptDirectory.from_config(config)
+    assert script.get_current_head() == migrations.HEAD
+
+
+def test_sqlite_at_head_reads_the_revision(tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/todo.db", tmp_path)
+    assert not migrations.sqlite_at_head(settings)  # no file yet
+    migrations.upgrade(settings, "0003_organize")
+    assert not migrations.sqlite_at_head(settings)
+    migrations.upgrade(settings)
+    assert migrations.sqlite_at_head(settings)

@@ -58,7 +58,11 @@ def serve(
     from todo import migrations
 
     settings = _settings()
-    if migrate if migrate is not None else settings.database.is_sqlite:
+    # By default only the embedded SQLite database is migrated, and its common case, a file
+    # already at the newest revision, is read directly rather than through Alembic.
+    if migrate or (
+        migrate is None and settings.database.is_sqlite and not migrations.sqlite_at_head(settings)
+    ):
         migrations.upgrade(settings)
     uvicorn.run(
         "todo.app:app_from_environment",
