@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -339,3 +340,70 @@ async def test_due_reminders_are_listed_and_dismissed(client: httpx.AsyncClient)
     assert "data-reminder" not in (await client.get("/reminders", headers=HTMX)).text
     client.cookies.clear()
     assert (await client.get("/reminders", headers=HTMX)).status_code == 401
+
+
+async def test_the_detail_page_sets_whether_a_repeat_counts_from_due_or_completion(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "Water the plants")
+    token = await page_token(client, f"/tasks/{task_id}")
+    page = (await client.get(f"/tasks/{task_id}")).text
+    assert 'name="recurrence_mode" value="due" checked' in page
+    form = {
+        "csrf_token": token,
+        "title": "Water the plants",
+        "due_date": "2031-03-03",
+        "repeat": "weekly",
+        "repeat_days": ["MO"],
+        "recurrence_mode": "completion",
+    }
+    saved = await client.post(f"/tasks/{task_id}", data=form)
+    assert saved.status_code == 303, saved.text
+    page = (await client.get(f"/tasks/{task_id}")).text
+    assert 'name="recurrence_mode" value="completion" checked' in page
+    assert 'name="recurrence_mode" value="due" checked' not in page
+
+    # Saving the page as it shows keeps the mode; changing only the title keeps it too.
+    again = await client.post(f"/tasks/{task_id}", data={**form, "title": "Water the ferns"})
+    assert again.status_code == 303
+    assert 'value="completion" checked' in (await client.get(f"/tasks/{task_id}")).text
+    back = await client.post(f"/tasks/{task_id}", data={**form, "recurrence_mode": "due"})
+    assert back.status_code == 303
+    assert (
+        'name="recurrence_mode" value="due" checked' in (await client.get(f"/tasks/{task_id}")).text
+    )
+
+    bad = await client.post(f"/tasks/{task_id}", data={**form, "recurrence_mode": "sometimes"})
+    assert bad.status_code == 422
+    assert 'id="recurrence_mode-error"' in bad.text
+    # The refused choice is not kept: the page shows what was stored.
+    assert 'name="recurrence_mode" value="due" checked' in bad.text
+
+
+async def test_completing_a_task_repeated_from_completion_counts_from_today(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "Descale the kettle")
+    token = await page_token(client, f"/tasks/{task_id}")
+    form = {
+        "csrf_token": token,
+        "title": "Descale the kettle",
+        "due_date": "2020-01-01",
+        "repeat": "custom",
+        "repeat_custom": "FREQ=DAILY;INTERVAL=10",
+        "recurrence_mode": "completion",
+    }
+    assert (await client.post(f"/tasks/{task_id}", data=form)).status_code == 303
+    done = await client.post(
+        f"/tasks/{task_id}/complete", data={"csrf_token": token, "completed": "true"}
+    )
+    assert done.status_code == 303
+    listed = (await client.get("/?filter=active")).text
+    next_id = re.search(r'id="title-(\d+)"[^>]*>Descale the kettle<', listed)
+    assert next_id is not None
+    detail = (await client.get(f"/tasks/{next_id.group(1)}")).text
+    # Ten days from the day it was done (in the account's zone, UTC), not from 2020.
+    assert f'value="{datetime.now(UTC).date() + timedelta(days=10)}"' in detail
+    assert 'name="recurrence_mode" value="completion" checked' in detail

@@ -76,6 +76,7 @@ LABELS = {
     "tags": "Tags",
     "priority": "Priority",
     "rrule": "Repeat",
+    "recurrence_mode": "Count the next date from",
     "remind_at": "Reminder",
 }
 LOGIN_NOTICES = {
@@ -556,6 +557,7 @@ async def _detail_context(
         "values": values,
         "lists": await tasks.lists_with_counts(session, me.user.id),
         "repeats": taskform.REPEATS,
+        "recurrence_modes": taskform.RECURRENCE_MODES,
         "day_names": taskform.DAY_NAMES,
     }
 

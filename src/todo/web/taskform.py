@@ -21,6 +21,11 @@ REPEATS = {
     "yearly": "Every year",
     "custom": "Custom rule (RRULE)",
 }
+# recurrence_mode of the task API -> what the form says
+RECURRENCE_MODES = {
+    "due": "the due date (keeps a fixed schedule)",
+    "completion": "the day it is done (the next one comes a full interval later)",
+}
 _WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
 
 
@@ -129,6 +134,9 @@ def changes_of(form: dict[str, str], days: list[str], zone: ZoneInfo) -> dict[st
             raise FormProblem("remind_at", "Write the reminder as a date and a time.") from None
     if "repeat" in form:
         changes["rrule"] = rule_of(form, days)
+    if "recurrence_mode" in form:
+        # TaskUpdate refuses anything but the API's own values, naming the field.
+        changes["recurrence_mode"] = form["recurrence_mode"]
     return changes
 
 
@@ -150,4 +158,5 @@ def values_of(task: Task, zone: ZoneInfo) -> dict[str, Any]:
         "repeat_days": picker.days,
         "repeat_monthday": picker.monthday,
         "repeat_custom": picker.custom,
+        "recurrence_mode": task.recurrence_mode,
     }

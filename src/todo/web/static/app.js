@@ -328,11 +328,15 @@
     zoneField.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ''
   }
 
-  // The repeat picker shows only the details of the chosen kind of repetition.
+  // The repeat picker shows only the details of the chosen kind of repetition, and what
+  // the next date counts from only when the task repeats at all.
   const repeat = byId('repeat')
   function showRepeatDetails () {
     document.querySelectorAll('[data-repeat]').forEach(function (part) {
       part.hidden = part.dataset.repeat !== repeat.value
+    })
+    document.querySelectorAll('[data-repeating]').forEach(function (part) {
+      part.hidden = repeat.value === 'none'
     })
   }
   if (repeat) {
