@@ -58,7 +58,7 @@ async def _api_view(http: httpx.AsyncClient, email: str) -> list[Any]:
     headers = bearer(login.json()["access_token"])
     return [
         (await http.get(path, headers=headers)).json()
-        for path in ("/api/auth/me", "/api/me/tasks?status=all", "/api/me/lists")
+        for path in ("/api/auth/me", "/api/me/tasks?status=all", "/api/me/lists", "/api/me/tags")
     ]
 
 
@@ -86,10 +86,14 @@ async def test_every_form_refuses_forged_requests(
     email = await sign_up(client)
     ids = {"task_id": await add_task(client, "keep me")}
     login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    made = await client.post(
-        "/api/me/lists", headers=bearer(login.json()["access_token"]), json={"name": "Keep"}
-    )
+    api_headers = bearer(login.json()["access_token"])
+    made = await client.post("/api/me/lists", headers=api_headers, json={"name": "Keep"})
     ids["list_id"] = made.json()["id"]
+    tagged = await client.put(
+        f"/api/me/tasks/{ids['task_id']}", headers=api_headers, json={"tags": ["kept"]}
+    )
+    assert tagged.status_code == 200
+    ids["tag_id"] = (await client.get("/api/me/tags", headers=api_headers)).json()[0]["id"]
     before = await _api_view(client, email)
     real = await page_token(client)
     for method, path in _state_changing(app):

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/{user_id}/tags", tags=["tags"])
 async def _owned_tag(
     session: SessionDep,
     user: PathUser,
-    tag_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The tag's id")],
+    tag_id: Annotated[int, Path(ge=1, le=tags.TAG_ID_MAX, description="The tag's id")],
 ) -> Tag:
     return await tags.get_tag(session, user.id, tag_id)
 

@@ -17,7 +17,13 @@ def _not_found(tag_id: int) -> NotFound:
     return NotFound(f"Tag {tag_id} was not found.", code="tag_not_found")
 
 
+# Ids are BIGINT: a larger number from a URL is simply no tag, not a database error.
+TAG_ID_MAX = 2**63 - 1
+
+
 async def get_tag(session: AsyncSession, user_id: str, tag_id: int) -> Tag:
+    if not 1 <= tag_id <= TAG_ID_MAX:
+        raise _not_found(tag_id)
     result = await session.exec(
         select(Tag).where(col(Tag.user_id) == user_id, col(Tag.id) == tag_id)
     )

@@ -25,6 +25,8 @@ from todo.core.ratelimit import check_auth_attempt
 from todo.lists import service as lists
 from todo.lists.schemas import DeleteMode, ListCreate
 from todo.tags import service as tags
+from todo.tags.models import Tag
+from todo.tags.schemas import TagUpdate
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
@@ -395,10 +397,11 @@ async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str
         shown = await lists.get_list(session, me.user.id, view.list_id)
         list_id, heading = shown.id, shown.name
     elif view.tag_id is not None:
-        tag = (await tags.get_tag(session, me.user.id, view.tag_id)).name
+        tag = (await _owned_tag(session, me, view.tag_id)).name
         heading = f"#{tag}"
     query = view.query(today=today(me.user.timezone), list_id=list_id, tag=tag)
     with_counts = await tasks.lists_with_counts(session, me.user.id)
+    all_tags = await tags.list_tags(session, me.user.id)
     return {
         "user": me.user,
         "view": view,
@@ -410,8 +413,11 @@ async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str
         "scopes": SCOPES,
         "lists": with_counts,
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
-        "tags": await tags.list_tags(session, me.user.id),
+        "tags": all_tags,
+        "shown_tag": next(((t, n) for t, n in all_tags if t.id == view.tag_id), None),
         "list_errors": {},
+        "tag_errors": {},
+        "tag_name": None,
         "reminders": await tasks.due_reminders(session, me.user.id, now=utcnow()),
     }
 
@@ -770,6 +776,69 @@ async def delete_list(request: Request, session: SessionDep, me: Me, list_id: in
     except Conflict as error:
         return await _list_form_failed(request, session, me, {"name": error.detail})
     return await _flash_and_redirect(session, me, f"Deleted the list “{name}”.", "/")
+
+
+# Tags
+
+
+async def _owned_tag(session: SessionDep, me: Me, tag_id: int) -> Tag:
+    return await tags.get_tag(session, me.user.id, tag_id)
+
+
+async def _tag_form_failed(
+    request: Request,
+    session: SessionDep,
+    me: Me,
+    tag_id: int,
+    errors: FieldErrors,
+    *,
+    typed: str | None = None,
+) -> Response:
+    context = await _list_context(session, me, ListView(tag_id=tag_id))
+    context.update(tag_errors=errors, tag_name=typed)
+    return render(
+        request,
+        "tasks/list.html",
+        {**context, "flash": None, "title": "", "errors": {}},
+        status_code=422,
+    )
+
+
+@router.post("/tags/{tag_id}")
+async def rename_tag(request: Request, session: SessionDep, me: Me, tag_id: int) -> Response:
+    """Rename a tag on every task; a name another tag has merges the two, as the API does."""
+    found = await _owned_tag(session, me, tag_id)
+    old_name = found.name
+    form = await read_form(request)
+    typed = form.get("name", "")
+    try:
+        name = TagUpdate.model_validate({"name": typed}).name
+    except ValidationError as error:
+        return await _tag_form_failed(
+            request, session, me, tag_id, field_errors(error, LABELS), typed=typed
+        )
+    kept = await tags.rename(session, found, name)
+    message = (
+        f"Renamed the tag to #{kept.name}."
+        if kept.id == tag_id
+        else f"Merged #{old_name} into #{kept.name}."
+    )
+    return await _flash_and_redirect(session, me, message, ListView(tag_id=kept.id).url())
+
+
+@router.post("/tags/{tag_id}/delete")
+async def delete_tag(request: Request, session: SessionDep, me: Me, tag_id: int) -> Response:
+    """Delete a tag once the person ticked the box; its tasks stay, without it."""
+    found = await _owned_tag(session, me, tag_id)
+    form = await read_form(request)
+    if form.get("confirm") != "yes":
+        errors = {"confirm": "Tick the box to confirm that the tag goes."}
+        return await _tag_form_failed(request, session, me, tag_id, errors)
+    name = found.name
+    await tags.delete_tag(session, found)
+    return await _flash_and_redirect(
+        session, me, f"Deleted the tag #{name}; its tasks stay.", ListView().url()
+    )
 
 
 async def _to_login(request: Request, _error: Exception) -> Response:
