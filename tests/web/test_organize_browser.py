@@ -9,6 +9,7 @@ from playwright.async_api import Locator, Page, expect
 
 from tests.web.conftest import WebUser
 from tests.web.test_browser import row
+from todo.web.listing import PAGE_SIZE
 
 pytestmark = pytest.mark.browser
 
@@ -148,3 +149,40 @@ async def test_on_a_phone_the_sidebar_is_a_menu(page: Page, user: WebUser) -> No
     await page.get_by_text("Menu", exact=True).click()
     await today.click()
     await expect(page).to_have_url(re.compile(r"view=today"))
+
+
+async def test_upcoming_keeps_grouping_rows_by_day_after_load_more(
+    page: Page, user: WebUser
+) -> None:
+    await add_lines(
+        page,
+        *(f"Alpha {n:02} today" for n in range(PAGE_SIZE - 5)),
+        *(f"Bravo {n:02} tomorrow" for n in range(10)),
+        *(f"Charlie {n:02} in 2 days" for n in range(3)),
+    )
+    await page.goto("/?view=upcoming")
+    headings = page.locator("#task-list > .day-heading")
+    await expect(headings).to_have_text(["Today", "Tomorrow"])
+    await expect(titles(page)).to_have_count(PAGE_SIZE)
+
+    await page.get_by_role("link", name="Load more").click()
+    await expect(titles(page)).to_have_count(PAGE_SIZE + 8)
+    await expect(headings).to_have_count(3)
+    await expect(headings.nth(1)).to_have_text("Tomorrow")
+    # Every row sits under the heading of its own day, with no second "Tomorrow".
+    order = await page.locator("#task-list > li").evaluate_all(
+        "items => items.map(item => item.classList.contains('day-heading')"
+        " ? '# ' + item.textContent.trim()"
+        " : item.querySelector('.title').textContent.trim().split(' ')[0])"
+    )
+    later = order[order.index("# Tomorrow") + 11]
+    assert order == [
+        "# Today",
+        *["Alpha"] * (PAGE_SIZE - 5),
+        "# Tomorrow",
+        *["Bravo"] * 10,
+        later,
+        *["Charlie"] * 3,
+    ]
+    assert later.startswith("# ")
+    assert later != "# Tomorrow"

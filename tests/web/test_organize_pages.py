@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from tests.web.test_pages import HTML, PASSWORD, add_task, csrf_of, page_token, sign_up
 from todo.accounts import service as accounts
 from todo.lists.models import TaskList
+from todo.web.listing import PAGE_SIZE
 
 HTMX = {"HX-Request": "true"}
 
@@ -407,3 +408,55 @@ async def test_completing_a_task_repeated_from_completion_counts_from_today(
     # Ten days from the day it was done (in the account's zone, UTC), not from 2020.
     assert f'value="{datetime.now(UTC).date() + timedelta(days=10)}"' in detail
     assert 'name="recurrence_mode" value="completion" checked' in detail
+
+
+async def _upcoming_spanning_a_page(client: httpx.AsyncClient) -> None:
+    """A first page of Upcoming that ends in the middle of tomorrow's tasks."""
+    await sign_up(client)
+    token = await page_token(client)
+    lines = [
+        *(f"Alpha {n:02} today" for n in range(PAGE_SIZE - 5)),
+        *(f"Bravo {n:02} tomorrow" for n in range(10)),
+        *(f"Charlie {n:02} in 2 days" for n in range(3)),
+    ]
+    for line in lines:
+        added = await client.post("/tasks", data={"csrf_token": token, "title": line})
+        assert added.status_code == 303
+
+
+HEADING = re.compile(r'<li class="day-heading"[^>]*>([^<]*)</li>')
+
+
+async def test_upcoming_rows_loaded_later_are_grouped_by_day_too(
+    client: httpx.AsyncClient,
+) -> None:
+    await _upcoming_spanning_a_page(client)
+    first = (await client.get("/?view=upcoming")).text
+    assert HEADING.findall(first) == ["Today", "Tomorrow"]
+    more = re.search(r'hx-get="(/\?view=upcoming&amp;cursor=[^"]+)"', first)
+    assert more is not None
+    url = more.group(1).replace("&amp;", "&")
+
+    appended = (
+        await client.get(url, headers={"HX-Request": "true", "HX-Target": "task-list"})
+    ).text
+    titles = re.findall(r'class="title"[^>]*>([^<]*)<', appended)
+    assert titles == [
+        *(f"Bravo {n:02}" for n in range(5, 10)),
+        "Charlie 00",
+        "Charlie 01",
+        "Charlie 02",
+    ]
+    # Tomorrow's heading is already on the page above: only the new day gets one, just
+    # before its first row.
+    later = (datetime.now(UTC).date() + timedelta(days=2)).strftime("%a")
+    headings = HEADING.findall(appended)
+    assert len(headings) == 1
+    assert headings[0].startswith(later)
+    assert appended.index("day-heading") < appended.index(">Charlie 00<")
+    assert appended.index("day-heading") > appended.index(">Bravo 09<")
+
+    # Without JavaScript the next page is a page of its own, which starts with its day.
+    whole = (await client.get(url)).text
+    assert HEADING.findall(whole)[:1] == ["Tomorrow"]
+    assert len(HEADING.findall(whole)) == 2

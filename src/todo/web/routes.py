@@ -419,6 +419,8 @@ async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str
         "tag_errors": {},
         "tag_name": None,
         "reminders": await tasks.due_reminders(session, me.user.id, now=utcnow()),
+        # Where the previous page ended: Upcoming's appended rows continue its last day.
+        "day_before": query.after[0] if view.scope == "upcoming" and query.after else None,
     }
 
 
