@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from todo.core import tokens as tokens_module
 from todo.core.errors import Unauthorized
 from todo.core.tokens import TokenClaims, TokenService
 
@@ -691,3 +692,46 @@ async def test_aclose_leaves_a_borrowed_client_open(
         await service.aclose()
 
         assert not http.is_closed
+
+
+# --- the cache of verified tokens ---------------------------------------------------------
+
+
+async def test_a_remembered_token_still_expires(make_service: Callable[..., TokenService]) -> None:
+    service = make_service(leeway=timedelta(0))
+    expires = int(time.time()) + 1
+    token = _signed(_payload(exp=expires))
+
+    assert (await service.verify(token)).user_id == "user-1"
+    assert (await service.verify(token)).user_id == "user-1"  # from the cache
+    await asyncio.sleep(expires + 1.05 - time.time())
+
+    assert await _rejected(service, token) == "token_expired"
+
+
+async def test_remembered_tokens_are_bounded(
+    service: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokens_module, "_VERIFIED_CACHE_SIZE", 3)
+    for number in range(5):
+        await service.verify(_signed(_payload(sub=f"user-{number}")))
+
+    assert len(service._verified) == 3
+
+
+async def test_a_remembered_jwks_token_is_checked_again_with_the_key_set(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+) -> None:
+    # Remembered only as long as the key set itself: a withdrawn key stops working.
+    token = keys["ed"].sign(_payload())
+    cached = make_service(jwks_url=jwks_server.url)
+    await cached.verify(token)
+    await cached.verify(token)
+    assert len(jwks_server.hits) == 1
+
+    uncached = make_service(jwks_url=jwks_server.url, jwks_cache_ttl=timedelta(0))
+    await uncached.verify(token)
+    await uncached.verify(token)
+    assert len(jwks_server.hits) == 3

@@ -9,6 +9,7 @@ can never make us use a public key as an HMAC secret.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ _JWKS_TIMEOUT_SECONDS = 5.0
 # would cost us a request to the identity provider.
 _JWKS_REFETCH_INTERVAL_SECONDS = 10.0
 _USER_ID_CLAIMS = ("sub", "user_id", "id")
+# Verified tokens are remembered, so that a client's every request does not parse and check
+# the same token again (about a fifth of a millisecond, a tenth of a simple request).
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class TokenService:
         self._jwks_fetched_at = 0.0
         self._jwks_refetched_at: float | None = None
         self._jwks_failed_at: float | None = None
+        # token -> (claims, not valid before, not valid after), on the time.time() scale.
+        self._verified: dict[str, tuple[TokenClaims, float, float]] = {}
 
     def issue(
         self, user_id: str, *, session_version: int, now: datetime | None = None
@@ -117,6 +123,14 @@ class TokenService:
         return token, self._ttl_seconds
 
     async def verify(self, token: str) -> TokenClaims:
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None:
+            claims, not_before, not_after = known
+            if not_before <= now <= not_after:
+                return claims
+            # Expired (or a JWKS key set due for a refresh): the full check says why.
+            del self._verified[token]
         # Compact JWTs are pure ASCII; anything else cannot even be encoded for PyJWT.
         if not token.isascii():
             raise _invalid()
@@ -127,13 +141,31 @@ class TokenService:
         alg = header.get("alg")
         if alg == _HMAC_ALGORITHM:
             payload = self._decode(token, self._secret, [_HMAC_ALGORITHM])
-            return self._claims(payload, external=False)
+            claims = self._claims(payload, external=False)
+            self._remember(token, claims, payload, now, until=math.inf)
+            return claims
         if isinstance(alg, str) and alg in _JWKS_KEY_SHAPES and self._jwks_url is not None:
             key = await self._jwks_key(self._jwks_url, alg, header.get("kid"))
             # The allowed algorithm comes from the key, never from the token.
             payload = self._decode(token, key, [key.algorithm_name])
-            return self._claims(payload, external=True)
+            claims = self._claims(payload, external=True)
+            # A key withdrawn from the set must stop working once the set is fetched again.
+            self._remember(token, claims, payload, now, until=now + self._jwks_cache_ttl)
+            return claims
         raise _invalid("The token is signed with an algorithm that is not accepted.")
+
+    def _remember(
+        self, token: str, claims: TokenClaims, payload: dict[str, Any], now: float, *, until: float
+    ) -> None:
+        leeway = self._leeway.total_seconds()
+        nbf = payload.get("nbf")
+        not_before = nbf - leeway if isinstance(nbf, int | float) else -math.inf
+        # `exp` is required and numeric once PyJWT has accepted the token.
+        not_after = min(float(payload["exp"]) + leeway, until)
+        if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+            # Forget the oldest entry (dicts keep insertion order).
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (claims, not_before, not_after)
 
     async def aclose(self) -> None:
         if self._owns_http and self._http is not None:
