@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.web.conftest import WebUser
+from tests.web.conftest import LiveServer, WebUser, sign_up, watch
 from tests.web.test_browser import row
 from todo.web.listing import PAGE_SIZE
 
@@ -186,3 +186,148 @@ async def test_upcoming_keeps_grouping_rows_by_day_after_load_more(
     ]
     assert later.startswith("# ")
     assert later != "# Tomorrow"
+
+
+async def open_long_list_in_my_order(page: Page) -> None:
+    """A list of PAGE_SIZE + 2 tasks in its own order, the last two brought by Load more."""
+    await add_lines(page, *(f"Task {n:02} +Work" for n in range(PAGE_SIZE + 2)))
+    # Tall enough that the whole list fits: the drags below start and end on screen.
+    await page.set_viewport_size({"width": 1000, "height": 2400})
+    await page.goto("/")
+    await page.get_by_role("navigation", name="Views").get_by_role("link", name="Work").click()
+    await page.get_by_label("Sort").select_option("manual")
+    await expect(page).to_have_url(re.compile(r"sort=manual"))
+    await page.get_by_role("link", name="Load more").click()
+    await expect(titles(page)).to_have_count(PAGE_SIZE + 2)
+
+
+async def center(locator: Locator) -> tuple[float, float]:
+    box = await locator.bounding_box()
+    assert box is not None
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+async def test_pointer_drag_reorders_rows_loaded_later_too(page: Page, user: WebUser) -> None:
+    await open_long_list_in_my_order(page)
+    last = f"Task {PAGE_SIZE + 1:02}"
+    # Press on the row's title, move in steps to the top of the first row, let go.
+    x, y = await center(row(page, last).locator(".title"))
+    top = await row(page, "Task 00").bounding_box()
+    assert top is not None
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    async with page.expect_response(re.compile(r"/move$")) as moved:
+        await page.mouse.move(x, top["y"] + 3, steps=12)
+        await page.mouse.up()
+    assert (await moved.value).status == 204
+    await expect(titles(page).first).to_have_text(last)
+    await expect(titles(page).nth(1)).to_have_text("Task 00")
+    # Letting go on a title does not open it.
+    await expect(page).to_have_url(re.compile(r"sort=manual"))
+    await expect(page.locator("#task-list .editing")).to_have_count(0)
+
+    # And the other way: a first-page row dropped below the rows Load more brought.
+    x, y = await center(row(page, "Task 00").locator(".title"))
+    bottom = await row(page, f"Task {PAGE_SIZE:02}").bounding_box()
+    assert bottom is not None
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    async with page.expect_response(re.compile(r"/move$")):
+        await page.mouse.move(x, bottom["y"] + bottom["height"] - 3, steps=20)
+        await page.mouse.up()
+    await expect(titles(page).last).to_have_text("Task 00")
+
+    await page.reload()
+    await expect(titles(page).first).to_have_text(last)
+    await expect(titles(page).nth(1)).to_have_text("Task 01")
+    await page.get_by_role("link", name="Load more").click()
+    await expect(titles(page).last).to_have_text("Task 00")
+    await expect(titles(page).nth(PAGE_SIZE)).to_have_text(f"Task {PAGE_SIZE:02}")
+
+    # The keyboard still moves rows, Load more's included.
+    await page.get_by_role("link", name="Task 00", exact=True).focus()
+    async with page.expect_response(re.compile(r"/move$")):
+        await page.keyboard.press("Alt+ArrowUp")
+    await expect(titles(page).nth(PAGE_SIZE)).to_have_text("Task 00")
+    await expect(page.get_by_role("link", name="Task 00", exact=True)).to_be_focused()
+
+
+async def test_a_small_pointer_wobble_is_a_click_not_a_drag(page: Page, user: WebUser) -> None:
+    await add_lines(page, "Alpha +Work", "Bravo +Work")
+    await page.goto("/")
+    await page.get_by_role("navigation", name="Views").get_by_role("link", name="Work").click()
+    await page.get_by_label("Sort").select_option("manual")
+    await expect(page).to_have_url(re.compile(r"sort=manual"))
+    x, y = await center(row(page, "Alpha").locator(".title"))
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    await page.mouse.move(x + 2, y + 1)
+    await page.mouse.up()
+    # The title opened for editing in place, as a click does; nothing moved.
+    await expect(page.locator("#task-list .editing")).to_have_count(1)
+    await expect(titles(page)).to_have_text(["Bravo"])
+
+
+async def test_a_finger_drags_a_row_by_its_grip(browser: Browser, live_server: LiveServer) -> None:
+    context = await browser.new_context(
+        base_url=live_server.url,
+        has_touch=True,
+        is_mobile=True,
+        viewport={"width": 412, "height": 2400},
+    )
+    try:
+        page = await context.new_page()
+        problems = watch(page)
+        await sign_up(page)
+        await open_long_list_in_my_order(page)
+        last = f"Task {PAGE_SIZE + 1:02}"
+        grip = row(page, last).locator(".grip")
+        await expect(grip).to_be_visible()
+        x, y = await center(grip)
+        top = await row(page, "Task 00").bounding_box()
+        assert top is not None
+        # Real touch input, as a phone sends it: Chromium turns it into touch pointer events.
+        touch = await context.new_cdp_session(page)
+
+        async def finger(kind: str, at_y: float | None) -> None:
+            points = [] if at_y is None else [{"x": x, "y": at_y}]
+            await touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        await finger("touchStart", y)
+        async with page.expect_response(re.compile(r"/move$")):
+            for step in range(1, 13):
+                await finger("touchMove", y + (top["y"] + 3 - y) * step / 12)
+            await finger("touchEnd", None)
+        await expect(titles(page).first).to_have_text(last)
+
+        # A pen, by the grip of the second row: back below the first.
+        x, y = await center(row(page, "Task 00").locator(".grip"))
+        first = await row(page, last).bounding_box()
+        assert first is not None
+
+        async def pen(kind: str, at_y: float) -> None:
+            await touch.send(
+                "Input.dispatchMouseEvent",
+                {
+                    "type": kind,
+                    "x": x,
+                    "y": at_y,
+                    "button": "left",
+                    "buttons": 1,
+                    "clickCount": 1,
+                    "pointerType": "pen",
+                },
+            )
+
+        await pen("mousePressed", y)
+        async with page.expect_response(re.compile(r"/move$")):
+            for step in range(1, 9):
+                await pen("mouseMoved", y + (first["y"] + 3 - y) * step / 8)
+            await pen("mouseReleased", first["y"] + 3)
+        await expect(titles(page).first).to_have_text("Task 00")
+        await expect(titles(page).nth(1)).to_have_text(last)
+        await page.reload()
+        await expect(titles(page).nth(1)).to_have_text(last)
+        assert problems == []
+    finally:
+        await context.close()

@@ -94,10 +94,16 @@ class ListView:
         )
 
     @property
-    def reorderable(self) -> bool:
-        """Rows can be dragged in one list shown in its own order, from its first page."""
+    def in_own_order(self) -> bool:
+        """One list shown in the order its owner gave it: its rows carry a grip to drag."""
         one_list = self.scope == "inbox" or self.list_id is not None
-        return one_list and self.sort == "manual" and self.cursor is None and not self.q
+        return one_list and self.sort == "manual" and not self.q
+
+    @property
+    def reorderable(self) -> bool:
+        """Rows can be dragged in a list in its own order shown from its first page, where
+        the rows above each one are all there (Load more appends to that page)."""
+        return self.in_own_order and self.cursor is None
 
     @property
     def fixed_order(self) -> bool:

@@ -598,7 +598,8 @@ async def edit_row(request: Request, task: OwnedTask) -> Response:
 async def task_row(request: Request, me: Me, task: OwnedTask) -> Response:
     if not wants_fragment(request):
         return _redirect("/")
-    return render(request, "tasks/_row.html", {"task": task, "user": me.user})
+    context = {"task": task, "user": me.user, "view": _list_view(request, {})}
+    return render(request, "tasks/_row.html", context)
 
 
 @router.post("/tasks/{task_id:int}")

@@ -81,7 +81,7 @@
     const now = Date.now()
     if (!force && now - lastRefresh < REFRESH_GAP_MILLISECONDS) return
     // Never pull a title being edited, or a change on its way, from under someone.
-    if (region.querySelector('.editing, .htmx-request')) return
+    if (region.querySelector('.editing, .htmx-request, .dragging')) return
     lastRefresh = now
     window.htmx.ajax('GET', location.pathname + location.search, {
       source: region, target: region, swap: 'outerHTML'
@@ -252,7 +252,8 @@
   if (sidebar && window.matchMedia('(max-width: 48rem)').matches) sidebar.open = false
 
   // Reordering: drag a row, or Alt+ArrowUp/Down on a focused one. The list says whether
-  // its order is the person's own (data-reorder); the server keeps the new place.
+  // its order is the person's own (data-reorder); the server keeps the new place. Rows that
+  // Load more appends belong to the same list, so they move like the first page's.
 
   function reorderable () {
     const list = byId('task-list')
@@ -288,38 +289,87 @@
     if (shift(event.key === 'ArrowUp' ? -1 : 1)) event.preventDefault()
   })
 
-  let dragged = null
+  // Dragging uses Pointer Events (mouse, finger, pen) with listeners on the document, so
+  // rows that Load more appends need no binding of their own. A mouse drags a row from
+  // anywhere but its buttons; a finger or a pen uses the grip, so swiping still scrolls.
 
-  document.addEventListener('dragstart', function (event) {
+  const DRAG_THRESHOLD_PX = 6
+  const SCROLL_EDGE_PX = 48
+  let drag = null
+
+  function dragRow (target) {
     const list = reorderable()
-    const row = event.target.closest && event.target.closest('#task-list > .task')
-    if (!list || !row) return
-    dragged = row
-    row.classList.add('dragging')
-    event.dataTransfer.effectAllowed = 'move'
-    event.dataTransfer.setData('text/plain', row.id)
+    const row = target.closest && target.closest('#task-list > .task:not(.editing)')
+    return list && row && row.parentElement === list ? row : null
+  }
+
+  function placeAt (row, y) {
+    const others = Array.prototype.filter.call(row.parentElement.children, function (each) {
+      return each !== row && each.classList.contains('task')
+    })
+    const before = others.find(function (each) {
+      const box = each.getBoundingClientRect()
+      return y < box.top + box.height / 2
+    })
+    if (before) before.before(row)
+    else if (others.length) others[others.length - 1].after(row)
+    if (y < SCROLL_EDGE_PX) window.scrollBy(0, -16)
+    else if (y > window.innerHeight - SCROLL_EDGE_PX) window.scrollBy(0, 16)
+  }
+
+  function endDrag (keep) {
+    const done = drag
+    drag = null
+    if (!done || !done.started) return
+    done.row.classList.remove('dragging')
+    document.documentElement.classList.remove('reordering')
+    if (!keep) done.list.insertBefore(done.row, done.next)
+    else if (done.row.nextElementSibling !== done.next) saveOrder(done.row)
+    // The click that ends a drag is not a click on what the pointer was let go over.
+    function swallow (event) {
+      event.preventDefault()
+      event.stopPropagation()
+    }
+    document.addEventListener('click', swallow, { capture: true, once: true })
+    setTimeout(function () { document.removeEventListener('click', swallow, true) }, 0)
+  }
+
+  document.addEventListener('pointerdown', function (event) {
+    const row = !drag && event.isPrimary && event.button === 0 && dragRow(event.target)
+    if (!row) return
+    const grip = event.target.closest('.grip')
+    if (!grip && (event.pointerType !== 'mouse' || event.target.closest('button, input'))) return
+    if (grip) event.preventDefault()
+    drag = { row: row, list: row.parentElement, id: event.pointerId, x: event.clientX, y: event.clientY, next: row.nextElementSibling }
   })
 
-  document.addEventListener('dragover', function (event) {
-    if (!dragged) return
-    const over = event.target.closest && event.target.closest('#task-list > .task')
-    if (!over || over === dragged) return
+  document.addEventListener('pointermove', function (event) {
+    if (!drag || event.pointerId !== drag.id) return
+    if (!drag.started) {
+      if (Math.hypot(event.clientX - drag.x, event.clientY - drag.y) < DRAG_THRESHOLD_PX) return
+      drag.started = true
+      drag.row.classList.add('dragging')
+      document.documentElement.classList.add('reordering')
+      // The list holds the pointer: the row itself moves around inside it.
+      drag.list.setPointerCapture(event.pointerId)
+      window.getSelection().removeAllRanges()
+    }
     event.preventDefault()
-    const box = over.getBoundingClientRect()
-    if (event.clientY < box.top + box.height / 2) over.before(dragged)
-    else over.after(dragged)
+    placeAt(drag.row, event.clientY)
   })
 
-  document.addEventListener('drop', function (event) {
-    if (dragged) event.preventDefault()
+  document.addEventListener('pointerup', function (event) {
+    if (drag && event.pointerId === drag.id) endDrag(true)
   })
-
-  document.addEventListener('dragend', function () {
-    if (!dragged) return
-    const row = dragged
-    dragged = null
-    row.classList.remove('dragging')
-    saveOrder(row)
+  document.addEventListener('pointercancel', function (event) {
+    if (drag && event.pointerId === drag.id) endDrag(false)
+  })
+  document.addEventListener('keydown', function (event) {
+    if (event.key === 'Escape' && drag && drag.started) endDrag(false)
+  })
+  // A link dragged natively would take the pointer away from all this.
+  document.addEventListener('dragstart', function (event) {
+    if (dragRow(event.target)) event.preventDefault()
   })
 
   // Sign-up tells the server where "today" is for this person.
