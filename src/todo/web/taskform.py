@@ -23,8 +23,8 @@ REPEATS = {
 }
 # recurrence_mode of the task API -> what the form says
 RECURRENCE_MODES = {
-    "due": "the due date (keeps a fixed schedule)",
-    "completion": "the day it is done (the next one comes a full interval later)",
+    "due": "when it was due: a fixed schedule",
+    "completion": "when it is done: a full interval after completing it",
 }
 _WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
 
