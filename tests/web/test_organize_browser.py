@@ -331,3 +331,34 @@ async def test_a_finger_drags_a_row_by_its_grip(browser: Browser, live_server: L
         assert problems == []
     finally:
         await context.close()
+
+
+async def test_a_tag_is_renamed_merged_and_deleted_from_its_view(page: Page, user: WebUser) -> None:
+    await add_lines(page, "Fix the tap #home", "Paint the door #house", "Sweep #home")
+    await page.goto("/")
+    tags = page.get_by_role("navigation", name="Views")
+    await tags.get_by_role("link", name="#house").click()
+    await page.get_by_text("Edit tag").click()
+    name = page.get_by_label("Name", exact=True)
+    await name.fill("  ")
+    await page.get_by_role("button", name="Rename").click()
+    await expect(page.locator("#tag-name-error")).to_have_text("Name must not be empty.")
+
+    await page.get_by_label("Name", exact=True).fill("home")
+    await page.get_by_role("button", name="Rename").click()
+    await expect(page.locator(".view-title")).to_have_text("#home")
+    await expect(page.locator("#toasts")).to_contain_text("Merged #house into #home.")
+    await expect(titles(page)).to_have_count(3)
+    await expect(tags.get_by_role("link", name=re.compile("^#house"))).to_have_count(0)
+
+    await page.get_by_text("Edit tag").click()
+    delete = page.get_by_role("button", name="Delete tag")
+    await delete.click()
+    # The box must be ticked first: the browser keeps the form from going.
+    await expect(page.locator(".view-title")).to_have_text("#home")
+    await page.get_by_label(re.compile(r"Yes, delete #home \(3 tasks lose the tag")).check()
+    await delete.click()
+    await expect(page).to_have_url(re.compile(r"/$"))
+    await expect(page.locator("#toasts")).to_contain_text("Deleted the tag #home")
+    await expect(titles(page)).to_have_count(3)
+    await expect(page.locator("#task-list .badge.tag")).to_have_count(0)
