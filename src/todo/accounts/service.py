@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts.models import User, WebSession
-from todo.core.db import utcnow
+from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.security import Passwords
 from todo.core.tokens import TokenClaims, TokenService
@@ -78,6 +78,8 @@ async def _add_user(
     email = email.strip().lower()
     if await find_by_email(session, email) is not None:
         raise _email_taken()
+    # Hashed outside the transaction; an account created meanwhile is caught on insert.
+    await end_reads(session)
     return User(
         email=email,
         name=name,
@@ -129,6 +131,7 @@ async def _check_credentials(
 ) -> User:
     """The account these credentials open. A rehash is staged on the session, not committed."""
     user = await find_by_email(session, email)
+    await end_reads(session)
     valid, new_hash = await passwords.verify(password, user.password_hash if user else None)
     if user is None or not valid:
         raise Unauthorized(
@@ -189,6 +192,7 @@ async def update_profile(
     timezone: str | None = None,
 ) -> User:
     if new_password is not None:
+        await end_reads(session)
         valid, _ = await passwords.verify(current_password or "", user.password_hash)
         if current_password is None or not valid:
             raise Unprocessable(

@@ -113,6 +113,18 @@ def _sqlite_engine(target: DatabaseTarget, *, foreign_keys: bool) -> AsyncEngine
     return engine
 
 
+async def end_reads(session: AsyncSession) -> None:
+    """End a transaction that has only read, before slow work such as a password hash.
+
+    On SQLite a write request's transaction holds the database's one write lock from its
+    first statement (BEGIN IMMEDIATE): hashing inside it would stall every writer of every
+    process for the whole hash. Loaded objects stay usable (expire_on_commit=False).
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_reads() would commit pending changes")
+    await session.commit()
+
+
 class Database:
     """The engine and the two session factories of one application instance."""
 
