@@ -207,20 +207,42 @@ async def test_an_unknown_browser_time_zone_leaves_utc(client: httpx.AsyncClient
     assert 'value="UTC"' in (await client.get("/account")).text
 
 
+WRITE = re.compile(r'^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
 @contextmanager
-def commits(app: FastAPI) -> Iterator[list[str]]:
-    """Every transaction the app's engine commits while the block runs."""
-    seen: list[str] = []
+def committed_writes(app: FastAPI) -> Iterator[list[set[str]]]:
+    """The writes of each transaction the app commits while the block runs, such as
+    {"INSERT INTO users", "INSERT INTO lists"}; transactions that only read are left out."""
+    committed: list[set[str]] = []
+    current: set[str] = set()
+
+    def on_execute(*args: Any) -> None:
+        found = WRITE.match(args[2])
+        if found:
+            current.add(f"{found.group(1).upper()} {found.group(2)}")
 
     def on_commit(_connection: Any) -> None:
-        seen.append("commit")
+        if current:
+            committed.append(set(current))
+        current.clear()
+
+    def on_rollback(_connection: Any) -> None:
+        current.clear()
 
     engine = app.state.db.engine.sync_engine
-    event.listen(engine, "commit", on_commit)
+    hooks = (
+        ("before_cursor_execute", on_execute),
+        ("commit", on_commit),
+        ("rollback", on_rollback),
+    )
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
     try:
-        yield seen
+        yield committed
     finally:
-        event.remove(engine, "commit", on_commit)
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
 
 
 async def test_sign_up_writes_the_account_with_its_time_zone_in_one_transaction(
@@ -230,14 +252,19 @@ async def test_sign_up_writes_the_account_with_its_time_zone_in_one_transaction(
         client.cookies.clear()
         token = csrf_of((await client.get("/signup")).text)
         email = f"tz-{uuid.uuid4().hex[:10]}@example.com"
-        with commits(app) as seen:
+        with committed_writes(app) as transactions:
             response = await client.post(
                 "/signup",
                 data={"csrf_token": token, "email": email, "password": PASSWORD, "timezone": zone},
             )
         assert response.status_code == 303, response.text
-        # The user, their Inbox, the time zone and the web session: one commit, not two.
-        assert seen == ["commit"], zone
+        # The user with their time zone, their Inbox and the web session: one transaction,
+        # with no later UPDATE of the user to set the zone.
+        assert len(transactions) == 1, (zone, transactions)
+        assert {"INSERT INTO users", "INSERT INTO lists", "INSERT INTO web_sessions"} <= (
+            transactions[0]
+        )
+        assert "UPDATE users" not in transactions[0]
         assert f'value="{saved}"' in (await client.get("/account")).text
         async with app.state.db.session(write=False) as session:
             user = await accounts.find_by_email(session, email)
