@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     and_,
+    bindparam,
     column,
     exists,
     func,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
@@ -98,18 +99,22 @@ _TASK_COLUMNS = tuple(Task.__table__.columns)  # type: ignore[attr-defined]
 
 def build_rows(query: TaskQuery, user_id: str, dialect: str) -> Select[Any, Any]:
     """What `build` selects, as the task's columns instead of a Task object."""
-    statement = build(query, user_id, dialect)
-    sort_value = list(statement.selected_columns)[-1]
-    # Generative: the copy is of the same (SQLModel) Select class.
-    return cast("Select[Any, Any]", statement.with_only_columns(*_TASK_COLUMNS, sort_value))
+    key = sort_expression(query, dialect)
+    # sqlmodel's select() has no signature for a column list; two entities give its
+    # row-returning Select class, whose columns are then swapped before anything else.
+    sort_value = key.label("sort_value")
+    columns = select(Task, sort_value).with_only_columns(*_TASK_COLUMNS, sort_value)
+    return _page(cast("Select[Any, Any]", columns), key, query, user_id, dialect)
 
 
 def tag_names(user_id: str, task_ids: list[int]) -> Select[Any, Any]:
     """(task id, tag name) for each tag of these tasks."""
+    # One expanding parameter for the list, rather than a coerced literal per id.
+    ids: BindParameter[list[int]] = bindparam("task_ids", value=task_ids, expanding=True)
     return (
         select(col(TaskTag.task_id), col(Tag.name))
         .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
-        .where(col(TaskTag.user_id) == user_id, col(TaskTag.task_id).in_(task_ids))
+        .where(col(TaskTag.user_id) == user_id, col(TaskTag.task_id).in_(ids))
     )
 
 
@@ -201,9 +206,14 @@ def sort_expression(query: TaskQuery, dialect: str) -> Any:
 def build(query: TaskQuery, user_id: str, dialect: str) -> Select[Task, Any]:
     """SELECT tasks (and the sort value) for one page, one row more than the limit."""
     key = sort_expression(query, dialect)
-    statement: Select[Task, Any] = select(Task, key.label("sort_value")).where(
-        col(Task.user_id) == user_id
-    )
+    return _page(select(Task, key.label("sort_value")), key, query, user_id, dialect)
+
+
+def _page(
+    columns: Select[Any, Any], key: Any, query: TaskQuery, user_id: str, dialect: str
+) -> Select[Any, Any]:
+    """The page's conditions, order and limit on a SELECT of its columns and `key` last."""
+    statement = columns.where(col(Task.user_id) == user_id)
     if query.search_terms:
         matches, _ = _relevance(dialect, query.search_terms)
         if dialect != "postgresql":
@@ -296,7 +306,13 @@ def _after(query: TaskQuery, key: Any) -> ColumnElement[bool]:
 
 
 def row_page_from(rows: list[Any], names: dict[int, list[str]], query: TaskQuery) -> RowPage:
-    items = [{**row._mapping, "tags": names.get(row.id, [])} for row in rows[: query.limit]]
+    page = rows[: query.limit]
+    keys = page[0]._fields if page else ()
+    items = []
+    for row in page:
+        item = dict(zip(keys, row, strict=True))
+        item["tags"] = names.get(row.id, [])
+        items.append(item)
     if len(rows) <= query.limit:
         return RowPage(items=items, next_cursor=None)
     last = rows[query.limit - 1]
