@@ -90,13 +90,16 @@ async def list_tasks(session: AsyncSession, user_id: str, query: TaskQuery) -> P
 async def list_task_rows(session: AsyncSession, user_id: str, query: TaskQuery) -> RowPage:
     """The page `list_tasks` finds, as plain rows with tag names, for answers that only
     serialize it: a Task object per row (identity map, instance state, the model's own
-    initialization) costs more than the query itself for a page of 50."""
+    initialization) costs more than the query itself for a page of 50. Run on the session's
+    connection, not through the ORM's execution path: column SELECTs need none of it, and
+    it cost about a fifth of the request."""
     dialect = session.get_bind().dialect.name
-    rows: list[Any] = list((await session.exec(build_rows(query, user_id, dialect))).all())
+    connection = await session.connection()
+    rows: list[Any] = list((await connection.execute(build_rows(query, user_id, dialect))).all())
     ids = [row.id for row in rows[: query.limit]]
     names: dict[int, list[str]] = {}
     if ids:
-        for task_id, name in (await session.exec(tag_names(user_id, ids))).all():
+        for task_id, name in (await connection.execute(tag_names(user_id, ids))).all():
             names.setdefault(task_id, []).append(name)
     return row_page_from(rows, names, query)
 
