@@ -94,15 +94,16 @@ def targets(backend: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return rows
 
 
-def table(backend: dict[str, Any]) -> str:
+def table(backend: dict[str, Any], ceiling: dict[str, Any] | None = None) -> str:
     lines = [
         f"**{BACKENDS[backend['backend']]}**, {backend['workers']} workers, "
         f"wrk at {backend['concurrency']} connections for {backend['duration_s']:g} s per "
         f"endpoint; open loop at 75% of that maximum; start-up {backend['startup_s']:.2f} s",
         "",
         "| endpoint | req/s | p50 ms | p95 ms | p99 ms | errors | open loop: rate, p50 / p99 ms "
-        "| floor req/s | service / floor | round trips service / floor | peak RSS MB |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| floor req/s | service / floor | ceiling / floor | round trips service / floor "
+        "| peak RSS MB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     trips = backend.get("round_trips", {})
     for name, endpoint in backend["endpoints"].items():
@@ -114,13 +115,14 @@ def table(backend: dict[str, Any]) -> str:
         trip = trips.get(name)
         floor_rps = f"{floor['rps']:,.0f}" if floor else "-"
         share = f"{ratio:.0%}" if ratio is not None else "-"
+        bound = f"{ceiling['rps'] / floor['rps']:.0%}" if floor and ceiling else "-"
         trip_text = f"{trip['service']} / {trip['floor']}" if trip else "-"
         lines.append(
             f"| {LABELS.get(name, name)} | {closed['rps']:,.0f} | {_ms(lat['p50'])} "
             f"| {_ms(lat['p95'])} | {_ms(lat['p99'])} | {errors} "
             f"| {opened['rate']:,.0f}/s: {_ms(opened['latency_ms']['p50'])} / "
             f"{_ms(opened['latency_ms']['p99'])} "
-            f"| {floor_rps} | {share} | {trip_text} | {endpoint['peak_rss_mb']:.0f} |"
+            f"| {floor_rps} | {share} | {bound} | {trip_text} | {endpoint['peak_rss_mb']:.0f} |"
         )
     if backend.get("scale"):
         lines += ["", *_scale_lines(backend["scale"])]
@@ -180,8 +182,18 @@ def markdown(results: dict[str, Any]) -> str:
         f"load average {box['load_at_start']} at the start."
     )
     parts = [head]
+    ceiling = results.get("ceiling")
+    if ceiling:
+        lat = ceiling["latency_ms"]
+        parts += [
+            "",
+            f"Stack ceiling: a bare FastAPI endpoint returning one task's JSON, under the same "
+            f"uvicorn set-up and no database, answers {ceiling['rps']:,.0f} req/s (p50 "
+            f"{_ms(lat['p50'])} ms, p99 {_ms(lat['p99'])} ms) at the same concurrency. No "
+            "endpoint can beat it, so `ceiling / floor` is the most `service / floor` could be.",
+        ]
     for backend in results["backends"].values():
-        parts += ["", table(backend)]
+        parts += ["", table(backend, ceiling)]
     return "\n".join(parts) + "\n"
 
 

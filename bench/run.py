@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
+from bench.ceiling import PATH as CEILING_PATH
+from bench.ceiling import CeilingServer
 from bench.config import FULL_PLAN, ROOT, SEED_DIR, SMALL, Plan
 from bench.dataset import HEAVY_EMAIL
 from bench.floor import FloorPlan, Trace, capture, templated
@@ -254,7 +256,9 @@ async def bench_backend(
         ctx.cookies = await store.web_sessions(accounts[:100])
 
     clock.say(f"{backend}: capture the SQL of each endpoint")
-    plans, trips = await capture_plans(target, ctx, store, 100, reads)
+    # Only what is measured: a partial run must not depend on the other endpoints.
+    captured = tuple(name for name in reads if name in only)
+    plans, trips = await capture_plans(target, ctx, store, 100, captured)
     await store.reset(seed_max)
 
     out: dict[str, Any] = {
@@ -338,6 +342,14 @@ async def scale_small(
         }
 
 
+async def ceiling(plan: Plan, workers: int) -> dict[str, Any]:
+    """The most any endpoint can reach here: a bare FastAPI endpoint, same server set-up."""
+    lines = write_lines(WORK / "ceiling.txt", [f"GET\t{CEILING_PATH}\t\t"] * 1000)
+    with CeilingServer(workers=workers, log=WORK / "server-ceiling.log") as server:
+        await wrk(server.url, lines, concurrency=plan.concurrency, duration=1.0)
+        return await wrk(server.url, lines, concurrency=plan.concurrency, duration=plan.duration)
+
+
 def _has_web_list_page() -> bool:
     """Whether the web app serves its task list at / (it is being built alongside)."""
     try:
@@ -360,7 +372,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default=os.environ.get("BENCH_ONLY", ""),
-        help="comma-separated endpoints and/or 'scale' (default: everything); for experiments",
+        help="comma-separated endpoints, 'scale', 'ceiling' (default: everything); for experiments",
     )
     parser.add_argument(
         "--duration",
@@ -374,7 +386,7 @@ def main() -> None:
     plan = FULL_PLAN.quick() if args.quick else FULL_PLAN
     if args.duration:
         plan = replace(plan, duration=args.duration)
-    everything = {*READS, WEB, *WRITES, "login", "scale"}
+    everything = {*READS, WEB, *WRITES, "login", "scale", "ceiling"}
     only = set(args.only.split(",")) if args.only else everything
     if only - everything:
         sys.exit(f"unknown in --only: {', '.join(sorted(only - everything))}")
@@ -387,6 +399,9 @@ def main() -> None:
         "machine": report.machine(),
         "backends": {},
     }
+    if "ceiling" in only:
+        clock.say("ceiling: a bare FastAPI endpoint under the same server")
+        results["ceiling"] = asyncio.run(ceiling(plan, args.workers))
     for backend in args.db.split(","):
         results["backends"][backend] = asyncio.run(
             bench_backend(backend, plan, args.workers, clock, only=only, web=web)
