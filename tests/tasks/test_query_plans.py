@@ -17,7 +17,7 @@ from tests.conftest import NewDatabase, make_settings
 from todo import migrations
 from todo.core.config import Settings
 from todo.core.db import create_engine
-from todo.tasks.query import RELEVANCE, TaskQuery, build, search_terms
+from todo.tasks.query import RELEVANCE, TaskQuery, build, search_terms, tag_names
 
 USERS = 20
 TASKS_PER_USER = 5_000
@@ -135,3 +135,58 @@ def test_seed_size(seeded: Settings, tmp_path: Path) -> None:
             await engine.dispose()
 
     assert asyncio.run(total()) >= 100_000
+
+
+SKEW = [
+    "INSERT INTO users (id, email, name, timezone, session_version, created_at, updated_at) "
+    "SELECT 'light-' || u, 'light' || u || '@example.com', '', 'UTC', 0, now(), now() "
+    "FROM generate_series(1, 2000) AS u",
+    "INSERT INTO lists (user_id, name, position, is_inbox, created_at, updated_at) "
+    "SELECT id, 'Inbox', 'i', true, now(), now() FROM users WHERE id LIKE 'light-%'",
+    "INSERT INTO tags (user_id, name, key, created_at) "
+    "SELECT id, 'x', 'x', now() FROM users WHERE id LIKE 'light-%'",
+    "INSERT INTO tasks (user_id, list_id, position, title, description, completed, priority, "
+    "created_at, updated_at, version, reminder_dismissed, recurrence_mode, occurrence) "
+    "SELECT user_id, id, 'i', 't', '', false, 0, now(), now(), 1, false, 'due', 1 "
+    "FROM lists WHERE user_id LIKE 'light-%'",
+    "INSERT INTO task_tags (task_id, tag_id, user_id) "
+    "SELECT t.id, g.id, t.user_id FROM tasks t JOIN tags g ON g.user_id = t.user_id "
+    "WHERE t.user_id LIKE 'light-%'",
+    "ANALYZE users, tags, tasks, task_tags",
+]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_tag_names_of_a_page_find_each_task_by_its_key(seeded: Settings) -> None:
+    """The tags of a page are looked up task by task, whoever owns many tags. asyncpg
+    prepares statements, and after five runs PostgreSQL may switch to a generic plan that
+    cannot see how many rows one user has: scoping by task_tags.user_id made it scan all of
+    a user's tagged tasks and filter (150 ms a page for the benchmark's 100,000-task user).
+    The generic plan is forced here, as the server would come to use it."""
+    statement = tag_names("user-7", list(range(10, 510, 10)))
+    engine = create_engine(seeded)
+    try:
+        async with engine.connect() as connection:
+            # Many light users besides user-7 (rolled back at the end): the generic plan
+            # then expects a handful of rows per user, as on a real multi-user server.
+            for extra in SKEW:
+                await connection.execute(text(extra))
+            compiled = statement.compile(
+                bind=connection.sync_connection, compile_kwargs={"render_postcompile": True}
+            )
+            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            await connection.exec_driver_sql(f"PREPARE tag_names AS {compiled.string}")
+            arguments = ", ".join(f"'{value}'" for value in params)
+            result = await connection.exec_driver_sql(
+                f"EXPLAIN (FORMAT JSON) EXECUTE tag_names({arguments})"
+            )
+            plan = result.scalar_one()
+    finally:
+        await engine.dispose()
+    root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    on_task_tags = [n for n in _nodes(root) if n.get("Relation Name") == "task_tags"]
+    assert on_task_tags, json.dumps(root, indent=1)[:3000]
+    for node in on_task_tags:
+        assert node.get("Index Name") == "pk_task_tags", json.dumps(root, indent=1)[:3000]
+        assert "task_id" in node.get("Index Cond", ""), json.dumps(node, indent=1)
