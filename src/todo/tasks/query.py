@@ -55,6 +55,8 @@ RELEVANCE = "relevance"
 # SQLite's FTS5 index over title and description (created by the migrations).
 _FTS = table("tasks_fts", column("rowid"))
 _WORD = re.compile(r"\w+", re.UNICODE)
+# What FTS5's unicode61 tokenizer keeps of an id: runs of letters and digits.
+_OWNER_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_SEARCH_WORDS = 10
 
 
@@ -188,16 +190,24 @@ def decode_cursor(cursor: str, *, sort: str, order: str) -> tuple[Any, int]:
         ) from None
 
 
-def _relevance(dialect: str, terms: tuple[str, ...]) -> tuple[Any, Any]:
+def _relevance(dialect: str, terms: tuple[str, ...], user_id: str = "") -> tuple[Any, Any]:
     """The match condition and a score where higher is better, per database engine."""
     if dialect == "postgresql":
         tsquery = func.to_tsquery("simple", " & ".join(f"{t}:*" for t in terms))
         vector: ColumnElement[Any] = literal_column("tasks.search_vector")
         return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).cast(Float)
     match = " ".join(f'"{t}"*' for t in terms)
+    # The index also holds the owner's id (migration 0005): matching it as a phrase of its
+    # tokens keeps the search to the owner's postings instead of every user's. Only a
+    # narrowing: ids that tokenize alike ("a-b", "a_b") are told apart by the query's own
+    # tasks.user_id condition.
+    owner = " ".join(_OWNER_TOKEN.findall(user_id))
+    if owner:
+        match = f'user_id : "{owner}" AND ({match})'
     return (
         text("tasks_fts MATCH :fts_query").bindparams(fts_query=match),
-        -literal_column("bm25(tasks_fts)", Float),
+        # The owner column weighs nothing in the ranking.
+        -literal_column("bm25(tasks_fts, 1.0, 1.0, 0.0)", Float),
     )
 
 
@@ -219,7 +229,7 @@ def _page(
     """The page's conditions, order and limit on a SELECT of its columns and `key` last."""
     statement = columns.where(col(Task.user_id) == user_id)
     if query.search_terms:
-        matches, _ = _relevance(dialect, query.search_terms)
+        matches, _ = _relevance(dialect, query.search_terms, user_id)
         if dialect != "postgresql":
             statement = statement.join(_FTS, _FTS.c.rowid == col(Task.id))
         statement = statement.where(matches)
