@@ -52,18 +52,21 @@ async def resolve(session: AsyncSession, user_id: str, names: Sequence[str]) -> 
 
 
 async def set_task_tags(
-    session: AsyncSession, user_id: str, task_id: int, names: Sequence[str]
-) -> None:
-    """Make the task's tags exactly these; the caller commits."""
+    session: AsyncSession, user_id: str, task_id: int, names: Sequence[str], *, new: bool = False
+) -> list[Tag]:
+    """Make the task's tags exactly these, and return them; the caller commits. A `new`
+    task has no tag links yet, so there is nothing to delete first."""
     tags = await resolve(session, user_id, names)
-    await session.exec(
-        delete(TaskTag).where(col(TaskTag.user_id) == user_id, col(TaskTag.task_id) == task_id)
-    )
+    if not new:
+        await session.exec(
+            delete(TaskTag).where(col(TaskTag.user_id) == user_id, col(TaskTag.task_id) == task_id)
+        )
     if tags:
         await session.exec(
             insert(TaskTag),
             params=[{"task_id": task_id, "tag_id": tag.id, "user_id": user_id} for tag in tags],
         )
+    return tags
 
 
 async def list_tags(session: AsyncSession, user_id: str) -> list[tuple[Tag, int]]:

@@ -161,13 +161,10 @@ async def create_task(
     session.add(task)
     await session.flush()
     assert task.id is not None
-    # The answer shows the tags: load them in this transaction, since after the commit it
-    # would take another connection checkout and transaction (recurrence reads them too).
-    if data.tags:
-        await tags.set_task_tags(session, user_id, task.id, data.tags)
-        await session.refresh(task, ["tags"])
-    else:
-        set_committed_value(task, "tags", [])
+    # The answer shows the tags (and recurrence reads them): the ones just linked are
+    # the task's, so they are set on it rather than read back.
+    linked = await tags.set_task_tags(session, user_id, task.id, data.tags, new=True)
+    set_committed_value(task, "tags", linked)
     if data.completed:
         await _complete(session, task, clock_)
     if before_commit is not None:
@@ -277,7 +274,7 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     assert successor.id is not None
     names = [tag.name for tag in task.tags]
     if names:
-        await tags.set_task_tags(session, task.user_id, successor.id, names)
+        await tags.set_task_tags(session, task.user_id, successor.id, names, new=True)
 
 
 async def update_task(
@@ -295,9 +292,9 @@ async def update_task(
         assert task.id is not None
         wanted = changes.pop("tags")
         if sorted(t.lower() for t in wanted) != sorted(t.key for t in task.tags):
-            await tags.set_task_tags(session, task.user_id, task.id, wanted)
-            # Reload them in this transaction: the answer and a next occurrence show them.
-            await session.refresh(task, ["tags"])
+            # Set on the task, not read back: the answer and a next occurrence show them.
+            linked = await tags.set_task_tags(session, task.user_id, task.id, wanted)
+            set_committed_value(task, "tags", linked)
             changed = True
     if "list_id" in changes:
         changes["list_id"] = await _target_list(session, task.user_id, changes["list_id"])
