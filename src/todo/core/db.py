@@ -29,6 +29,8 @@ SQLModel.metadata.naming_convention = {
 }
 
 WRITE_OPTION = "todo_write"
+# Row ids are BIGINT: a larger number from a URL names no row, and must not reach the driver.
+ID_MAX = 2**63 - 1
 _WRITE_TURN = "todo_write_turn"
 SQLITE_BUSY_TIMEOUT_S = 30
 log = logging.getLogger("todo")
@@ -118,7 +120,7 @@ def _sqlite_engine(target: DatabaseTarget, *, foreign_keys: bool) -> AsyncEngine
     def _on_begin(connection: Any) -> None:
         # A deferred transaction that reads and then writes cannot wait for the lock:
         # SQLite fails it at once with "database is locked". Writers take the lock
-        # up front and queue on the busy timeout instead; readers stay lock-free in WAL.
+        # up front (after their process's turn); readers stay lock-free in WAL.
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
         if immediate and not connection.connection.info.get(_WRITE_TURN):
             # Inside the async bridge's greenlet, so the event loop waits, not the thread.

@@ -9,6 +9,7 @@ from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo.core.db import ID_MAX
 from todo.core.errors import NotFound
 from todo.tags.models import Tag, TaskTag
 
@@ -17,12 +18,8 @@ def _not_found(tag_id: int) -> NotFound:
     return NotFound(f"Tag {tag_id} was not found.", code="tag_not_found")
 
 
-# Ids are BIGINT: a larger number from a URL is simply no tag, not a database error.
-TAG_ID_MAX = 2**63 - 1
-
-
 async def get_tag(session: AsyncSession, user_id: str, tag_id: int) -> Tag:
-    if not 1 <= tag_id <= TAG_ID_MAX:
+    if not 1 <= tag_id <= ID_MAX:
         raise _not_found(tag_id)
     result = await session.exec(
         select(Tag).where(col(Tag.user_id) == user_id, col(Tag.id) == tag_id)

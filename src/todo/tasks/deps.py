@@ -5,17 +5,16 @@ from typing import Annotated
 from fastapi import Depends, Header, Path
 
 from todo.accounts.deps import PathUser
+from todo.core.db import ID_MAX
 from todo.core.deps import SessionDep
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
-
-TASK_ID_MAX = 2**63 - 1
 
 
 async def _owned_task(
     session: SessionDep,
     user: PathUser,
-    task_id: Annotated[int, Path(ge=1, le=TASK_ID_MAX, description="The task's id")],
+    task_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The task's id")],
 ) -> Task:
     return await tasks.get_task(session, user.id, task_id)
 

@@ -52,7 +52,7 @@ _DATES = frozenset({"due_date"})
 _INSTANTS = frozenset({"created", "updated", "completed"})
 _TEXTS = frozenset({"title", "manual"})
 RELEVANCE = "relevance"
-# SQLite's FTS5 index over title and description (created by the migrations).
+# SQLite's FTS5 index over title, description and the owner's id (the migrations make it).
 _FTS = table("tasks_fts", column("rowid"))
 _WORD = re.compile(r"\w+", re.UNICODE)
 # What FTS5's unicode61 tokenizer keeps of an id: runs of letters and digits.

@@ -12,11 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
 from todo.accounts.models import User
-from todo.core.db import Database
+from todo.core.db import ID_MAX, Database
 from todo.core.deps import READ_METHODS, SessionDep
 from todo.core.errors import NotFound
 from todo.tasks import service as tasks
-from todo.tasks.deps import TASK_ID_MAX
 from todo.tasks.models import Task
 from todo.web.security import (
     CSRF_FIELD,
@@ -121,7 +120,7 @@ async def verify_csrf(request: Request) -> None:
 
 
 async def _owned_task(session: SessionDep, me: Me, task_id: int) -> Task:
-    if not 1 <= task_id <= TASK_ID_MAX:
+    if not 1 <= task_id <= ID_MAX:
         raise NotFound(f"Task {task_id} was not found.", code="task_not_found")
     return await tasks.get_task(session, me.user.id, task_id)
 
