@@ -234,6 +234,25 @@ class Client:
     async def close(self) -> None:
         raise NotImplementedError
 
+    async def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
+        """Run one statement and return its rows."""
+        raise NotImplementedError
+
+    async def _executemany(self, sql: str, rows: list[list[Any]]) -> None:
+        raise NotImplementedError
+
+    async def _each(self, statements: list[Statement], slots: dict[str, Any] | None) -> None:
+        """The statements in order, slots filled, the id a statement returns as slot R."""
+        filled = dict(slots or {})
+        for statement in statements:
+            if statement.many:
+                rows = [[_fill(v, filled) for v in row] for row in statement.params]
+                await self._executemany(statement.sql, rows)
+                continue
+            result = await self._fetch(statement.sql, [_fill(v, filled) for v in statement.params])
+            if statement.returns_id:
+                filled["R"] = result[0][0]
+
 
 class PostgresClient(Client):
     def __init__(self, connection: asyncpg.Connection, write: bool) -> None:
@@ -250,17 +269,11 @@ class PostgresClient(Client):
         else:
             await self._each(statements, slots)
 
-    async def _each(self, statements: list[Statement], slots: dict[str, Any] | None) -> None:
-        filled = dict(slots or {})
-        for statement in statements:
-            if statement.many:
-                rows = [[_fill(v, filled) for v in row] for row in statement.params]
-                await self.connection.executemany(statement.sql, rows)
-                continue
-            params = [_fill(v, filled) for v in statement.params]
-            result = await self.connection.fetch(statement.sql, *params)
-            if statement.returns_id:
-                filled["R"] = result[0][0]
+    async def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
+        return list(await self.connection.fetch(sql, *params))
+
+    async def _executemany(self, sql: str, rows: list[list[Any]]) -> None:
+        await self.connection.executemany(sql, rows)
 
     async def close(self) -> None:
         await self.connection.close()
@@ -295,19 +308,14 @@ class SqliteClient(Client):
             raise
         await self.connection.execute("COMMIT")
 
-    async def _each(self, statements: list[Statement], slots: dict[str, Any] | None) -> None:
-        filled = dict(slots or {})
-        for statement in statements:
-            if statement.many:
-                rows = [[_fill(v, filled) for v in row] for row in statement.params]
-                await self.connection.executemany(statement.sql, rows)
-                continue
-            params = [_fill(v, filled) for v in statement.params]
-            cursor = await self.connection.execute(statement.sql, params)
-            result = list(await cursor.fetchall())
-            await cursor.close()
-            if statement.returns_id:
-                filled["R"] = result[0][0]
+    async def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
+        cursor = await self.connection.execute(sql, params)
+        rows = list(await cursor.fetchall())
+        await cursor.close()
+        return rows
+
+    async def _executemany(self, sql: str, rows: list[list[Any]]) -> None:
+        await self.connection.executemany(sql, rows)
 
     async def close(self) -> None:
         await self.connection.close()
