@@ -32,6 +32,7 @@ def _zones() -> frozenset[str]:
 
 
 def _check_zone(value: str) -> str:
+    value = value.strip()
     if value not in _zones():
         raise ValueError("Time zone must be an IANA name such as Europe/Berlin")
     return value

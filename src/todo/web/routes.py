@@ -22,6 +22,7 @@ from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Conflict, RateLimited, Unauthorized, Unprocessable
 from todo.core.ratelimit import check_auth_attempt
+from todo.core.security import Passwords
 from todo.lists import service as lists
 from todo.lists.schemas import DeleteMode, ListCreate
 from todo.tags import service as tags
@@ -293,23 +294,39 @@ async def _flash_and_redirect(
     return _redirect(target)
 
 
-@router.post("/account/name")
-async def change_name(
-    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+async def _save_profile_field(
+    request: Request,
+    session: SessionDep,
+    passwords: Passwords,
+    me: Me,
+    field: str,
+    saved: str,
 ) -> Response:
-    form = await read_form(request)
+    """One field of the account page's own small forms: saved, or shown again with why."""
+    typed = (await read_form(request)).get(field, "")
     try:
-        body = UserUpdate.model_validate({"name": form.get("name", "")})
+        body = UserUpdate.model_validate({field: typed})
     except ValidationError as error:
         return _account_page(
             request,
             me,
             errors=field_errors(error, LABELS),
-            values={"name": form.get("name", "")},
+            values={field: typed},
             status_code=422,
         )
-    await accounts.update_profile(session, me.user, passwords=passwords, name=body.name)
-    return await _flash_and_redirect(session, me, "Your name was saved.", "/account")
+    await accounts.update_profile(
+        session, me.user, passwords=passwords, **{field: getattr(body, field)}
+    )
+    return await _flash_and_redirect(session, me, saved, "/account")
+
+
+@router.post("/account/name")
+async def change_name(
+    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+) -> Response:
+    return await _save_profile_field(
+        request, session, passwords, me, "name", "Your name was saved."
+    )
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -320,19 +337,9 @@ def _secret(value: SecretStr | None) -> str:
 async def change_timezone(
     request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
 ) -> Response:
-    form = await read_form(request)
-    try:
-        body = UserUpdate.model_validate({"timezone": form.get("timezone", "").strip()})
-    except ValidationError as error:
-        return _account_page(
-            request,
-            me,
-            errors=field_errors(error, LABELS),
-            values={"timezone": form.get("timezone", "")},
-            status_code=422,
-        )
-    await accounts.update_profile(session, me.user, passwords=passwords, timezone=body.timezone)
-    return await _flash_and_redirect(session, me, "Your time zone was saved.", "/account")
+    return await _save_profile_field(
+        request, session, passwords, me, "timezone", "Your time zone was saved."
+    )
 
 
 @router.post("/account/password")
