@@ -57,9 +57,11 @@ typecheck: .venv/.synced
 
 # Load benchmark (about 10 minutes; BENCH_QUICK=1 for a 2-minute run): PostgreSQL at
 # 127.0.0.1:5432 and SQLite, BENCH_WORKERS server processes; needs wrk (apt-get install wrk).
+# ARGS="--compare REF" (or BENCH_COMPARE=REF) runs REF and this checkout side by side; REF is
+# installed with this same uv.
 bench: .venv/.synced
 	@$(PY) -m compileall -q src
-	$(PY) -m bench.run --workers $(BENCH_WORKERS)
+	BENCH_UV=$(abspath $(UV)) $(PY) -m bench.run --workers $(BENCH_WORKERS) $(ARGS)
 
 check: lint typecheck
 	$(PY) -m todo db check

@@ -296,3 +296,46 @@ def write(results: dict[str, Any], *, quick: bool, partial: bool = False) -> lis
             README.write_text(pattern.sub(lambda _: f"{START}\n{text}{END}", readme))
             written.append(README)
     return written
+
+
+def compare_markdown(results: dict[str, Any]) -> str:
+    """Old (REF) against new (this checkout), per endpoint: req/s and server CPU per request."""
+    box, old, new = results["machine"], results["old"], results["new"]
+    here = f"{new['commit'][:10]}" + (" with uncommitted changes in src/" if new["dirty"] else "")
+    parts = [
+        f"Comparison of {results['started']} ({results['mode']}, "
+        f"{results['wall_s'] / 60:.1f} min): old = `{old['ref']}` ({old['commit'][:10]}), "
+        f"new = this checkout ({here}). {box['cpus']} cores ({box['cpu']}), load average "
+        f"{box['load_at_start']} at the start. Runs interleaved old, new, old, new...; CPU is "
+        "the servers' utime+stime over their runs divided by the requests answered."
+    ]
+    for backend in results["backends"].values():
+        parts += [
+            "",
+            f"**{BACKENDS[backend['backend']]}**, {backend['workers']} workers, wrk at "
+            f"{backend['concurrency']} connections, {backend['rounds']} runs of "
+            f"{backend['duration_s']:g} s per side and endpoint",
+            "",
+            "| endpoint | old req/s | new req/s | new / old | old CPU ms/req | new CPU ms/req "
+            "| new / old | 5xx old / new |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for name, endpoint in backend["endpoints"].items():
+            was, now = endpoint["old"], endpoint["new"]
+            parts.append(
+                f"| {LABELS.get(name, name)} | {was['rps']:,.0f} | {now['rps']:,.0f} "
+                f"| {_opt(endpoint['rps_new_over_old'], '{:.2f}')} "
+                f"| {_opt(was['cpu_ms_per_request'], '{:.2f}')} "
+                f"| {_opt(now['cpu_ms_per_request'], '{:.2f}')} "
+                f"| {_opt(endpoint['cpu_new_over_old'], '{:.2f}')} "
+                f"| {was['status_5xx']} / {now['status_5xx']} |"
+            )
+    return "\n".join(parts) + "\n"
+
+
+def write_compare(results: dict[str, Any]) -> list[Path]:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    as_json, as_md = RESULTS_DIR / "compare.json", RESULTS_DIR / "compare.md"
+    as_json.write_text(json.dumps(results, indent=1) + "\n")
+    as_md.write_text(compare_markdown(results))
+    return [as_json, as_md]

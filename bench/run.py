@@ -105,6 +105,7 @@ async def wrk(
         "concurrency": concurrency,
         "requests": raw["requests"],
         "rps": raw["requests"] / seconds,
+        "duration_s": seconds,
         "errors": sum(errors.values()),
         "error_kinds": {k: v for k, v in errors.items() if v},
         "status_5xx": raw["status_5xx"],
@@ -464,12 +465,27 @@ def main() -> None:
         default=float(os.environ.get("BENCH_DURATION", 0)),
         help="seconds per measurement, instead of the mode's",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        default=os.environ.get("BENCH_COMPARE", ""),
+        help="run REF (a temporary worktree) and this checkout side by side (BENCH_COMPARE)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", 0)),
+        help="with --compare: runs per side and endpoint (default 3, 2 when quick)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     plan = FULL_PLAN.quick() if args.quick else FULL_PLAN
     if args.duration:
         plan = replace(plan, duration=args.duration)
+    if args.compare:
+        compare_main(args, plan)
+        return
     everything = {*READS, WEB, *WRITES, "login", "scale", "ceiling", "saturation"}
     only = set(args.only.split(",")) if args.only else everything
     if only - everything:
@@ -494,6 +510,49 @@ def main() -> None:
     written = report.write(results, quick=args.quick, partial=only != everything)
     clock.say(f"done: {', '.join(str(p.relative_to(Path.cwd())) for p in written)}")
     print(report.markdown(results))
+
+
+def compare_main(args: argparse.Namespace, plan: Plan) -> None:
+    # Imported here: bench.compare builds on this module.
+    from bench import compare
+
+    comparable = [*READS, *WRITES, "login"]
+    default = [n for n in comparable if n != "login"]
+    endpoints = [n for n in comparable if n in args.only.split(",")] if args.only else default
+    if args.only and len(endpoints) != len(args.only.split(",")):
+        sys.exit(f"--compare measures only endpoints: {', '.join(comparable)}")
+    rounds = args.rounds or (2 if args.quick else 3)
+    WORK.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    results: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "mode": "quick" if args.quick else "full",
+        "machine": report.machine(),
+        "backends": {},
+    }
+    try:
+        clock.say(f"compare: checking out and installing {args.compare}")
+        with compare.checkout(args.compare) as ref:
+            results["old"] = {"ref": ref.ref, "commit": ref.commit}
+            results["new"] = compare.describe_here()
+            for backend in args.db.split(","):
+                results["backends"][backend] = asyncio.run(
+                    compare.compare_backend(
+                        backend,
+                        plan,
+                        ref,
+                        args.workers,
+                        clock,
+                        endpoints=endpoints,
+                        rounds=rounds,
+                    )
+                )
+    except compare.CompareError as error:
+        sys.exit(str(error))
+    results["wall_s"] = time.monotonic() - clock.started
+    written = report.write_compare(results)
+    clock.say(f"done: {', '.join(str(p.relative_to(Path.cwd())) for p in written)}")
+    print(report.compare_markdown(results))
 
 
 if __name__ == "__main__":
