@@ -68,6 +68,19 @@ LAYERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 OTHER = "other (standard library, start-up)"
+# The part of the request a sample falls in, by the innermost of the app's frames on its
+# stack: what the auth dependency costs with its own SQL, what the endpoint does, and what
+# happens around them.
+PHASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("auth dependency (token check and its SQL)", r"todo/accounts/(deps|service)\.py"),
+        ("session dependency (checkout, commit, close)", r"todo/core/(deps|db)\.py"),
+        ("endpoint: route and service, their SQL", r"todo/[a-z_]+/(routes|service|query)\.py"),
+        ("around the endpoint: routing, validation, response", r"todo/core/middleware\.py"),
+    )
+)
+OUTSIDE = "outside the app: HTTP server, event loop, C and Cython code"
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^():]*)(:\d+)?\)$")
 
 
@@ -101,7 +114,9 @@ def summarise(stacks: list[tuple[list[tuple[str, str]], int]]) -> dict[str, Coun
     anywhere: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
     app: Counter[str] = Counter()
+    phase: Counter[str] = Counter()
     for frames, count in stacks:
+        phase[_phase(frames)] += count
         layers = [layer_of(path) for _, path in frames]
         known = [name for name in layers if name is not None]
         self_layer[known[-1] if known else OTHER] += count
@@ -111,7 +126,15 @@ def summarise(stacks: list[tuple[list[tuple[str, str]], int]]) -> dict[str, Coun
         leaf[f"{function} ({path})"] += count
         for function, path in {f for f in frames if "todo/" in f[1]}:
             app[f"{function} ({path})"] += count
-    return {"self": self_layer, "anywhere": anywhere, "leaf": leaf, "app": app}
+    return {"self": self_layer, "anywhere": anywhere, "leaf": leaf, "app": app, "phase": phase}
+
+
+def _phase(frames: list[tuple[str, str]]) -> str:
+    for _, path in reversed(frames):
+        for name, pattern in PHASES:
+            if pattern.search(path):
+                return name
+    return OUTSIDE
 
 
 def markdown(
@@ -135,6 +158,12 @@ def markdown(
         "| layer | share of samples |",
         "|---|--:|",
         *rows(summary["self"], 20),
+        "",
+        "By part of the request (the innermost of the app's frames on the stack):",
+        "",
+        "| part | share |",
+        "|---|--:|",
+        *rows(summary["phase"], 10),
         "",
         "Share of samples with the layer anywhere on the stack (they overlap):",
         "",

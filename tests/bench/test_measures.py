@@ -155,3 +155,5 @@ def test_profile_charges_each_sample_to_its_innermost_known_layer() -> None:
     assert summary["self"][OTHER] == 2
     assert summary["anywhere"]["app code (todo)"] == 9
     assert summary["app"]["handle (todo/tasks/routes.py)"] == 9
+    assert summary["phase"]["endpoint: route and service, their SQL"] == 9
+    assert summary["phase"]["outside the app: HTTP server, event loop, C and Cython code"] == 3
