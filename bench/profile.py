@@ -80,18 +80,20 @@ PHASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("around the endpoint: routing, validation, response", r"todo/core/middleware\.py"),
     )
 )
-OUTSIDE = "outside the app: HTTP server, event loop, C and Cython code"
+OUTSIDE = "outside the app's frames: HTTP server, event loop"
+NATIVE = "no Python frame: uvloop, Cython (asyncpg's protocol, httptools)"
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^():]*)(:\d+)?\)$")
 
 
 def parse_raw(lines: Iterable[str]) -> list[tuple[list[tuple[str, str]], int]]:
-    """py-spy's raw output: one `root;...;leaf count` per line, frames `function (file:line)`."""
+    """py-spy's raw output: one `root;...;leaf count` per line, frames `function (file:line)`;
+    a sample taken while no Python frame ran has an empty stack."""
     stacks = []
     for line in lines:
-        line = line.strip()
-        if not line:
+        if not line.strip():
             continue
-        stack, _, count = line.rpartition(" ")
+        stack, _, count = line.rstrip().rpartition(" ")
+        stack = stack.strip()
         frames = []
         for frame in stack.split(";"):
             found = FRAME.match(frame)
@@ -119,7 +121,10 @@ def summarise(stacks: list[tuple[list[tuple[str, str]], int]]) -> dict[str, Coun
         phase[_phase(frames)] += count
         layers = [layer_of(path) for _, path in frames]
         known = [name for name in layers if name is not None]
-        self_layer[known[-1] if known else OTHER] += count
+        if frames == [("", "")]:
+            self_layer[NATIVE] += count
+        else:
+            self_layer[known[-1] if known else OTHER] += count
         for name in set(known):
             anywhere[name] += count
         function, path = frames[-1]
@@ -130,6 +135,15 @@ def summarise(stacks: list[tuple[list[tuple[str, str]], int]]) -> dict[str, Coun
 
 
 def _phase(frames: list[tuple[str, str]]) -> str:
+    if frames == [("", "")]:
+        return NATIVE
+    root_function, root_path = frames[0]
+    if not any(path.endswith(("todo/cli.py", "todo/__main__.py")) for _, path in frames):
+        # SQLAlchemy's asyncio layer runs its sync code in a greenlet: the sampler sees that
+        # stack alone, without the request's frames that awaited it.
+        if "sqlalchemy/" in root_path:
+            return f"SQLAlchemy's greenlet, from {root_function} (its caller not on the stack)"
+        return f"a stack that starts at {root_function} ({root_path})"
     for _, path in reversed(frames):
         for name, pattern in PHASES:
             if pattern.search(path):
@@ -163,7 +177,7 @@ def markdown(
         "",
         "| part | share |",
         "|---|--:|",
-        *rows(summary["phase"], 10),
+        *rows(summary["phase"], 12),
         "",
         "Share of samples with the layer anywhere on the stack (they overlap):",
         "",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.profile import OTHER, parse_raw, summarise
+from bench.profile import NATIVE, OTHER, parse_raw, summarise
 from bench.run import wrk
 from bench.server import cpu_seconds, descendants
 
@@ -140,20 +140,25 @@ def test_report_gives_cpu_per_request_its_ratio_and_the_targets() -> None:
 
 def test_profile_charges_each_sample_to_its_innermost_known_layer() -> None:
     raw = [
-        "run (uvicorn/server.py:1);handle (todo/tasks/routes.py:5);"
+        "<module> (todo/__main__.py:3);run (uvicorn/server.py:1);handle (todo/tasks/routes.py:5);"
         "execute (sqlalchemy/engine/base.py:9);fetch (asyncpg/connection.py:3) 6",
-        "run (uvicorn/server.py:1);handle (todo/tasks/routes.py:5);"
+        "<module> (todo/__main__.py:3);run (uvicorn/server.py:1);handle (todo/tasks/routes.py:5);"
         "validate (pydantic/main.py:2);__instancecheck__ (typing.py:7) 3",
-        "run (uvicorn/server.py:1) 1",
+        "<module> (todo/__main__.py:3);run (uvicorn/server.py:1) 1",
         "<module> (<string>:1) 2",
+        " 4",
+        "Session.get (sqlalchemy/orm/session.py:3934);execute (asyncpg/connection.py:3) 5",
     ]
     summary = summarise(parse_raw(raw))
-    assert summary["self"]["driver (asyncpg / aiosqlite)"] == 6
+    assert summary["self"]["driver (asyncpg / aiosqlite)"] == 6 + 5
     # typing is no layer: the sample is pydantic's, which called it.
     assert summary["self"]["pydantic (validation, serialisation)"] == 3
     assert summary["self"]["HTTP server (uvicorn, httptools)"] == 1
     assert summary["self"][OTHER] == 2
-    assert summary["anywhere"]["app code (todo)"] == 9
+    assert summary["anywhere"]["app code (todo)"] == 6 + 3 + 1
     assert summary["app"]["handle (todo/tasks/routes.py)"] == 9
-    assert summary["phase"]["endpoint: route and service, their SQL"] == 9
-    assert summary["phase"]["outside the app: HTTP server, event loop, C and Cython code"] == 3
+    assert summary["self"][NATIVE] == 4
+    phase = summary["phase"]
+    assert phase["endpoint: route and service, their SQL"] == 9
+    assert phase["SQLAlchemy's greenlet, from Session.get (its caller not on the stack)"] == 5
+    assert phase[NATIVE] == 4
