@@ -6,6 +6,9 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.bootstrap/bin/uv)
+# The benchmark's --compare (and its test in tests/bench) installs REF with this same uv.
+BENCH_UV ?= $(abspath $(UV))
+export BENCH_UV
 PY := .venv/bin/python
 BENCH_WORKERS ?= 2
 export UV_PYTHON_DOWNLOADS := never
@@ -61,7 +64,7 @@ typecheck: .venv/.synced
 # installed with this same uv.
 bench: .venv/.synced
 	@$(PY) -m compileall -q src
-	BENCH_UV=$(abspath $(UV)) $(PY) -m bench.run --workers $(BENCH_WORKERS) $(ARGS)
+	$(PY) -m bench.run --workers $(BENCH_WORKERS) $(ARGS)
 
 check: lint typecheck
 	$(PY) -m todo db check

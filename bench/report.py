@@ -101,13 +101,13 @@ def targets(backend: dict[str, Any]) -> list[tuple[str, str, bool]]:
             rows.append((f"{name}: throughput >= 35% of floor", f"{share:.0%}", share >= 0.35))
     if backend["backend"] == "postgres":
         for name in CPU_TARGETED:
-            ratio = cpu_ratio(endpoints[name]) if name in endpoints else None
-            if ratio is not None:
+            cpu_share = cpu_ratio(endpoints[name]) if name in endpoints else None
+            if cpu_share is not None:
                 rows.append(
                     (
                         f"{name}: server CPU/request <= {CPU_RATIO_TARGET}x floor's",
-                        f"{ratio:.1f}x",
-                        ratio <= CPU_RATIO_TARGET,
+                        f"{cpu_share:.1f}x",
+                        cpu_share <= CPU_RATIO_TARGET,
                     )
                 )
     saturated = backend.get("saturation")
