@@ -6,6 +6,9 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.bootstrap/bin/uv)
+# The benchmark's --compare (and its test in tests/bench) installs REF with this same uv.
+BENCH_UV ?= $(abspath $(UV))
+export BENCH_UV
 PY := .venv/bin/python
 BENCH_WORKERS ?= 2
 export UV_PYTHON_DOWNLOADS := never
@@ -57,9 +60,11 @@ typecheck: .venv/.synced
 
 # Load benchmark (about 10 minutes; BENCH_QUICK=1 for a 2-minute run): PostgreSQL at
 # 127.0.0.1:5432 and SQLite, BENCH_WORKERS server processes; needs wrk (apt-get install wrk).
+# ARGS="--compare REF" (or BENCH_COMPARE=REF) runs REF and this checkout side by side; REF is
+# installed with this same uv.
 bench: .venv/.synced
 	@$(PY) -m compileall -q src
-	$(PY) -m bench.run --workers $(BENCH_WORKERS)
+	$(PY) -m bench.run --workers $(BENCH_WORKERS) $(ARGS)
 
 check: lint typecheck
 	$(PY) -m todo db check

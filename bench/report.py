@@ -15,6 +15,7 @@ README = ROOT.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 LABELS = {
     "list": "list, first page of 50",
+    "list_200": "list, first page of 200",
     "list_deep": "list, page 201 (heavy user)",
     "get": "get one",
     "search": "search `q=`",
@@ -66,6 +67,21 @@ def ratio_of(endpoint: dict[str, Any]) -> float | None:
     return float(endpoint["closed"]["rps"] / floor["rps"])
 
 
+def cpu_ratio(endpoint: dict[str, Any]) -> float | None:
+    """Server CPU per request over the floor's client CPU per statement set."""
+    floor = endpoint.get("floor") or {}
+    server, client = endpoint.get("cpu_ms_per_request"), floor.get("cpu_ms_per_op")
+    if not server or not client:
+        return None
+    return float(server / client)
+
+
+# Issue 11: server CPU per request at most this many times the floor's, on PostgreSQL.
+CPU_RATIO_TARGET = 2.5
+CPU_TARGETED = ("list", "list_200", "get", "create", "update", "toggle", "delete")
+HEALTH_P99_TARGET_MS = 100.0
+
+
 def targets(backend: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for each target of the issue that this run measured."""
     endpoints = backend["endpoints"]
@@ -83,8 +99,35 @@ def targets(backend: dict[str, Any]) -> list[tuple[str, str, bool]]:
         if name in endpoints:
             share = ratio_of(endpoints[name]) or 0.0
             rows.append((f"{name}: throughput >= 35% of floor", f"{share:.0%}", share >= 0.35))
+    if backend["backend"] == "postgres":
+        for name in CPU_TARGETED:
+            cpu_share = cpu_ratio(endpoints[name]) if name in endpoints else None
+            if cpu_share is not None:
+                rows.append(
+                    (
+                        f"{name}: server CPU/request <= {CPU_RATIO_TARGET}x floor's",
+                        f"{cpu_share:.1f}x",
+                        cpu_share <= CPU_RATIO_TARGET,
+                    )
+                )
+    saturated = backend.get("saturation")
+    if saturated:
+        for connections, run in saturated["runs"].items():
+            fives = run["status_5xx"]
+            rows.append((f"no 5xx at {connections} connections, 1 worker", str(fives), not fives))
+        health = saturated["health"]["latency_ms"]["max"]
+        rows.append(
+            (
+                f"/health within {HEALTH_P99_TARGET_MS:.0f} ms under a list load (max)",
+                f"{health:.0f} ms",
+                health <= HEALTH_P99_TARGET_MS,
+            )
+        )
     scale = backend.get("scale")
     if scale:
+        heavy, light = scale["search_heavy"], scale["search_1k"]
+        search = heavy["latency_ms"]["p50"] / light["latency_ms"]["p50"]
+        rows.append(("search p50, heavy user <= 3x 1k-task user", f"{search:.2f}x", search <= 3))
         grow = scale["list_1m"]["latency_ms"]["p50"] / scale["list_1k"]["latency_ms"]["p50"]
         rows.append(("list p50 at 1M tasks <= 1.3x at 1k", f"{grow:.2f}x", grow <= 1.3))
     worst = max(backend["rss_after_mb"].values())
@@ -102,8 +145,8 @@ def table(backend: dict[str, Any], ceiling: dict[str, Any] | None = None) -> str
         "",
         "| endpoint | req/s | p50 ms | p95 ms | p99 ms | errors | open loop: rate, p50 / p99 ms "
         "| floor req/s | service / floor | ceiling / floor | round trips service / floor "
-        "| peak RSS MB |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| server CPU ms/req | floor CPU ms/set | CPU ratio | peak RSS MB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     trips = backend.get("round_trips", {})
     for name, endpoint in backend["endpoints"].items():
@@ -117,13 +160,19 @@ def table(backend: dict[str, Any], ceiling: dict[str, Any] | None = None) -> str
         share = f"{ratio:.0%}" if ratio is not None else "-"
         bound = f"{ceiling['rps'] / floor['rps']:.0%}" if floor and ceiling else "-"
         trip_text = f"{trip['service']} / {trip['floor']}" if trip else "-"
+        cpu = _opt(endpoint.get("cpu_ms_per_request"), "{:.2f}")
+        floor_cpu = _opt(floor.get("cpu_ms_per_op") if floor else None, "{:.2f}")
+        cpu_share = _opt(cpu_ratio(endpoint), "{:.1f}x")
         lines.append(
             f"| {LABELS.get(name, name)} | {closed['rps']:,.0f} | {_ms(lat['p50'])} "
             f"| {_ms(lat['p95'])} | {_ms(lat['p99'])} | {errors} "
             f"| {opened['rate']:,.0f}/s: {_ms(opened['latency_ms']['p50'])} / "
             f"{_ms(opened['latency_ms']['p99'])} "
-            f"| {floor_rps} | {share} | {bound} | {trip_text} | {endpoint['peak_rss_mb']:.0f} |"
+            f"| {floor_rps} | {share} | {bound} | {trip_text} | {cpu} | {floor_cpu} "
+            f"| {cpu_share} | {endpoint['peak_rss_mb']:.0f} |"
         )
+    if backend.get("saturation"):
+        lines += ["", *_saturation_lines(backend["saturation"])]
     if backend.get("scale"):
         lines += ["", *_scale_lines(backend["scale"])]
     lines += [
@@ -138,6 +187,39 @@ def table(backend: dict[str, Any], ceiling: dict[str, Any] | None = None) -> str
     for name, measured, met in targets(backend):
         lines.append(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
     return "\n".join(lines)
+
+
+def _opt(value: float | None, form: str) -> str:
+    return "-" if value is None else form.format(value)
+
+
+def _saturation_lines(saturated: dict[str, Any]) -> list[str]:
+    health = saturated["health"]
+    lat = health["latency_ms"]
+    lines = [
+        f"One worker under the list load (wrk, {saturated['duration_s']:g} s per run, "
+        f"client timeout far above the pool's 5 s):",
+        "",
+        "| connections | req/s | 5xx | other errors | p50 ms | p99 ms | max ms "
+        "| server CPU ms/req |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for connections, run in saturated["runs"].items():
+        other = run["errors"] - run["status_5xx"] - run["status_4xx"]
+        run_lat = run["latency_ms"]
+        lines.append(
+            f"| {connections} | {run['rps']:,.0f} | {run['status_5xx']} | {other} "
+            f"| {_ms(run_lat['p50'])} | {_ms(run_lat['p99'])} | {_ms(run_lat['max'])} "
+            f"| {_opt(run.get('cpu_ms_per_request'), '{:.2f}')} |"
+        )
+    first = next(iter(saturated["runs"]))
+    lines += [
+        "",
+        f"`/health` at {health['rate']:.0f} req/s during the {first}-connection run: p50 "
+        f"{_ms(lat['p50'])} ms, p99 {_ms(lat['p99'])} ms, max {_ms(lat['max'])} ms, "
+        f"{health['errors']} errors of {health['scheduled']}.",
+    ]
+    return lines
 
 
 def _scale_lines(scale: dict[str, Any]) -> list[str]:
@@ -214,3 +296,46 @@ def write(results: dict[str, Any], *, quick: bool, partial: bool = False) -> lis
             README.write_text(pattern.sub(lambda _: f"{START}\n{text}{END}", readme))
             written.append(README)
     return written
+
+
+def compare_markdown(results: dict[str, Any]) -> str:
+    """Old (REF) against new (this checkout), per endpoint: req/s and server CPU per request."""
+    box, old, new = results["machine"], results["old"], results["new"]
+    here = f"{new['commit'][:10]}" + (" with uncommitted changes in src/" if new["dirty"] else "")
+    parts = [
+        f"Comparison of {results['started']} ({results['mode']}, "
+        f"{results['wall_s'] / 60:.1f} min): old = `{old['ref']}` ({old['commit'][:10]}), "
+        f"new = this checkout ({here}). {box['cpus']} cores ({box['cpu']}), load average "
+        f"{box['load_at_start']} at the start. Runs interleaved old, new, old, new...; CPU is "
+        "the servers' utime+stime over their runs divided by the requests answered."
+    ]
+    for backend in results["backends"].values():
+        parts += [
+            "",
+            f"**{BACKENDS[backend['backend']]}**, {backend['workers']} workers, wrk at "
+            f"{backend['concurrency']} connections, {backend['rounds']} runs of "
+            f"{backend['duration_s']:g} s per side and endpoint",
+            "",
+            "| endpoint | old req/s | new req/s | new / old | old CPU ms/req | new CPU ms/req "
+            "| new / old | 5xx old / new |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for name, endpoint in backend["endpoints"].items():
+            was, now = endpoint["old"], endpoint["new"]
+            parts.append(
+                f"| {LABELS.get(name, name)} | {was['rps']:,.0f} | {now['rps']:,.0f} "
+                f"| {_opt(endpoint['rps_new_over_old'], '{:.2f}')} "
+                f"| {_opt(was['cpu_ms_per_request'], '{:.2f}')} "
+                f"| {_opt(now['cpu_ms_per_request'], '{:.2f}')} "
+                f"| {_opt(endpoint['cpu_new_over_old'], '{:.2f}')} "
+                f"| {was['status_5xx']} / {now['status_5xx']} |"
+            )
+    return "\n".join(parts) + "\n"
+
+
+def write_compare(results: dict[str, Any]) -> list[Path]:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    as_json, as_md = RESULTS_DIR / "compare.json", RESULTS_DIR / "compare.md"
+    as_json.write_text(json.dumps(results, indent=1) + "\n")
+    as_md.write_text(compare_markdown(results))
+    return [as_json, as_md]

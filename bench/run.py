@@ -37,6 +37,7 @@ from bench.workload import (
     WEB,
     WRITES,
     Context,
+    line,
     read_lines,
     read_probes,
     scratch_lines,
@@ -48,6 +49,14 @@ from todo.app import create_app
 WORK = SEED_DIR / "run"
 LUA = ROOT / "wrk" / "requests.lua"
 SCALE_RATE = 50.0  # requests per second: low enough that nothing queues
+# Far above any wait the server can impose (its pool timeout is 5 s), so that such waits
+# show in p99 and max instead of vanishing as client timeouts (wrk's default is 2 s).
+CLIENT_TIMEOUT_S = 30
+# One worker under a list load: the connection counts of the issue, and /health probed at
+# this rate meanwhile. Runs last at least this long, past the 5 s pool timeout.
+SATURATION_CONNECTIONS = (32, 256)
+HEALTH_RATE = 20.0
+SATURATION_MIN_S = 8.0
 
 
 class Clock:
@@ -71,30 +80,61 @@ async def _json_from(command: list[str]) -> dict[str, Any]:
     return result
 
 
-async def wrk(url: str, lines: Path, *, concurrency: int, duration: float) -> dict[str, Any]:
+async def wrk(
+    url: str,
+    lines: Path,
+    *,
+    concurrency: int,
+    duration: float,
+    cpu_of: Server | None = None,
+) -> dict[str, Any]:
+    """wrk's maximum rate; with `cpu_of`, that server's CPU per request answered too."""
     threads = min(2, concurrency)
     # wrk takes whole seconds.
     seconds = f"{max(1, round(duration))}s"
     command = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", seconds]
-    command += ["--timeout", "10s", "-s", str(LUA), url, "--", str(lines), str(threads)]
+    command += ["--timeout", f"{CLIENT_TIMEOUT_S}s", "-s", str(LUA), url]
+    command += ["--", str(lines), str(threads)]
+    cpu_before = cpu_of.cpu_seconds() if cpu_of else 0.0
     raw = await _json_from(command)
+    cpu = cpu_of.cpu_seconds() - cpu_before if cpu_of else None
     seconds = raw["duration_us"] / 1e6
     errors = raw["errors"]
     latency = raw["latency_us"]
-    return {
+    result = {
         "concurrency": concurrency,
         "requests": raw["requests"],
         "rps": raw["requests"] / seconds,
+        "duration_s": seconds,
         "errors": sum(errors.values()),
         "error_kinds": {k: v for k, v in errors.items() if v},
+        "status_5xx": raw["status_5xx"],
+        "status_4xx": raw["status_4xx"],
         "latency_ms": {k: latency[k] / 1000 for k in ("p50", "p90", "p95", "p99", "max")},
+    }
+    if cpu is not None:
+        result.update(_cpu_share(cpu, raw["requests"]))
+    return result
+
+
+def _cpu_share(cpu_s: float, requests: int) -> dict[str, float | None]:
+    return {
+        "server_cpu_s": cpu_s,
+        "cpu_ms_per_request": cpu_s * 1000 / requests if requests else None,
     }
 
 
-async def openloop(url: str, lines: Path, *, rate: float, duration: float) -> dict[str, Any]:
+async def openloop(
+    url: str, lines: Path, *, rate: float, duration: float, cpu_of: Server | None = None
+) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.openloop", "--url", url, "--requests", str(lines)]
     command += ["--rate", f"{rate:.1f}", "--duration", str(duration)]
-    return await _json_from(command)
+    command += ["--timeout", str(CLIENT_TIMEOUT_S)]
+    cpu_before = cpu_of.cpu_seconds() if cpu_of else 0.0
+    result = await _json_from(command)
+    if cpu_of is not None:
+        result.update(_cpu_share(cpu_of.cpu_seconds() - cpu_before, result["completed"]))
+    return result
 
 
 async def floor(
@@ -114,6 +154,7 @@ async def floor(
         commands.append(command)
     results = await asyncio.gather(*(_json_from(c) for c in commands))
     latencies = sorted(v for r in results for v in r["latencies_ms"])
+    cpu_s = sum(r["cpu_s"] for r in results)
     errors: dict[str, int] = {}
     for result in results:
         for kind, n in result["errors"].items():
@@ -127,6 +168,9 @@ async def floor(
         "error_kinds": errors,
         "latency_ms": report.percentiles(latencies),
         "statements": len(plan.template or (plan.sequences[0] if plan.sequences else [])),
+        "cpu_s": cpu_s,
+        # The client's CPU per statement set: what the SQL costs a process that only sends it.
+        "cpu_ms_per_op": cpu_s * 1000 / len(latencies) if latencies else None,
     }
 
 
@@ -202,12 +246,15 @@ async def measure(
         open_lines = write_lines(WORK / f"{name}-open.txt", lines[half:])
     else:
         closed_lines = open_lines = write_lines(WORK / f"{name}.txt", read_lines(name, ctx))
-    closed = await wrk(server.url, closed_lines, concurrency=concurrency, duration=duration)
+    closed = await wrk(
+        server.url, closed_lines, concurrency=concurrency, duration=duration, cpu_of=server
+    )
     rate = max(1.0, 0.75 * closed["rps"])
-    opened = await openloop(server.url, open_lines, rate=rate, duration=duration)
+    opened = await openloop(server.url, open_lines, rate=rate, duration=duration, cpu_of=server)
     result: dict[str, Any] = {
         "closed": closed,
         "open": opened,
+        "cpu_ms_per_request": closed.get("cpu_ms_per_request"),
         "peak_rss_mb": server.phase_peak_rss / 2**20,
     }
     if name in WRITES:
@@ -222,6 +269,7 @@ async def measure(
         result["floor"] = await floor(
             floor_plan, target, concurrency=concurrency, duration=duration, parts=workers
         )
+        result["cpu_ratio"] = report.cpu_ratio(result)
         if name in WRITES:
             await store.reset(seed_max)
     return result
@@ -232,28 +280,35 @@ async def scale_probe(server: Server, name: str, lines: list[str], count: int) -
     return await openloop(server.url, path, rate=SCALE_RATE, duration=count / SCALE_RATE)
 
 
-async def bench_backend(
-    backend: str, plan: Plan, workers: int, clock: Clock, *, only: set[str], web: bool
-) -> dict[str, Any]:
-    """Every measurement on one database; `only` limits the endpoints (and skips the rest)."""
-    target, small = Target(backend, plan.seed), Target(backend, SMALL)
-    clock.say(f"{backend}: seed")
+async def prepare(target: Target, plan: Plan, *, web: bool) -> tuple[Store, int, Context]:
+    """The seeded database (made or reused), as the seed left it, and who the load acts as."""
     seed_max = await ensure(target)
-    small_max = await ensure(small)
-    store, small_store = Store.of(target), Store.of(small)
-    for each, top in ((store, seed_max), (small_store, small_max)):
-        leftovers = await each.reset(top, web=True)
-        if leftovers:
-            clock.say(f"{backend}: removed {leftovers} tasks left by an interrupted run")
+    store = Store.of(target)
+    await store.reset(seed_max, web=True)
     accounts = await store.accounts(plan.token_users)
     heavy = await store.account(HEAVY_EMAIL)
     assert heavy is not None, "the seed has a heavy user"
     samples = await store.sample_tasks(accounts[:100], 5, seed_max)
     deep = await store.deep_cursor(heavy, plan.deep_pages * plan.page_size, plan.page_size)
     ctx = Context(plan, accounts, samples, heavy, deep)
-    reads = (*READS, WEB) if web else READS
     if web:
         ctx.cookies = await store.web_sessions(accounts[:100])
+    return store, seed_max, ctx
+
+
+async def bench_backend(
+    backend: str, plan: Plan, workers: int, clock: Clock, *, only: set[str], web: bool
+) -> dict[str, Any]:
+    """Every measurement on one database; `only` limits the endpoints (and skips the rest)."""
+    target, small = Target(backend, plan.seed), Target(backend, SMALL)
+    clock.say(f"{backend}: seed")
+    store, seed_max, ctx = await prepare(target, plan, web=web)
+    small_max = await ensure(small)
+    small_store = Store.of(small)
+    leftovers = await small_store.reset(small_max, web=True)
+    if leftovers:
+        clock.say(f"{backend}: removed {leftovers} tasks left by an interrupted run")
+    reads = (*READS, WEB) if web else READS
 
     clock.say(f"{backend}: capture the SQL of each endpoint")
     # Only what is measured: a partial run must not depend on the other endpoints.
@@ -296,7 +351,9 @@ async def bench_backend(
             out["web"] = "not measured: the web app has no list page (src/todo/web)"
         if "scale" in only:
             clock.say(f"{backend}: latency against data size")
-            out["scale"] = await scale_large(server, plan, ctx, heavy, deep)
+            assert ctx.heavy is not None
+            assert ctx.deep_cursor is not None
+            out["scale"] = await scale_large(server, plan, ctx, ctx.heavy, ctx.deep_cursor)
         out["rss_after_mb"] = {
             str(pid): rss / 2**20 for pid, rss in sorted(server.worker_rss().items())
         }
@@ -306,7 +363,35 @@ async def bench_backend(
     await store.vacuum()
     if "scale" in only:
         out["scale"].update(await scale_small(small, small_store, plan, workers, log))
+    if "saturation" in only:
+        clock.say(f"{backend}: one worker under a list load, 32 and 256 connections")
+        out["saturation"] = await saturation(target, plan, ctx, log)
     return out
+
+
+async def saturation(target: Target, plan: Plan, ctx: Context, log: Path) -> dict[str, Any]:
+    """One worker under the list load at each connection count: 5xx, p99, max, CPU; and
+    `/health`, probed at a low fixed rate while the first of those loads saturates it."""
+    duration = max(plan.duration, SATURATION_MIN_S)
+    lines = write_lines(WORK / "saturation-list.txt", read_lines("list", ctx))
+    health = write_lines(WORK / "health.txt", [line("GET", "/health", "")])
+    out: dict[str, Any] = {"workers": 1, "duration_s": duration, "runs": {}}
+    with Server(target, workers=1, log=log) as server:
+        for connections in SATURATION_CONNECTIONS:
+            load = wrk(server.url, lines, concurrency=connections, duration=duration, cpu_of=server)
+            if "health" in out:
+                out["runs"][str(connections)] = await load
+                continue
+            out["runs"][str(connections)], out["health"] = await asyncio.gather(
+                load, _health_meanwhile(server.url, health, duration)
+            )
+    return out
+
+
+async def _health_meanwhile(url: str, lines: Path, duration: float) -> dict[str, Any]:
+    # From half a second in (the load has filled the worker) to a second before its end.
+    await asyncio.sleep(0.5)
+    return await openloop(url, lines, rate=HEALTH_RATE, duration=duration - 1.5)
 
 
 async def scale_large(
@@ -380,13 +465,28 @@ def main() -> None:
         default=float(os.environ.get("BENCH_DURATION", 0)),
         help="seconds per measurement, instead of the mode's",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        default=os.environ.get("BENCH_COMPARE", ""),
+        help="run REF (a temporary worktree) and this checkout side by side (BENCH_COMPARE)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", 0)),
+        help="with --compare: runs per side and endpoint (default 3, 2 when quick)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     plan = FULL_PLAN.quick() if args.quick else FULL_PLAN
     if args.duration:
         plan = replace(plan, duration=args.duration)
-    everything = {*READS, WEB, *WRITES, "login", "scale", "ceiling"}
+    if args.compare:
+        compare_main(args, plan)
+        return
+    everything = {*READS, WEB, *WRITES, "login", "scale", "ceiling", "saturation"}
     only = set(args.only.split(",")) if args.only else everything
     if only - everything:
         sys.exit(f"unknown in --only: {', '.join(sorted(only - everything))}")
@@ -410,6 +510,49 @@ def main() -> None:
     written = report.write(results, quick=args.quick, partial=only != everything)
     clock.say(f"done: {', '.join(str(p.relative_to(Path.cwd())) for p in written)}")
     print(report.markdown(results))
+
+
+def compare_main(args: argparse.Namespace, plan: Plan) -> None:
+    # Imported here: bench.compare builds on this module.
+    from bench import compare
+
+    comparable = [*READS, *WRITES, "login"]
+    default = [n for n in comparable if n != "login"]
+    endpoints = [n for n in comparable if n in args.only.split(",")] if args.only else default
+    if args.only and len(endpoints) != len(args.only.split(",")):
+        sys.exit(f"--compare measures only endpoints: {', '.join(comparable)}")
+    rounds = args.rounds or (2 if args.quick else 3)
+    WORK.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    results: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "mode": "quick" if args.quick else "full",
+        "machine": report.machine(),
+        "backends": {},
+    }
+    try:
+        clock.say(f"compare: checking out and installing {args.compare}")
+        with compare.checkout(args.compare) as ref:
+            results["old"] = {"ref": ref.ref, "commit": ref.commit}
+            results["new"] = compare.describe_here()
+            for backend in args.db.split(","):
+                results["backends"][backend] = asyncio.run(
+                    compare.compare_backend(
+                        backend,
+                        plan,
+                        ref,
+                        args.workers,
+                        clock,
+                        endpoints=endpoints,
+                        rounds=rounds,
+                    )
+                )
+    except compare.CompareError as error:
+        sys.exit(str(error))
+    results["wall_s"] = time.monotonic() - clock.started
+    written = report.write_compare(results)
+    clock.say(f"done: {', '.join(str(p.relative_to(Path.cwd())) for p in written)}")
+    print(report.compare_markdown(results))
 
 
 if __name__ == "__main__":

@@ -34,18 +34,44 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (state) on, or None once the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name in parentheses may hold spaces: the fields follow its end.
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU the process has used so far (utime + stime, fields 14 and 15)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`: workers, and anything they started."""
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for parent in frontier for child in _children(parent)]
+        found += children
+        frontier = children
+    return found
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        # The command name in parentheses may hold spaces: the parent pid follows its end.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid:
+        fields = _stat_fields(int(entry.name))
+        if fields is not None and int(fields[1]) == pid:
             found.append(int(entry.name))
     return found
 
@@ -60,10 +86,16 @@ def _is_worker(pid: int) -> bool:
 
 
 class Server:
-    """`python -m todo serve --workers N` on a free port, with a peak-RSS sampler."""
+    """`python -m todo serve --workers N` on a free port, with a peak-RSS sampler.
 
-    def __init__(self, target: Target, *, workers: int, log: Path) -> None:
-        self.target, self.workers, self.log_path = target, workers, log
+    `python` is the interpreter of the checkout to serve (another checkout's .venv for a
+    comparison); the default is this one's.
+    """
+
+    def __init__(
+        self, target: Target, *, workers: int, log: Path, python: str = sys.executable
+    ) -> None:
+        self.target, self.workers, self.log_path, self.python = target, workers, log, python
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -94,11 +126,12 @@ class Server:
             "DATA_DIR": str(SEED_DIR),
             "PYTHONUNBUFFERED": "1",
         }
-        for name in ("BETTER_AUTH_SECRET", "LOG_LEVEL", "PORT"):
+        # PYTHONPATH could put this checkout's code in front of another checkout's.
+        for name in ("BETTER_AUTH_SECRET", "LOG_LEVEL", "PORT", "PYTHONPATH", "VIRTUAL_ENV"):
             env.pop(name, None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        command = [sys.executable, "-m", "todo", "serve", "--host", "127.0.0.1"]
+        command = [self.python, "-m", "todo", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         began = time.perf_counter()
         # Its own directory, so that no .env of a developer's checkout changes the settings.
@@ -137,6 +170,17 @@ class Server:
         if self.workers == 1:
             return [self.process.pid]
         return [pid for pid in _children(self.process.pid) if _is_worker(pid)]
+
+    def cpu_seconds(self) -> float:
+        """CPU used so far by every process of the server: supervisor, workers, helpers.
+
+        Read before and after a load and divided by the requests answered, it is the cost of
+        a request, far steadier than req/s on a machine shared with other work. A process
+        that exits in between takes its share with it; the servers here keep theirs.
+        """
+        assert self.process is not None
+        pids = [self.process.pid, *descendants(self.process.pid)]
+        return sum(cpu_seconds(pid) for pid in pids)
 
     def worker_rss(self) -> dict[int, int]:
         return {pid: _rss_bytes(pid) for pid in self.worker_pids()}

@@ -21,7 +21,9 @@ from bench.floor import Probe
 from bench.store import Account
 from todo.core.tokens import TokenService
 
-READS = ("list", "list_deep", "get", "search")
+READS = ("list", "list_200", "list_deep", "get", "search")
+# The long page of the measurements, next to the default one of the plan (50).
+LONG_PAGE = 200
 WEB = "web"
 SESSION_COOKIE = "todo_session"
 WRITES = ("create", "update", "toggle", "delete")
@@ -88,6 +90,9 @@ def read_lines(name: str, ctx: Context, count: int = LINES) -> list[str]:
     size = ctx.plan.page_size
     builders: dict[str, Callable[[int], str]] = {
         "list": lambda n: line("GET", list_path(size), ctx.bearer(ctx.rng.choice(ctx.accounts))),
+        "list_200": lambda n: line(
+            "GET", list_path(LONG_PAGE), ctx.bearer(ctx.rng.choice(ctx.accounts))
+        ),
         "get": lambda n: _get_line(ctx),
         "search": lambda n: line(
             "GET",
@@ -148,6 +153,8 @@ def read_probes(name: str, ctx: Context, count: int) -> list[Probe]:
         account = ctx.accounts[n % len(ctx.accounts)]
         if name == "list":
             probes.append(Probe("GET", list_path(size), ctx.headers(account)))
+        elif name == "list_200":
+            probes.append(Probe("GET", list_path(LONG_PAGE), ctx.headers(account)))
         elif name == "search":
             word = SEARCH_WORDS[n % len(SEARCH_WORDS)]
             probes.append(Probe("GET", search_path(word, size), ctx.headers(account)))

@@ -252,6 +252,8 @@ async def test_floor_replays_the_captured_sql(seeded: Seeded) -> None:
     )
     assert done["operations"] > 0
     assert done["errors"] == {}
+    # The client's own CPU over the replay, for the report's CPU ratio.
+    assert 0 < done["cpu_s"] <= done["elapsed_s"] * 2
 
 
 async def test_floor_template_toggles_a_fresh_task(seeded: Seeded) -> None:
