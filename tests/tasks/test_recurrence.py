@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dateutil import rrule as reference
 
-from todo.tasks.recurrence import InvalidRule, describe_rule, next_due, normalize_rule
+from todo.tasks.recurrence import InvalidRule, Mode, describe_rule, next_due, normalize_rule
 
 T = TypeVar("T")
 
@@ -675,3 +675,104 @@ def test_next_due_rejects_bad_arguments(changes: dict[str, object], error: type[
     arguments.update(changes)
     with pytest.raises(error):
         next_due(**arguments)  # type: ignore[arg-type]
+
+
+# --- UNTIL round trips; series at the edge of the calendar -------------------------------
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "00010101",
+        "00010101T000000Z",
+        "09991231",
+        "09990615T123456Z",
+        "10000101",
+        "10000101T000001Z",
+        "20261231",
+        "99991231",
+        "99991231T235959Z",
+    ],
+)
+@pytest.mark.parametrize("base", ["FREQ=DAILY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR"])
+def test_until_round_trips_exactly_with_a_four_digit_year(base: str, until: str) -> None:
+    canonical = f"{base};UNTIL={until}"
+    assert normalize_rule(canonical) == canonical
+    assert normalize_rule(canonical.lower()) == canonical
+
+
+@pytest.mark.parametrize(
+    ("until", "words"),
+    [
+        ("00010101", "until January 1, 1"),
+        ("09990615T123456Z", "until June 15, 999 12:34 UTC"),
+    ],
+)
+def test_describe_rule_early_until(until: str, words: str) -> None:
+    assert describe_rule(f"FREQ=DAILY;UNTIL={until}") == f"every day, {words}"
+
+
+@pytest.mark.parametrize("until", ["00000101", "000101", "1010101", "100000101"])
+def test_until_needs_a_real_four_digit_year(until: str) -> None:
+    with pytest.raises(InvalidRule, match="UNTIL"):
+        normalize_rule(f"FREQ=DAILY;UNTIL={until}")
+
+
+@pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Pacific/Chatham")])
+@pytest.mark.parametrize("until", ["00010101", "00010101T000000Z", "09991231T235959Z"])
+@pytest.mark.parametrize(
+    "current", [date(2026, 3, 10), utc(2026, 3, 10, 9)], ids=["whole-day", "timed"]
+)
+def test_an_until_long_past_ends_the_series(tz: ZoneInfo, until: str, current: date) -> None:
+    assert due_after(f"FREQ=DAILY;UNTIL={until}", current, current, tz=tz) is None
+
+
+@pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Pacific/Chatham")])
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [(date(2026, 3, 10), date(2026, 3, 11)), (utc(2026, 3, 10, 9), utc(2026, 3, 11, 9))],
+    ids=["whole-day", "timed"],
+)
+@pytest.mark.parametrize("until", ["99991231", "99991231T235959Z"])
+def test_an_until_at_the_end_of_the_calendar_keeps_the_series(
+    tz: ZoneInfo, until: str, current: date, expected: date
+) -> None:
+    # The summer offsets of all three zones are whole hours or +13:45, so 09:00Z stays put.
+    result = due_after(f"FREQ=DAILY;UNTIL={until}", current, current, tz=tz)
+    assert result == expected
+
+
+@pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Pacific/Chatham"), ZoneInfo("UTC")])
+@pytest.mark.parametrize(
+    ("rule", "current"),
+    [
+        ("FREQ=DAILY", date(9999, 12, 31)),
+        ("FREQ=DAILY", utc(9999, 12, 31, 23)),
+        ("FREQ=DAILY", utc(9999, 12, 31, 9)),
+        ("FREQ=WEEKLY", date(9999, 12, 27)),
+        ("FREQ=WEEKLY;BYDAY=MO,SU", date(9999, 12, 31)),
+        ("FREQ=MONTHLY", date(9999, 12, 15)),
+        ("FREQ=MONTHLY;BYMONTHDAY=31", utc(9999, 10, 31, 12)),
+        ("FREQ=YEARLY", date(9999, 6, 1)),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", date(9996, 2, 29)),
+        ("FREQ=HOURLY", utc(9999, 12, 31, 23, 30)),
+        ("FREQ=HOURLY", date(9999, 12, 31)),
+        ("FREQ=MINUTELY;INTERVAL=90", utc(9999, 12, 31, 23)),
+        ("FREQ=HOURLY;BYMONTH=1", utc(9999, 12, 30)),
+        ("FREQ=DAILY;UNTIL=99991231T235959Z", utc(9999, 12, 31, 12)),
+    ],
+)
+@pytest.mark.parametrize("mode", ["due", "completion"])
+def test_a_series_that_would_pass_the_year_9999_ends(
+    tz: ZoneInfo, rule: str, current: date, mode: Mode
+) -> None:
+    result = next_due(
+        rule,
+        series_start=current,
+        current_due=current,
+        completed_at=utc(9999, 12, 31, 23, 59, 59) if mode == "completion" else SOMETIME,
+        occurrence=1,
+        mode=mode,
+        tz=tz,
+    )
+    assert result is None

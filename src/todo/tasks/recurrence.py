@@ -251,12 +251,23 @@ def _parse_until(value: str) -> date:
         raise InvalidRule(
             "UNTIL date-times must be in UTC: end them with Z, as in 20261231T235959Z."
         )
+    # Sliced by position, not strptime: it reads the year as 4 digits only by convention.
+    year, month, day = int(day_text[:4]), int(day_text[4:6]), int(day_text[6:])
     try:
         if time_text is None:
-            return datetime.strptime(day_text, "%Y%m%d").date()
-        return datetime.strptime(day_text + time_text, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+            return date(year, month, day)
+        hour, minute, second = int(time_text[:2]), int(time_text[2:4]), int(time_text[4:])
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise InvalidRule(f"UNTIL {value} is not a real calendar date and time.") from None
+
+
+def _format_until(until: date) -> str:
+    # Not strftime: %Y writes the year 999 as "999", which no longer parses as 8 digits.
+    day = f"{until.year:04d}{until.month:02d}{until.day:02d}"
+    if isinstance(until, datetime):
+        return f"{day}T{until.hour:02d}{until.minute:02d}{until.second:02d}Z"
+    return day
 
 
 def _format(rule: _Rule) -> str:
@@ -276,10 +287,8 @@ def _format(rule: _Rule) -> str:
         parts.append(f"WKST={_WEEKDAYS[rule.wkst]}")
     if rule.count is not None:
         parts.append(f"COUNT={rule.count}")
-    if isinstance(rule.until, datetime):
-        parts.append(f"UNTIL={rule.until:%Y%m%dT%H%M%SZ}")
-    elif rule.until is not None:
-        parts.append(f"UNTIL={rule.until:%Y%m%d}")
+    if rule.until is not None:
+        parts.append(f"UNTIL={_format_until(rule.until)}")
     return ";".join(parts)
 
 
