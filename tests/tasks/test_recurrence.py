@@ -752,7 +752,7 @@ def test_an_until_at_the_end_of_the_calendar_keeps_the_series(
         ("FREQ=WEEKLY", date(9999, 12, 27)),
         ("FREQ=WEEKLY;BYDAY=MO,SU", date(9999, 12, 31)),
         ("FREQ=MONTHLY", date(9999, 12, 15)),
-        ("FREQ=MONTHLY;BYMONTHDAY=31", utc(9999, 10, 31, 12)),
+        ("FREQ=MONTHLY;BYMONTHDAY=31", utc(9999, 12, 31, 9)),
         ("FREQ=YEARLY", date(9999, 6, 1)),
         ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", date(9996, 2, 29)),
         ("FREQ=HOURLY", utc(9999, 12, 31, 23, 30)),
@@ -776,3 +776,19 @@ def test_a_series_that_would_pass_the_year_9999_ends(
         tz=tz,
     )
     assert result is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "current", "expected"),
+    [
+        ("FREQ=WEEKLY", date(9999, 12, 24), date(9999, 12, 31)),
+        ("FREQ=WEEKLY;BYDAY=MO,FR;WKST=SU", date(9999, 12, 27), date(9999, 12, 31)),
+        ("FREQ=MONTHLY;BYMONTHDAY=31", date(9999, 10, 31), date(9999, 12, 31)),
+        ("FREQ=DAILY", date(9999, 12, 30), date(9999, 12, 31)),
+        ("FREQ=WEEKLY;WKST=SU", date(1, 1, 1), date(1, 1, 8)),
+    ],
+)
+def test_the_first_and_last_weeks_of_the_calendar_are_reachable(
+    rule: str, current: date, expected: date
+) -> None:
+    assert due_after(rule, current, current) == expected

@@ -37,7 +37,7 @@ from todo.tasks.query import (
     row_page_from,
     tag_names,
 )
-from todo.tasks.recurrence import describe_rule, next_due
+from todo.tasks.recurrence import describe_rule, next_due, shifted_by_gap
 from todo.tasks.schemas import PRIORITY_VALUE, TaskCreate, TaskUpdate
 
 
@@ -215,6 +215,21 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
+async def _previous_due(session: AsyncSession, task: Task) -> datetime | None:
+    """The timed due of the series' latest occurrence before `task`, if one is left."""
+    result = await session.exec(
+        select(Task.due_at)
+        .where(
+            col(Task.user_id) == task.user_id,
+            col(Task.series_id) == task.series_id,
+            col(Task.occurrence) < task.occurrence,
+        )
+        .order_by(col(Task.occurrence).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
 async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     assert task.rrule is not None
     assert task.due_date is not None
@@ -230,6 +245,9 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     if later.one():
         return
     current: date | datetime = task.due_at if task.due_at is not None else task.due_date
+    previous = None
+    if task.due_at is not None and shifted_by_gap(task.due_at, clock_.tz):
+        previous = await _previous_due(session, task)
     following = next_due(
         task.rrule,
         series_start=current,
@@ -238,6 +256,7 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
         occurrence=task.occurrence,
         mode="completion" if task.recurrence_mode == "completion" else "due",
         tz=clock_.tz,
+        previous_due=previous,
     )
     if following is None:
         return
@@ -252,7 +271,10 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     assert isinstance(start_old, datetime)
     remind_at = None
     if task.remind_at is not None:
-        remind_at = start_new + (task.remind_at - start_old)
+        try:
+            remind_at = start_new + (task.remind_at - start_old)
+        except OverflowError:  # a reminder after the year 9999 cannot be kept
+            remind_at = None
     successor = Task(
         user_id=task.user_id,
         list_id=task.list_id,
