@@ -507,8 +507,9 @@ def _skipped_time(moment: datetime, tz: ZoneInfo) -> datetime | None:
     if gap <= timedelta(0):
         return None
     candidate = local.replace(tzinfo=None) - gap
-    # fold=0 reads a time in the gap with the offset before it, as RFC 5545 does.
-    read = candidate.replace(tzinfo=tz)
+    # fold=0 reads a time in the gap with the offset before it, as RFC 5545 does. Compared
+    # in UTC: across zones, Python calls a time in a gap unequal to every instant (PEP 495).
+    read = candidate.replace(tzinfo=tz).astimezone(UTC)
     if read != moment or read.astimezone(tz).replace(tzinfo=None) == candidate:
         return None
     return candidate
