@@ -57,8 +57,13 @@ SERIES = [
         "FREQ=DAILY",
         "New York",
         # 02:30 EST; 02:30 does not exist on 8 March: 03:30 EDT; then 02:30 EDT again.
-        [utc(2026, 3, 6, 7, 30), utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7, 30)]
-        + [utc(2026, 3, 9, 6, 30), utc(2026, 3, 10, 6, 30)],
+        [
+            utc(2026, 3, 6, 7, 30),
+            utc(2026, 3, 7, 7, 30),
+            utc(2026, 3, 8, 7, 30),
+            utc(2026, 3, 9, 6, 30),
+            utc(2026, 3, 10, 6, 30),
+        ],
         id="new-york-daily-0230-spring-gap",
     ),
     pytest.param(
@@ -85,8 +90,12 @@ SERIES = [
         "FREQ=HOURLY",
         "New York",
         # 00:30 EDT, 01:30 EDT, 01:30 EST, 02:30 EST: both 01:30s, nothing twice.
-        [utc(2026, 11, 1, 4, 30), utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 30)]
-        + [utc(2026, 11, 1, 7, 30)],
+        [
+            utc(2026, 11, 1, 4, 30),
+            utc(2026, 11, 1, 5, 30),
+            utc(2026, 11, 1, 6, 30),
+            utc(2026, 11, 1, 7, 30),
+        ],
         id="new-york-hourly-fall",
     ),
     pytest.param(
@@ -107,9 +116,15 @@ SERIES = [
         "FREQ=MONTHLY;BYMONTHDAY=31",
         "New York",
         # 08:00 on every 31st; months without one are skipped; EST, EDT ... EST.
-        [utc(2026, 1, 31, 13), utc(2026, 3, 31, 12), utc(2026, 5, 31, 12)]
-        + [utc(2026, 7, 31, 12), utc(2026, 8, 31, 12), utc(2026, 10, 31, 12)]
-        + [utc(2026, 12, 31, 13)],
+        [
+            utc(2026, 1, 31, 13),
+            utc(2026, 3, 31, 12),
+            utc(2026, 5, 31, 12),
+            utc(2026, 7, 31, 12),
+            utc(2026, 8, 31, 12),
+            utc(2026, 10, 31, 12),
+            utc(2026, 12, 31, 13),
+        ],
         id="new-york-monthly-31st",
     ),
     pytest.param(
@@ -123,8 +138,12 @@ SERIES = [
         "FREQ=DAILY",
         "Berlin",
         # 02:30 CET; on 29 March 03:30 CEST; then 02:30 CEST.
-        [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1, 30), utc(2026, 3, 30, 0, 30)]
-        + [utc(2026, 3, 31, 0, 30)],
+        [
+            utc(2026, 3, 28, 1, 30),
+            utc(2026, 3, 29, 1, 30),
+            utc(2026, 3, 30, 0, 30),
+            utc(2026, 3, 31, 0, 30),
+        ],
         id="berlin-daily-0230-spring-gap",
     ),
     pytest.param(
@@ -138,8 +157,12 @@ SERIES = [
         "FREQ=HOURLY",
         "Berlin",
         # 01:30 CEST, 02:30 CEST, 02:30 CET, 03:30 CET.
-        [utc(2026, 10, 24, 23, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)]
-        + [utc(2026, 10, 25, 2, 30)],
+        [
+            utc(2026, 10, 24, 23, 30),
+            utc(2026, 10, 25, 0, 30),
+            utc(2026, 10, 25, 1, 30),
+            utc(2026, 10, 25, 2, 30),
+        ],
         id="berlin-hourly-fall",
     ),
     pytest.param(
@@ -182,8 +205,12 @@ SERIES = [
         "Chatham",
         # 03:00 +12:45; on 27 September 03:00 does not exist: read at +12:45 (04:00 +13:45);
         # then 03:00 +13:45.
-        [utc(2026, 9, 25, 14, 15), utc(2026, 9, 26, 14, 15), utc(2026, 9, 27, 13, 15)]
-        + [utc(2026, 9, 28, 13, 15)],
+        [
+            utc(2026, 9, 25, 14, 15),
+            utc(2026, 9, 26, 14, 15),
+            utc(2026, 9, 27, 13, 15),
+            utc(2026, 9, 28, 13, 15),
+        ],
         id="chatham-daily-0300-spring-gap",
     ),
     pytest.param(
@@ -197,8 +224,12 @@ SERIES = [
         "FREQ=HOURLY",
         "Chatham",
         # 02:15 +13:45, 03:15 +13:45, 03:15 +12:45, 04:15 +12:45.
-        [utc(2026, 4, 4, 12, 30), utc(2026, 4, 4, 13, 30), utc(2026, 4, 4, 14, 30)]
-        + [utc(2026, 4, 4, 15, 30)],
+        [
+            utc(2026, 4, 4, 12, 30),
+            utc(2026, 4, 4, 13, 30),
+            utc(2026, 4, 4, 14, 30),
+            utc(2026, 4, 4, 15, 30),
+        ],
         id="chatham-hourly-fall",
     ),
     pytest.param(
