@@ -6,12 +6,14 @@ import itertools
 import time as clock
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from dateutil import rrule as reference
 
+from tests.conftest import Account
 from todo.tasks.recurrence import InvalidRule, Mode, describe_rule, next_due, normalize_rule
 
 T = TypeVar("T")
@@ -792,3 +794,64 @@ def test_the_first_and_last_weeks_of_the_calendar_are_reachable(
     rule: str, current: date, expected: date
 ) -> None:
     assert due_after(rule, current, current) == expected
+
+
+# --- through the API ------------------------------------------------------------------------
+
+
+async def _complete_and_list_open(
+    client: httpx.AsyncClient, who: Account, task_id: int
+) -> list[dict[str, Any]]:
+    done = await client.patch(f"/api/me/tasks/{task_id}/complete", headers=who.headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["completed"] is True
+    pending = await client.get("/api/me/tasks?status=pending", headers=who.headers)
+    return list(pending.json())
+
+
+@pytest.mark.parametrize("until", ["00010101", "09991231T235959Z", "10000101"])
+async def test_an_early_until_round_trips_and_completes(
+    client: httpx.AsyncClient, alice: Account, until: str
+) -> None:
+    rule = f"FREQ=DAILY;UNTIL={until}"
+    created = await client.post(
+        "/api/me/tasks",
+        headers=alice.headers,
+        json={"title": "t", "due_date": "2026-03-10", "rrule": rule},
+    )
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert task["rrule"] == rule
+    sent_back = await client.put(
+        f"/api/me/tasks/{task['id']}", headers=alice.headers, json={"rrule": task["rrule"]}
+    )
+    assert sent_back.status_code == 200, sent_back.text
+    assert sent_back.json()["rrule"] == rule
+    assert await _complete_and_list_open(client, alice, task["id"]) == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "due"),
+    [
+        ("UTC", {"due_date": "9999-12-31"}),
+        ("Pacific/Chatham", {"due_date": "9999-12-31"}),
+        ("UTC", {"due_at": "9999-12-31T23:00:00Z"}),
+        ("America/New_York", {"due_at": "9999-12-31T23:00:00Z"}),
+        ("UTC", {"due_date": "9999-12-30", "remind_at": "9999-12-31T23:59:00Z"}),
+    ],
+)
+async def test_completing_the_last_day_of_the_calendar_ends_the_series(
+    client: httpx.AsyncClient, alice: Account, zone: str, due: dict[str, str]
+) -> None:
+    response = await client.patch("/api/auth/me", headers=alice.headers, json={"timezone": zone})
+    assert response.status_code == 200, response.text
+    created = await client.post(
+        "/api/me/tasks", headers=alice.headers, json={"title": "t", "rrule": "FREQ=DAILY", **due}
+    )
+    assert created.status_code == 201, created.text
+    pending = await _complete_and_list_open(client, alice, created.json()["id"])
+    if "remind_at" in due:
+        # The next day still exists; a reminder a day and 23:59 after it would not.
+        assert [(t["due_date"], t["remind_at"]) for t in pending] == [("9999-12-31", None)]
+    else:
+        assert pending == []

@@ -501,3 +501,28 @@ async def test_changing_the_time_zone_moves_timed_series_but_not_dates(
         ("", "2026-03-28"),
         ("2026-03-29T01:00:00Z", "2026-03-29"),
     ]
+
+
+async def test_a_due_time_past_the_calendar_in_the_zone_is_a_clear_422(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    await _set_zone(client, alice, "Europe/Berlin")
+    # 23:00Z on the last day of the calendar is already the year 10000 in Berlin.
+    response = await client.post(
+        "/api/me/tasks",
+        headers=alice.headers,
+        json={"title": "t", "due_at": "9999-12-31T23:00:00Z", "rrule": "FREQ=DAILY"},
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["due_at"]
+    await _set_zone(client, alice, "UTC")
+    task = await _create(client, alice, due_at="9999-12-31T23:00:00Z", rrule="FREQ=DAILY")
+    moved = await client.patch(
+        "/api/auth/me", headers=alice.headers, json={"timezone": "Europe/Berlin"}
+    )
+    assert moved.status_code == 422, moved.text
+    assert [e["field"] for e in moved.json()["errors"]] == ["timezone"]
+    me = (await client.get("/api/auth/me", headers=alice.headers)).json()
+    assert me["timezone"] == "UTC"
+    kept = (await client.get(f"/api/me/tasks/{task['id']}", headers=alice.headers)).json()
+    assert kept["due_date"] == "9999-12-31"

@@ -123,9 +123,19 @@ async def _target_list(session: AsyncSession, user_id: str, list_id: int | None)
     return found.id
 
 
+_OUTSIDE_THE_CALENDAR = "falls outside the years 1 to 9999 in the account's time zone"
+
+
+def _local_day(moment: datetime, tz: ZoneInfo, field: str) -> date:
+    try:
+        return moment.astimezone(tz).date()
+    except OverflowError:  # 9999-12-31T23:00Z is already the year 10000 in Berlin
+        raise _invalid(field, _OUTSIDE_THE_CALENDAR) from None
+
+
 def _due_fields(due_date: date | None, due_at: datetime | None, clock_: Clock) -> dict[str, Any]:
     if due_at is not None:
-        return {"due_at": due_at, "due_date": due_at.astimezone(clock_.tz).date()}
+        return {"due_at": due_at, "due_date": _local_day(due_at, clock_.tz, "due_at")}
     return {"due_at": None, "due_date": due_date}
 
 
@@ -560,7 +570,7 @@ async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) ->
         await session.exec(
             update(Task)
             .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
-            .values(due_date=due_at.astimezone(tz).date(), version=col(Task.version) + 1)
+            .values(due_date=_local_day(due_at, tz, "timezone"), version=col(Task.version) + 1)
         )
 
 
