@@ -855,3 +855,19 @@ async def test_completing_the_last_day_of_the_calendar_ends_the_series(
         assert [(t["due_date"], t["remind_at"]) for t in pending] == [("9999-12-31", None)]
     else:
         assert pending == []
+
+
+def test_weekly_steps_of_elapsed_hours_end_quickly_when_they_keep_the_weekday() -> None:
+    monday_noon = utc(2026, 3, 2, 11)  # 12:00 CET
+    result, seconds = fastest(
+        lambda: due_after("FREQ=HOURLY;INTERVAL=168;BYDAY=TU", monday_noon, monday_noon)
+    )
+    assert result is None
+    assert seconds < FAST
+
+
+def test_weekly_steps_of_elapsed_hours_cross_midnight_when_the_offset_changes() -> None:
+    # Monday 23:30 CET, a week of hours later it is Tuesday 00:30 CEST.
+    monday_late = utc(2026, 3, 23, 22, 30)
+    result = due_after("FREQ=HOURLY;INTERVAL=168;BYDAY=TU", monday_late, monday_late)
+    assert result == utc(2026, 3, 30, 22, 30)

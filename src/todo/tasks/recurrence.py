@@ -656,13 +656,24 @@ def _can_match(rule: _Rule, start: datetime) -> bool:
         )
     if rule.freq == "WEEKLY" and rule.bysetpos:
         return any(abs(position) <= len(rule.byday) for position in rule.bysetpos)
-    if rule.freq == "DAILY" and rule.byday and rule.interval % 7 == 0:
-        # Steps of whole weeks never leave the weekday the series starts on. (Not said of
-        # HOURLY: its elapsed-time steps can cross midnight when the offset changes.)
+    if rule.byday and _keeps_its_weekday(rule, start):
         return any(day.weekday == start.weekday() for day in rule.byday)
     # Otherwise DAILY and finer only filter days, and every weekday falls on every
     # possible day of the month sooner or later.
     return True
+
+
+def _keeps_its_weekday(rule: _Rule, start: datetime) -> bool:
+    """Whether every step of the series falls on the weekday of (local) `start`."""
+    if rule.freq == "DAILY":
+        return rule.interval % 7 == 0
+    if rule.freq != "HOURLY" or rule.interval % (7 * 24):
+        return False
+    # Elapsed-time steps of whole weeks move in local time only when the offset changes,
+    # and zones change it by at most two hours at a time (Antarctica/Troll), so a start
+    # more than that away from midnight never crosses into another day.
+    since_midnight = start - start.replace(hour=0, minute=0, second=0, microsecond=0)
+    return timedelta(hours=2) <= since_midnight < timedelta(hours=22)
 
 
 def _next_by_period(rule: _Rule, start: datetime, after: datetime) -> datetime | None:
