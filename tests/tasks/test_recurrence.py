@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from dateutil import rrule as reference
+from fastapi import FastAPI
+from sqlalchemy import text
 
 from tests.conftest import Account
 from todo.tasks.recurrence import InvalidRule, Mode, describe_rule, next_due, normalize_rule
@@ -714,10 +716,25 @@ def test_describe_rule_early_until(until: str, words: str) -> None:
     assert describe_rule(f"FREQ=DAILY;UNTIL={until}") == f"every day, {words}"
 
 
-@pytest.mark.parametrize("until", ["00000101", "000101", "1010101", "100000101"])
-def test_until_needs_a_real_four_digit_year(until: str) -> None:
+@pytest.mark.parametrize("until", ["00000101", "000101", "0101", "100000101", "10101T000000"])
+def test_until_needs_a_real_year(until: str) -> None:
     with pytest.raises(InvalidRule, match="UNTIL"):
         normalize_rule(f"FREQ=DAILY;UNTIL={until}")
+
+
+@pytest.mark.parametrize(
+    ("written", "padded"),
+    [
+        ("10101", "00010101"),
+        ("9991231T235959Z", "09991231T235959Z"),
+        ("1000615", "01000615"),
+    ],
+)
+def test_an_until_written_without_padding_is_read_back_padded(written: str, padded: str) -> None:
+    # What normalize_rule wrote for years before 1000 until it padded them: such rules are
+    # stored and in clients' hands, and must neither fail a completion nor be refused.
+    assert normalize_rule(f"FREQ=DAILY;UNTIL={written}") == f"FREQ=DAILY;UNTIL={padded}"
+    assert due_after(f"FREQ=DAILY;UNTIL={written}", date(2026, 3, 1), date(2026, 3, 1)) is None
 
 
 @pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Pacific/Chatham")])
@@ -871,3 +888,28 @@ def test_weekly_steps_of_elapsed_hours_cross_midnight_when_the_offset_changes() 
     monday_late = utc(2026, 3, 23, 22, 30)
     result = due_after("FREQ=HOURLY;INTERVAL=168;BYDAY=TU", monday_late, monday_late)
     assert result == utc(2026, 3, 30, 22, 30)
+
+
+async def test_a_stored_unpadded_until_still_completes_and_is_accepted_back(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    created = await client.post(
+        "/api/me/tasks",
+        headers=alice.headers,
+        json={"title": "t", "due_date": "2026-03-10", "rrule": "FREQ=DAILY"},
+    )
+    task = created.json()
+    # As the versions that wrote UNTIL=10101 stored it.
+    async with app.state.db.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE tasks SET rrule = 'FREQ=DAILY;UNTIL=10101' WHERE id = :id"),
+            {"id": task["id"]},
+        )
+    assert await _complete_and_list_open(client, alice, task["id"]) == []
+    stored = await client.get(f"/api/me/tasks/{task['id']}", headers=alice.headers)
+    assert stored.json()["rrule"] == "FREQ=DAILY;UNTIL=10101"
+    sent_back = await client.put(
+        f"/api/me/tasks/{task['id']}", headers=alice.headers, json={"rrule": stored.json()["rrule"]}
+    )
+    assert sent_back.status_code == 200, sent_back.text
+    assert sent_back.json()["rrule"] == "FREQ=DAILY;UNTIL=00010101"

@@ -61,7 +61,9 @@ _MAX_INTERVAL: Final = 1000
 _MAX_COUNT: Final = 10000
 _NUMBER = re.compile(r"[+-]?\d{1,6}")
 _BYDAY_ITEM = re.compile(r"([+-]?\d{1,2})?([A-Z]{2})")
-_UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z?))?")
+# 5 to 7 digits: the unpadded years before 1000 this module once wrote (UNTIL=10101 for
+# 0001-01-01), still in stored rules and clients' copies; they are read and written back padded.
+_UNTIL = re.compile(r"(\d{5,8})(?:T(\d{6})(Z?))?")
 
 _LONGEST_MONTH: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # 28 years in a row with no skipped leap day (no 1900 or 2100 among them) include every
@@ -256,7 +258,7 @@ def _parse_until(value: str) -> date:
             "UNTIL date-times must be in UTC: end them with Z, as in 20261231T235959Z."
         )
     # Sliced by position, not strptime: it reads the year as 4 digits only by convention.
-    year, month, day = int(day_text[:4]), int(day_text[4:6]), int(day_text[6:])
+    year, month, day = int(day_text[:-4]), int(day_text[-4:-2]), int(day_text[-2:])
     try:
         if time_text is None:
             return date(year, month, day)
