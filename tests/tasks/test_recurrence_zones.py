@@ -526,3 +526,21 @@ async def test_a_due_time_past_the_calendar_in_the_zone_is_a_clear_422(
     assert me["timezone"] == "UTC"
     kept = (await client.get(f"/api/me/tasks/{task['id']}", headers=alice.headers)).json()
     assert kept["due_date"] == "9999-12-31"
+
+
+async def test_without_the_occurrence_before_a_shifted_due_the_series_keeps_its_time(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    await _set_zone(client, alice, "America/New_York")
+    first = await _create(client, alice, due_at="2026-03-07T02:30:00-05:00", rrule="FREQ=DAILY")
+    done = await client.patch(f"/api/me/tasks/{first['id']}/complete", headers=alice.headers)
+    assert done.status_code == 200
+    shifted = (await client.get("/api/me/tasks?status=pending", headers=alice.headers)).json()[0]
+    assert shifted["due_at"] == "2026-03-08T07:30:00Z"
+    deleted = await client.delete(f"/api/me/tasks/{first['id']}", headers=alice.headers)
+    assert deleted.status_code == 204
+    # 03:30 EDT alone cannot tell a 02:30 series from a 03:30 one: it stays at 03:30.
+    assert [due for due, _ in await _complete_all(client, alice, shifted, 1)] == [
+        "2026-03-08T07:30:00Z",
+        "2026-03-09T07:30:00Z",
+    ]
