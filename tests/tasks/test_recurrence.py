@@ -6,13 +6,17 @@ import itertools
 import time as clock
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from dateutil import rrule as reference
+from fastapi import FastAPI
+from sqlalchemy import text
 
-from todo.tasks.recurrence import InvalidRule, describe_rule, next_due, normalize_rule
+from tests.conftest import Account
+from todo.tasks.recurrence import InvalidRule, Mode, describe_rule, next_due, normalize_rule
 
 T = TypeVar("T")
 
@@ -675,3 +679,237 @@ def test_next_due_rejects_bad_arguments(changes: dict[str, object], error: type[
     arguments.update(changes)
     with pytest.raises(error):
         next_due(**arguments)  # type: ignore[arg-type]
+
+
+# --- UNTIL round trips; series at the edge of the calendar -------------------------------
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "00010101",
+        "00010101T000000Z",
+        "09991231",
+        "09990615T123456Z",
+        "10000101",
+        "10000101T000001Z",
+        "20261231",
+        "99991231",
+        "99991231T235959Z",
+    ],
+)
+@pytest.mark.parametrize("base", ["FREQ=DAILY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR"])
+def test_until_round_trips_exactly_with_a_four_digit_year(base: str, until: str) -> None:
+    canonical = f"{base};UNTIL={until}"
+    assert normalize_rule(canonical) == canonical
+    assert normalize_rule(canonical.lower()) == canonical
+
+
+@pytest.mark.parametrize(
+    ("until", "words"),
+    [
+        ("00010101", "until January 1, 1"),
+        ("09990615T123456Z", "until June 15, 999 12:34 UTC"),
+    ],
+)
+def test_describe_rule_early_until(until: str, words: str) -> None:
+    assert describe_rule(f"FREQ=DAILY;UNTIL={until}") == f"every day, {words}"
+
+
+@pytest.mark.parametrize("until", ["00000101", "000101", "0101", "100000101", "10101T000000"])
+def test_until_needs_a_real_year(until: str) -> None:
+    with pytest.raises(InvalidRule, match="UNTIL"):
+        normalize_rule(f"FREQ=DAILY;UNTIL={until}")
+
+
+@pytest.mark.parametrize(
+    ("written", "padded"),
+    [
+        ("10101", "00010101"),
+        ("9991231T235959Z", "09991231T235959Z"),
+        ("1000615", "01000615"),
+    ],
+)
+def test_an_until_written_without_padding_is_read_back_padded(written: str, padded: str) -> None:
+    # What normalize_rule wrote for years before 1000 until it padded them: such rules are
+    # stored and in clients' hands, and must neither fail a completion nor be refused.
+    assert normalize_rule(f"FREQ=DAILY;UNTIL={written}") == f"FREQ=DAILY;UNTIL={padded}"
+    assert due_after(f"FREQ=DAILY;UNTIL={written}", date(2026, 3, 1), date(2026, 3, 1)) is None
+
+
+@pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Pacific/Chatham")])
+@pytest.mark.parametrize("until", ["00010101", "00010101T000000Z", "09991231T235959Z"])
+@pytest.mark.parametrize(
+    "current", [date(2026, 3, 10), utc(2026, 3, 10, 9)], ids=["whole-day", "timed"]
+)
+def test_an_until_long_past_ends_the_series(tz: ZoneInfo, until: str, current: date) -> None:
+    assert due_after(f"FREQ=DAILY;UNTIL={until}", current, current, tz=tz) is None
+
+
+@pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Pacific/Chatham")])
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [(date(2026, 3, 10), date(2026, 3, 11)), (utc(2026, 3, 10, 9), utc(2026, 3, 11, 9))],
+    ids=["whole-day", "timed"],
+)
+@pytest.mark.parametrize("until", ["99991231", "99991231T235959Z"])
+def test_an_until_at_the_end_of_the_calendar_keeps_the_series(
+    tz: ZoneInfo, until: str, current: date, expected: date
+) -> None:
+    # The summer offsets of all three zones are whole hours or +13:45, so 09:00Z stays put.
+    result = due_after(f"FREQ=DAILY;UNTIL={until}", current, current, tz=tz)
+    assert result == expected
+
+
+@pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Pacific/Chatham"), ZoneInfo("UTC")])
+@pytest.mark.parametrize(
+    ("rule", "current"),
+    [
+        ("FREQ=DAILY", date(9999, 12, 31)),
+        ("FREQ=DAILY", utc(9999, 12, 31, 23)),
+        ("FREQ=DAILY", utc(9999, 12, 31, 9)),
+        ("FREQ=WEEKLY", date(9999, 12, 27)),
+        ("FREQ=WEEKLY;BYDAY=MO,SU", date(9999, 12, 31)),
+        ("FREQ=MONTHLY", date(9999, 12, 15)),
+        ("FREQ=MONTHLY;BYMONTHDAY=31", utc(9999, 12, 31, 9)),
+        ("FREQ=YEARLY", date(9999, 6, 1)),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", date(9996, 2, 29)),
+        ("FREQ=HOURLY", utc(9999, 12, 31, 23, 30)),
+        ("FREQ=HOURLY", date(9999, 12, 31)),
+        ("FREQ=MINUTELY;INTERVAL=90", utc(9999, 12, 31, 23)),
+        ("FREQ=HOURLY;BYMONTH=1", utc(9999, 12, 30)),
+        ("FREQ=DAILY;UNTIL=99991231T235959Z", utc(9999, 12, 31, 12)),
+    ],
+)
+@pytest.mark.parametrize("mode", ["due", "completion"])
+def test_a_series_that_would_pass_the_year_9999_ends(
+    tz: ZoneInfo, rule: str, current: date, mode: Mode
+) -> None:
+    result = next_due(
+        rule,
+        series_start=current,
+        current_due=current,
+        completed_at=utc(9999, 12, 31, 23, 59, 59) if mode == "completion" else SOMETIME,
+        occurrence=1,
+        mode=mode,
+        tz=tz,
+    )
+    assert result is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "current", "expected"),
+    [
+        ("FREQ=WEEKLY", date(9999, 12, 24), date(9999, 12, 31)),
+        ("FREQ=WEEKLY;BYDAY=MO,FR;WKST=SU", date(9999, 12, 27), date(9999, 12, 31)),
+        ("FREQ=MONTHLY;BYMONTHDAY=31", date(9999, 10, 31), date(9999, 12, 31)),
+        ("FREQ=DAILY", date(9999, 12, 30), date(9999, 12, 31)),
+        ("FREQ=WEEKLY;WKST=SU", date(1, 1, 1), date(1, 1, 8)),
+    ],
+)
+def test_the_first_and_last_weeks_of_the_calendar_are_reachable(
+    rule: str, current: date, expected: date
+) -> None:
+    assert due_after(rule, current, current) == expected
+
+
+# --- through the API ------------------------------------------------------------------------
+
+
+async def _complete_and_list_open(
+    client: httpx.AsyncClient, who: Account, task_id: int
+) -> list[dict[str, Any]]:
+    done = await client.patch(f"/api/me/tasks/{task_id}/complete", headers=who.headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["completed"] is True
+    pending = await client.get("/api/me/tasks?status=pending", headers=who.headers)
+    return list(pending.json())
+
+
+@pytest.mark.parametrize("until", ["00010101", "09991231T235959Z", "10000101"])
+async def test_an_early_until_round_trips_and_completes(
+    client: httpx.AsyncClient, alice: Account, until: str
+) -> None:
+    rule = f"FREQ=DAILY;UNTIL={until}"
+    created = await client.post(
+        "/api/me/tasks",
+        headers=alice.headers,
+        json={"title": "t", "due_date": "2026-03-10", "rrule": rule},
+    )
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert task["rrule"] == rule
+    sent_back = await client.put(
+        f"/api/me/tasks/{task['id']}", headers=alice.headers, json={"rrule": task["rrule"]}
+    )
+    assert sent_back.status_code == 200, sent_back.text
+    assert sent_back.json()["rrule"] == rule
+    assert await _complete_and_list_open(client, alice, task["id"]) == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "due"),
+    [
+        ("UTC", {"due_date": "9999-12-31"}),
+        ("Pacific/Chatham", {"due_date": "9999-12-31"}),
+        ("UTC", {"due_at": "9999-12-31T23:00:00Z"}),
+        ("America/New_York", {"due_at": "9999-12-31T23:00:00Z"}),
+        ("UTC", {"due_date": "9999-12-30", "remind_at": "9999-12-31T23:59:00Z"}),
+    ],
+)
+async def test_completing_the_last_day_of_the_calendar_ends_the_series(
+    client: httpx.AsyncClient, alice: Account, zone: str, due: dict[str, str]
+) -> None:
+    response = await client.patch("/api/auth/me", headers=alice.headers, json={"timezone": zone})
+    assert response.status_code == 200, response.text
+    created = await client.post(
+        "/api/me/tasks", headers=alice.headers, json={"title": "t", "rrule": "FREQ=DAILY", **due}
+    )
+    assert created.status_code == 201, created.text
+    pending = await _complete_and_list_open(client, alice, created.json()["id"])
+    if "remind_at" in due:
+        # The next day still exists; a reminder a day and 23:59 after it would not.
+        assert [(t["due_date"], t["remind_at"]) for t in pending] == [("9999-12-31", None)]
+    else:
+        assert pending == []
+
+
+def test_weekly_steps_of_elapsed_hours_end_quickly_when_they_keep_the_weekday() -> None:
+    monday_noon = utc(2026, 3, 2, 11)  # 12:00 CET
+    result, seconds = fastest(
+        lambda: due_after("FREQ=HOURLY;INTERVAL=168;BYDAY=TU", monday_noon, monday_noon)
+    )
+    assert result is None
+    assert seconds < FAST
+
+
+def test_weekly_steps_of_elapsed_hours_cross_midnight_when_the_offset_changes() -> None:
+    # Monday 23:30 CET, a week of hours later it is Tuesday 00:30 CEST.
+    monday_late = utc(2026, 3, 23, 22, 30)
+    result = due_after("FREQ=HOURLY;INTERVAL=168;BYDAY=TU", monday_late, monday_late)
+    assert result == utc(2026, 3, 30, 22, 30)
+
+
+async def test_a_stored_unpadded_until_still_completes_and_is_accepted_back(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    created = await client.post(
+        "/api/me/tasks",
+        headers=alice.headers,
+        json={"title": "t", "due_date": "2026-03-10", "rrule": "FREQ=DAILY"},
+    )
+    task = created.json()
+    # As the versions that wrote UNTIL=10101 stored it.
+    async with app.state.db.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE tasks SET rrule = 'FREQ=DAILY;UNTIL=10101' WHERE id = :id"),
+            {"id": task["id"]},
+        )
+    assert await _complete_and_list_open(client, alice, task["id"]) == []
+    stored = await client.get(f"/api/me/tasks/{task['id']}", headers=alice.headers)
+    assert stored.json()["rrule"] == "FREQ=DAILY;UNTIL=10101"
+    sent_back = await client.put(
+        f"/api/me/tasks/{task['id']}", headers=alice.headers, json={"rrule": stored.json()["rrule"]}
+    )
+    assert sent_back.status_code == 200, sent_back.text
+    assert sent_back.json()["rrule"] == "FREQ=DAILY;UNTIL=00010101"

@@ -6,10 +6,12 @@ of the rule's grid that holds the previous due date, then walks forward from the
 Gregorian calendar repeats every 400 years, so one turn of the grid around that cycle
 is an exact bound: a rule that has produced nothing by then never will.
 
-Whole-day series use `date`; timed series use aware UTC `datetime`s whose rule
-arithmetic happens in the user's wall-clock time, so "every day at 09:00" stays at
-09:00 across DST changes. A wall-clock time skipped by a DST jump lands one gap later
-(02:30 becomes 03:30); a repeated one resolves to its first instance.
+Whole-day series use `date`; timed series use aware UTC `datetime`s. DAILY and coarser
+rules do their arithmetic in the user's wall-clock time, so "every day at 09:00" stays at
+09:00 across DST changes. A wall-clock time skipped by a DST jump is read with the offset
+before the gap, as RFC 5545 says (02:30 becomes 03:30), and the series is back at 02:30
+the day after; a repeated one resolves to its first instance. HOURLY and MINUTELY rules
+step through elapsed time instead, so they neither skip nor repeat an instant.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from math import gcd
 from typing import Final, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-__all__ = ["InvalidRule", "Mode", "describe_rule", "next_due", "normalize_rule"]
+__all__ = ["InvalidRule", "Mode", "describe_rule", "next_due", "normalize_rule", "shifted_by_gap"]
 
 
 class InvalidRule(ValueError):
@@ -59,7 +61,9 @@ _MAX_INTERVAL: Final = 1000
 _MAX_COUNT: Final = 10000
 _NUMBER = re.compile(r"[+-]?\d{1,6}")
 _BYDAY_ITEM = re.compile(r"([+-]?\d{1,2})?([A-Z]{2})")
-_UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z?))?")
+# 5 to 7 digits: the unpadded years before 1000 this module once wrote (UNTIL=10101 for
+# 0001-01-01), still in stored rules and clients' copies; they are read and written back padded.
+_UNTIL = re.compile(r"(\d{5,8})(?:T(\d{6})(Z?))?")
 
 _LONGEST_MONTH: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # 28 years in a row with no skipped leap day (no 1900 or 2100 among them) include every
@@ -75,10 +79,12 @@ _CYCLE: Final = {
     "WEEKLY": _DAYS_IN_400_YEARS,
     "DAILY": _DAYS_IN_400_YEARS,
 }
+_FIRST_DAY: Final = date.min.toordinal()
+_LAST_DAY: Final = date.max.toordinal()
 _LAST_PERIOD: Final = {
     "YEARLY": date.max.year,
     "MONTHLY": 12 * date.max.year + 11,
-    "WEEKLY": date.max.toordinal() - 6,
+    "WEEKLY": date.max.toordinal(),
     "DAILY": date.max.toordinal(),
 }
 
@@ -251,12 +257,23 @@ def _parse_until(value: str) -> date:
         raise InvalidRule(
             "UNTIL date-times must be in UTC: end them with Z, as in 20261231T235959Z."
         )
+    # Sliced by position, not strptime: it reads the year as 4 digits only by convention.
+    year, month, day = int(day_text[:-4]), int(day_text[-4:-2]), int(day_text[-2:])
     try:
         if time_text is None:
-            return datetime.strptime(day_text, "%Y%m%d").date()
-        return datetime.strptime(day_text + time_text, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+            return date(year, month, day)
+        hour, minute, second = int(time_text[:2]), int(time_text[2:4]), int(time_text[4:])
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise InvalidRule(f"UNTIL {value} is not a real calendar date and time.") from None
+
+
+def _format_until(until: date) -> str:
+    # Not strftime: %Y writes the year 999 as "999", which no longer parses as 8 digits.
+    day = f"{until.year:04d}{until.month:02d}{until.day:02d}"
+    if isinstance(until, datetime):
+        return f"{day}T{until.hour:02d}{until.minute:02d}{until.second:02d}Z"
+    return day
 
 
 def _format(rule: _Rule) -> str:
@@ -276,10 +293,8 @@ def _format(rule: _Rule) -> str:
         parts.append(f"WKST={_WEEKDAYS[rule.wkst]}")
     if rule.count is not None:
         parts.append(f"COUNT={rule.count}")
-    if isinstance(rule.until, datetime):
-        parts.append(f"UNTIL={rule.until:%Y%m%dT%H%M%SZ}")
-    elif rule.until is not None:
-        parts.append(f"UNTIL={rule.until:%Y%m%d}")
+    if rule.until is not None:
+        parts.append(f"UNTIL={_format_until(rule.until)}")
     return ";".join(parts)
 
 
@@ -428,6 +443,7 @@ def next_due(
     occurrence: int,
     mode: Mode,
     tz: ZoneInfo,
+    previous_due: date | datetime | None = None,
 ) -> date | datetime | None:
     """The due of the series' next occurrence, or None when the series has ended.
 
@@ -438,6 +454,12 @@ def next_due(
     restarting at the completion minute, the first one after that instant). Dates stay
     dates; timed dues come back as aware UTC datetimes. `occurrence` is the 1-based
     index of the occurrence being completed, which is all COUNT needs.
+
+    `previous_due`, the due of the occurrence before, is read only when `series_start`
+    may be a time a DST gap skipped (see `shifted_by_gap`): a daily 02:30 series is due
+    at 03:30 on the spring-forward day, and only the day before tells that the series
+    returns to 02:30 rather than being a 03:30 one. A series that would pass the year
+    9999 ends.
     """
     parsed = _parse(rule)
     timed = isinstance(current_due, datetime)
@@ -447,6 +469,7 @@ def next_due(
         ("series_start", series_start),
         ("current_due", current_due),
         ("completed_at", completed_at),
+        ("previous_due", previous_due),
     ):
         if isinstance(value, datetime) and value.utcoffset() is None:
             raise ValueError(f"{name} must be a timezone-aware datetime")
@@ -456,38 +479,116 @@ def next_due(
         raise ValueError(f"mode must be 'due' or 'completion', not {mode!r}")
     if parsed.count is not None and occurrence >= parsed.count:
         return None
+    try:
+        if parsed.freq in _SUB_DAILY:
+            due = _next_sub_daily_due(parsed, series_start, current_due, completed_at, mode, tz)
+        else:
+            phase = _phase(series_start, previous_due, tz)
+            due = _next_calendar_due(parsed, phase, current_due, completed_at, mode, tz)
+    except OverflowError:  # the series runs past the year 9999
+        return None
+    return due if due is not None and _within_until(parsed.until, due, tz) else None
 
-    start, after = _search_window(parsed, series_start, current_due, completed_at, mode, tz)
-    found = _next_occurrence(parsed, start, after)
+
+def shifted_by_gap(moment: datetime, tz: ZoneInfo) -> bool:
+    """True when `moment` is also how RFC 5545 reads a local time that a DST gap skipped
+    (02:30 on the spring-forward day in New York is 03:30 EDT), so that its wall-clock
+    time alone does not tell a series' time of day: then `next_due` wants `previous_due`."""
+    try:
+        return _skipped_time(moment, tz) is not None
+    except OverflowError:
+        return False
+
+
+def _skipped_time(moment: datetime, tz: ZoneInfo) -> datetime | None:
+    """The nonexistent wall-clock time whose RFC 5545 reading is `moment`, if any."""
+    local = moment.astimezone(tz)
+    gap = _offset(local.replace(tzinfo=None), tz) - _offset(
+        (moment - timedelta(days=1)).astimezone(tz).replace(tzinfo=None), tz
+    )
+    if gap <= timedelta(0):
+        return None
+    candidate = local.replace(tzinfo=None) - gap
+    # fold=0 reads a time in the gap with the offset before it, as RFC 5545 does. Compared
+    # in UTC: across zones, Python calls a time in a gap unequal to every instant (PEP 495).
+    read = candidate.replace(tzinfo=tz).astimezone(UTC)
+    if read != moment or read.astimezone(tz).replace(tzinfo=None) == candidate:
+        return None
+    return candidate
+
+
+def _offset(local: datetime, tz: ZoneInfo) -> timedelta:
+    """The UTC offset of a naive wall-clock time (fold=0: before a gap, first of a repeat)."""
+    return tz.utcoffset(local) or timedelta(0)
+
+
+def _phase(series_start: date, previous_due: date | None, tz: ZoneInfo) -> datetime:
+    """The series' wall-clock dtstart: where `series_start` falls in `tz`, unless that is
+    where a DST gap pushed a time the previous occurrence shows."""
+    phase = _wall_clock(series_start, tz)
+    if isinstance(series_start, datetime) and isinstance(previous_due, datetime):
+        skipped = _skipped_time(series_start, tz)
+        if skipped is not None and _wall_clock(previous_due, tz).time() == skipped.time():
+            return skipped
+    return phase
+
+
+def _next_calendar_due(
+    rule: _Rule,
+    phase: datetime,
+    current_due: date,
+    completed_at: datetime,
+    mode: Mode,
+    tz: ZoneInfo,
+) -> date | None:
+    """DAILY and coarser: the rule's arithmetic runs on wall-clock time, so a series keeps
+    its local time of day across DST changes; the result is read back in `tz` (a time in a
+    gap with the offset before it, a repeated one as its first instance: RFC 5545)."""
+    timed = isinstance(current_due, datetime)
+    if mode == "due":
+        start = phase
+        after = _wall_clock(current_due, tz) if timed else datetime.combine(current_due, time.max)
+    else:
+        done = completed_at.astimezone(tz).date()
+        # A later day, so completing early on the due day cannot yield that same due again.
+        start = datetime.combine(done, phase.time())
+        after = datetime.combine(done, time.max)
+    found = _next_occurrence(rule, start, after)
     if found is None:
         return None
-    due = found.replace(tzinfo=tz).astimezone(UTC) if timed else found.date()
-    return due if _within_until(parsed.until, due, tz) else None
+    return found.replace(tzinfo=tz).astimezone(UTC) if timed else found.date()
 
 
-def _search_window(
+def _next_sub_daily_due(
     rule: _Rule,
     series_start: date,
     current_due: date,
     completed_at: datetime,
     mode: Mode,
     tz: ZoneInfo,
-) -> tuple[datetime, datetime]:
-    """The wall-clock dtstart to search from, and the moment the result must follow."""
-    phase = _wall_clock(series_start, tz)
+) -> date | None:
+    """HOURLY and MINUTELY step through elapsed time, not the wall clock: across the fall
+    change an hourly series has both 01:30s, and across the spring gap no hour twice."""
+    if not isinstance(series_start, datetime) or not isinstance(current_due, datetime):
+        # Whole days have no time zone to follow; only their dates come back.
+        zone = ZoneInfo("UTC")
+        if mode == "due":
+            start = datetime.combine(series_start, time(), tzinfo=UTC)
+            after = datetime.combine(current_due, time.max, tzinfo=UTC)
+        else:
+            done = completed_at.astimezone(tz).date()
+            start = datetime.combine(done, time(), tzinfo=UTC)
+            after = datetime.combine(done, time.max, tzinfo=UTC)
+        found = _next_sub_daily(rule, start, after, zone)
+        return None if found is None else found.date()
     if mode == "due":
-        if isinstance(current_due, datetime):
-            return phase, _wall_clock(current_due, tz)
-        return phase, datetime.combine(current_due, time.max)
-    done = completed_at.astimezone(tz).replace(tzinfo=None)
-    end_of_day = datetime.combine(done.date(), time.max)
-    if not isinstance(series_start, datetime):
-        return datetime.combine(done.date(), time()), end_of_day
-    if rule.freq in _SUB_DAILY:
+        start = series_start.astimezone(UTC).replace(microsecond=0)
+        after = current_due.astimezone(UTC)
+    else:
         # "every! 3 hours" means three hours after the completion, not a daily phase.
-        return done.replace(second=0, microsecond=0), done
-    # A later day, so completing early on the due day cannot yield that same due again.
-    return datetime.combine(done.date(), phase.time()), end_of_day
+        after = completed_at.astimezone(UTC)
+        start = after.replace(second=0, microsecond=0)
+    return _next_sub_daily(rule, start, after, tz)
 
 
 def _wall_clock(moment: date, tz: ZoneInfo) -> datetime:
@@ -497,29 +598,31 @@ def _wall_clock(moment: date, tz: ZoneInfo) -> datetime:
 
 
 def _within_until(until: date | None, due: date, tz: ZoneInfo) -> bool:
+    # Compared as differences of naive times, which cannot leave the calendar the way
+    # moving UNTIL 00010101T000000Z or 99991231T235959Z into a local zone can.
     if until is None:
         return True
     if isinstance(due, datetime):
         if isinstance(until, datetime):
             return due <= until
-        return due.astimezone(tz).date() <= until
+        # Inside a date UNTIL while before the local midnight that ends that day.
+        if until == date.max:
+            return True
+        day_after = datetime.combine(until + timedelta(days=1), time())
+        return due.astimezone(UTC).replace(tzinfo=None) - day_after < -_offset(day_after, tz)
     if isinstance(until, datetime):
         # A whole day starts at local midnight; it is inside UNTIL if that midnight is.
-        return due <= until.astimezone(tz).date()
+        midnight = datetime.combine(due, time())
+        return midnight - until.replace(tzinfo=None) <= _offset(midnight, tz)
     return due <= until
 
 
 def _next_occurrence(rule: _Rule, start: datetime, after: datetime) -> datetime | None:
-    """The first occurrence of `rule` with dtstart `start` strictly after `after`."""
+    """The first occurrence of `rule` with wall-clock dtstart `start` strictly after `after`."""
     rule = _with_defaults(rule, start)
     if not _can_match(rule, start):
         return None
-    try:
-        if rule.freq in _SUB_DAILY:
-            return _next_sub_daily(rule, start, after)
-        return _next_by_period(rule, start, after)
-    except OverflowError:  # the series runs past the year 9999
-        return None
+    return _next_by_period(rule, start, after)
 
 
 def _with_defaults(rule: _Rule, start: datetime) -> _Rule:
@@ -555,13 +658,24 @@ def _can_match(rule: _Rule, start: datetime) -> bool:
         )
     if rule.freq == "WEEKLY" and rule.bysetpos:
         return any(abs(position) <= len(rule.byday) for position in rule.bysetpos)
-    hours = rule.interval * (24 if rule.freq == "DAILY" else 1)
-    if rule.freq in ("DAILY", "HOURLY") and rule.byday and hours % (7 * 24) == 0:
-        # Steps of whole weeks never leave the weekday the series starts on.
+    if rule.byday and _keeps_its_weekday(rule, start):
         return any(day.weekday == start.weekday() for day in rule.byday)
     # Otherwise DAILY and finer only filter days, and every weekday falls on every
     # possible day of the month sooner or later.
     return True
+
+
+def _keeps_its_weekday(rule: _Rule, start: datetime) -> bool:
+    """Whether every step of the series falls on the weekday of (local) `start`."""
+    if rule.freq == "DAILY":
+        return rule.interval % 7 == 0
+    if rule.freq != "HOURLY" or rule.interval % (7 * 24):
+        return False
+    # Elapsed-time steps of whole weeks move in local time only when the offset changes,
+    # and zones change it by at most two hours at a time (Antarctica/Troll), so a start
+    # more than that away from midnight never crosses into another day.
+    since_midnight = start - start.replace(hour=0, minute=0, second=0, microsecond=0)
+    return timedelta(hours=2) <= since_midnight < timedelta(hours=22)
 
 
 def _next_by_period(rule: _Rule, start: datetime, after: datetime) -> datetime | None:
@@ -609,9 +723,9 @@ def _days_of_period(rule: _Rule, period: int) -> list[date]:
             return []
         days = _select_days(rule, [(year, month + 1)], [_month_span(year, month + 1)])
     elif rule.freq == "WEEKLY":
-        week = date.fromordinal(period)
-        offsets = {(day.weekday - rule.wkst) % 7 for day in rule.byday}
-        days = [week + timedelta(days=offset) for offset in offsets]
+        # By ordinal: the first and last weeks of the calendar are only partly in it.
+        ordinals = {period + (day.weekday - rule.wkst) % 7 for day in rule.byday}
+        days = [date.fromordinal(each) for each in ordinals if _FIRST_DAY <= each <= _LAST_DAY]
         days = [day for day in days if not rule.bymonth or day.month in rule.bymonth]
     else:
         day = date.fromordinal(period)
@@ -692,7 +806,11 @@ def _matches_day(rule: _Rule, day: date) -> bool:
     return day.day in rule.bymonthday or day.day - length - 1 in rule.bymonthday
 
 
-def _next_sub_daily(rule: _Rule, start: datetime, after: datetime) -> datetime | None:
+def _next_sub_daily(rule: _Rule, start: datetime, after: datetime, tz: ZoneInfo) -> datetime | None:
+    """The first step of the grid from aware `start` strictly after `after` whose local day
+    (in `tz`) the rule's BY parts allow."""
+    if not _can_match(rule, start.astimezone(tz)):
+        return None
     step = (
         timedelta(hours=rule.interval)
         if rule.freq == "HOURLY"
@@ -703,10 +821,11 @@ def _next_sub_daily(rule: _Rule, start: datetime, after: datetime) -> datetime |
     # Each pass moves on by at least one step, and the grid of steps lines up with the
     # 400-year calendar cycle again after this many of them.
     for _ in range(_MINUTES_IN_400_YEARS // gcd(step_minutes, _MINUTES_IN_400_YEARS) + 1):
-        if _matches_day(rule, moment.date()):
+        day = moment.astimezone(tz).date()
+        if _matches_day(rule, day):
             return moment
-        # The rest of this day is excluded: go to the first step at or after midnight
-        # (floor division of the negated distance rounds up).
-        next_midnight = datetime.combine(moment.date() + timedelta(days=1), time())
-        moment = start - ((start - next_midnight) // step) * step
+        # The rest of this day is excluded: go to the first step at or after the next local
+        # midnight (floor division of the negated distance rounds up).
+        midnight = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+        moment = start - ((start - midnight) // step) * step
     return None

@@ -37,7 +37,7 @@ from todo.tasks.query import (
     row_page_from,
     tag_names,
 )
-from todo.tasks.recurrence import describe_rule, next_due
+from todo.tasks.recurrence import describe_rule, next_due, shifted_by_gap
 from todo.tasks.schemas import PRIORITY_VALUE, TaskCreate, TaskUpdate
 
 
@@ -123,9 +123,19 @@ async def _target_list(session: AsyncSession, user_id: str, list_id: int | None)
     return found.id
 
 
+_OUTSIDE_THE_CALENDAR = "falls outside the years 1 to 9999 in the account's time zone"
+
+
+def _local_day(moment: datetime, tz: ZoneInfo, field: str) -> date:
+    try:
+        return moment.astimezone(tz).date()
+    except OverflowError:  # 9999-12-31T23:00Z is already the year 10000 in Berlin
+        raise _invalid(field, _OUTSIDE_THE_CALENDAR) from None
+
+
 def _due_fields(due_date: date | None, due_at: datetime | None, clock_: Clock) -> dict[str, Any]:
     if due_at is not None:
-        return {"due_at": due_at, "due_date": due_at.astimezone(clock_.tz).date()}
+        return {"due_at": due_at, "due_date": _local_day(due_at, clock_.tz, "due_at")}
     return {"due_at": None, "due_date": due_date}
 
 
@@ -215,6 +225,21 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
+async def _previous_due(session: AsyncSession, task: Task) -> datetime | None:
+    """The timed due of the series' latest occurrence before `task`, if one is left."""
+    result = await session.exec(
+        select(Task.due_at)
+        .where(
+            col(Task.user_id) == task.user_id,
+            col(Task.series_id) == task.series_id,
+            col(Task.occurrence) < task.occurrence,
+        )
+        .order_by(col(Task.occurrence).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
 async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     assert task.rrule is not None
     assert task.due_date is not None
@@ -230,6 +255,9 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     if later.one():
         return
     current: date | datetime = task.due_at if task.due_at is not None else task.due_date
+    previous = None
+    if task.due_at is not None and shifted_by_gap(task.due_at, clock_.tz):
+        previous = await _previous_due(session, task)
     following = next_due(
         task.rrule,
         series_start=current,
@@ -238,6 +266,7 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
         occurrence=task.occurrence,
         mode="completion" if task.recurrence_mode == "completion" else "due",
         tz=clock_.tz,
+        previous_due=previous,
     )
     if following is None:
         return
@@ -252,7 +281,10 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     assert isinstance(start_old, datetime)
     remind_at = None
     if task.remind_at is not None:
-        remind_at = start_new + (task.remind_at - start_old)
+        try:
+            remind_at = start_new + (task.remind_at - start_old)
+        except OverflowError:  # a reminder after the year 9999 cannot be kept
+            remind_at = None
     successor = Task(
         user_id=task.user_id,
         list_id=task.list_id,
@@ -538,7 +570,7 @@ async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) ->
         await session.exec(
             update(Task)
             .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
-            .values(due_date=due_at.astimezone(tz).date(), version=col(Task.version) + 1)
+            .values(due_date=_local_day(due_at, tz, "timezone"), version=col(Task.version) + 1)
         )
 
 
