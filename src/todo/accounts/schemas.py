@@ -89,6 +89,19 @@ class AuthResponse(BaseModel):
     expires_in: int = Field(description="Seconds until the access token expires")
 
 
+class UserUpdated(UserRead):
+    """The account after PATCH /me. A new password ends every earlier token, the caller's
+    included, so the answer then carries the caller's next one."""
+
+    access_token: str | None = Field(
+        default=None, description="A fresh token when the password was changed, else null"
+    )
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token kind, not a secret)
+    expires_in: int | None = Field(
+        default=None, description="Seconds until `access_token` expires, when there is one"
+    )
+
+
 class TokenResponse(BaseModel):
     """The OAuth2 password-flow answer, as the Authorize button of /docs expects it."""
 

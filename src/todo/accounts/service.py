@@ -30,7 +30,7 @@ class Authenticated:
     expires_in: int
 
 
-def _issue(tokens: TokenService, user: User) -> Authenticated:
+def issue_token(tokens: TokenService, user: User) -> Authenticated:
     token, expires_in = tokens.issue(user.id, session_version=user.session_version)
     return Authenticated(user=user, access_token=token, expires_in=expires_in)
 
@@ -123,7 +123,7 @@ async def signup(
     user = await create_user(
         session, passwords, email=email, password=password, name=name, timezone=timezone
     )
-    return _issue(tokens, user)
+    return issue_token(tokens, user)
 
 
 async def _check_credentials(
@@ -153,7 +153,7 @@ async def login(
 ) -> Authenticated:
     user = await _check_credentials(session, passwords, email=email, password=password)
     await session.commit()
-    return _issue(tokens, user)
+    return issue_token(tokens, user)
 
 
 async def resolve_token(session: AsyncSession, claims: TokenClaims) -> User:
@@ -190,7 +190,10 @@ async def update_profile(
     current_password: str | None = None,
     new_password: str | None = None,
     timezone: str | None = None,
+    keep_web_session: str | None = None,
 ) -> User:
+    """Change what is given. A new password ends every token and web session of the account
+    (whoever changed it may be the one who stole the old one), except `keep_web_session`."""
     if new_password is not None:
         await end_reads(session)
         valid, _ = await passwords.verify(current_password or "", user.password_hash)
@@ -201,6 +204,9 @@ async def update_profile(
                 errors=[{"field": "current_password", "reason": "does not match"}],
             )
         user.password_hash = await passwords.hash(new_password)
+        user.session_version += 1
+        user.tokens_valid_after = utcnow()
+        await _end_web_sessions(session, user.id, keep=keep_web_session)
     if name is not None:
         user.name = name
     if timezone is not None and timezone != user.timezone:
@@ -218,8 +224,17 @@ async def logout_everywhere(session: AsyncSession, user: User) -> None:
         .where(col(User.id) == user.id)
         .values(session_version=User.session_version + 1, tokens_valid_after=utcnow())
     )
-    await session.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
+    await _end_web_sessions(session, user.id)
     await session.commit()
+
+
+async def _end_web_sessions(
+    session: AsyncSession, user_id: str, *, keep: str | None = None
+) -> None:
+    statement = delete(WebSession).where(col(WebSession.user_id) == user_id)
+    if keep is not None:
+        statement = statement.where(col(WebSession.id) != keep)
+    await session.exec(statement)
 
 
 async def delete_user(session: AsyncSession, user_id: str) -> None:
