@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.accounts.models import User, WebSession
+from todo.accounts.models import DeletedAccount, User, WebSession
 from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.security import Passwords
@@ -160,25 +160,66 @@ async def resolve_token(session: AsyncSession, claims: TokenClaims) -> User:
     """The user a verified token speaks for, or Unauthorized when it no longer may."""
     user = await session.get(User, claims.user_id)
     if user is None:
-        if claims.session_version is not None or not claims.email:
-            raise Unauthorized("The account of this token no longer exists.", code="user_gone")
-        # A user signed in by the Better Auth front end, seen here for the first time.
-        user = User(id=claims.user_id, email=claims.email.strip().lower(), name=claims.name or "")
-        if not await _insert_with_inbox(session, user):
-            raise Unauthorized(
-                "The email address of this token belongs to another account.",
-                code="email_conflict",
-            ) from None
-        await session.commit()
-        return user
+        return await _first_sight(session, claims)
     if claims.session_version is not None:
         if claims.session_version != user.session_version:
             raise Unauthorized("This token was revoked by a log-out.", code="token_revoked")
-    elif user.tokens_valid_after is not None and (
-        claims.issued_at is None or claims.issued_at < user.tokens_valid_after
+        return user
+    if user.tokens_valid_after is not None and (
+        claims.issued_at is None or claims.issued_at < _whole_second(user.tokens_valid_after)
     ):
         raise Unauthorized("This token was revoked by a log-out.", code="token_revoked")
+    return await _follow_profile(session, user, claims)
+
+
+def _whole_second(instant: datetime) -> datetime:
+    # Tokens issued elsewhere carry `iat` in whole seconds: one issued in the second of a
+    # cut-off may be from after it, and is given the benefit of the doubt.
+    return instant.replace(microsecond=0)
+
+
+async def _first_sight(session: AsyncSession, claims: TokenClaims) -> User:
+    """A user signed in by the Better Auth front end, seen here for the first time."""
+    if claims.session_version is not None or not claims.email:
+        raise _user_gone()
+    if await session.get(DeletedAccount, claims.user_id) is not None:
+        raise _user_gone()
+    user = User(id=claims.user_id, email=claims.email.strip().lower(), name=claims.name or "")
+    if not await _insert_with_inbox(session, user):
+        raise _email_conflict() from None
+    await session.commit()
     return user
+
+
+async def _follow_profile(session: AsyncSession, user: User, claims: TokenClaims) -> User:
+    """Take a changed name or email from a token issued after our copy was last changed;
+    an older token still in use must not turn the change back."""
+    email = claims.email.strip().lower() if claims.email else user.email
+    name = claims.name if claims.name is not None else user.name
+    if (email, name) == (user.email, user.name):
+        return user
+    if claims.issued_at is None or claims.issued_at < _whole_second(user.updated_at):
+        return user
+    # Never earlier than the token's own issue time, so that tokens from before it (even
+    # from a clock a little behind ours) cannot turn the change back.
+    user.email, user.name, user.updated_at = email, name, max(utcnow(), claims.issued_at)
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise _email_conflict() from None
+    return user
+
+
+def _user_gone() -> Unauthorized:
+    return Unauthorized("The account of this token no longer exists.", code="user_gone")
+
+
+def _email_conflict() -> Unauthorized:
+    return Unauthorized(
+        "The email address of this token belongs to another account.", code="email_conflict"
+    )
 
 
 async def update_profile(
@@ -242,6 +283,7 @@ async def delete_user(session: AsyncSession, user_id: str) -> None:
     result = await session.exec(delete(User).where(col(User.id) == user_id))
     if result.rowcount == 0:
         raise NotFound("No such user.", code="user_not_found")
+    await session.merge(DeletedAccount(user_id=user_id))
     await session.commit()
 
 
