@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     )
     access_token_ttl: timedelta = timedelta(days=1)
     auth_jwks_url: str | None = None
+    # How long a fetched key set is used before it is fetched again (seconds).
+    auth_jwks_cache_ttl: timedelta = Field(
+        default=timedelta(minutes=10), ge=timedelta(0), le=timedelta(days=1)
+    )
     auth_issuer: str | None = None
     auth_audience: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(
@@ -153,7 +157,7 @@ class Settings(BaseSettings):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("access_token_ttl", mode="before")
+    @field_validator("access_token_ttl", "auth_jwks_cache_ttl", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         # Environment variables are strings; a bare number means seconds.
