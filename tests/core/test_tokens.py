@@ -633,6 +633,20 @@ async def test_cached_keys_keep_working_while_the_key_server_is_down(
     assert len(jwks_server.hits) == 2
 
 
+async def test_cached_keys_are_not_used_for_ever(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = make_service(jwks_url=jwks_server.url, jwks_cache_ttl=timedelta(0))
+    assert (await service.verify(keys["ed"].sign(_payload()))).external
+    jwks_server.status = 503
+    monkeypatch.setattr(tokens_module, "_JWKS_STALE_MAX_SECONDS", 0.0)
+
+    assert await _unavailable(service, keys["ed"].sign(_payload(sub="user-2"))) >= 1
+
+
 async def test_a_new_kid_while_the_key_server_is_down_is_503(
     make_service: Callable[..., TokenService],
     jwks_server: JwksServer,

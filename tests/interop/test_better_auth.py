@@ -24,6 +24,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+from tests.conftest import ADMIN_URL
 from tests.security.support import bearer, client_for, running
 from todo.core.config import Settings
 
@@ -56,6 +57,7 @@ def better_auth_server() -> Iterator[BetterAuth]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "BETTER_AUTH_SECRET": secrets.token_urlsafe(48),
+        "PG_ADMIN_URL": ADMIN_URL,
         "NODE_ENV": "test",
     }
     process = subprocess.Popen(
