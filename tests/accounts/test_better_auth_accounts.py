@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from tests.conftest import TEST_SECRET, Account
 from tests.security.support import bearer
+from todo.accounts.schemas import EMAIL_MAX, NAME_MAX
 from todo.core.config import load_settings
 
 SECRET_A = "a" * 40
@@ -149,3 +150,19 @@ def test_the_secret_is_read_in_better_auths_order(
 
     assert settings.auth_secret is not None
     assert settings.auth_secret.get_secret_value() == expected
+
+
+async def test_a_long_name_is_cut_to_our_limit_and_a_long_email_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    user_id = _new_id()
+    email = f"{user_id}@example.com"
+
+    created = await _me(client, _token(user_id, email=email, name="n" * (NAME_MAX + 50)))
+    assert created.status_code == 200, created.text
+    assert created.json()["name"] == "n" * NAME_MAX
+
+    too_long = f"{'x' * EMAIL_MAX}@example.com"
+    refused = await _me(client, _token(_new_id(), email=too_long))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"

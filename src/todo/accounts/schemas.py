@@ -11,6 +11,8 @@ from todo.core.schemas import RequestModel
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
+EMAIL_MAX = 320
+NAME_MAX = 200
 
 
 def _normalize_email(value: str) -> str:
@@ -42,12 +44,12 @@ def _clean_name(value: str) -> str:
     return " ".join(value.split())
 
 
-Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_normalize_email)]
+Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX), AfterValidator(_normalize_email)]
 NewPassword = Annotated[SecretStr, AfterValidator(_check_password)]
 TimeZone = Annotated[
     str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(_check_zone)
 ]
-Name = Annotated[str, Field(max_length=200), AfterValidator(_clean_name)]
+Name = Annotated[str, Field(max_length=NAME_MAX), AfterValidator(_clean_name)]
 
 
 class SignupRequest(RequestModel):
@@ -58,7 +60,7 @@ class SignupRequest(RequestModel):
 
 
 class LoginRequest(RequestModel):
-    email: Annotated[str, Field(max_length=320), AfterValidator(_normalize_email)] = Field(
+    email: Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(_normalize_email)] = Field(
         examples=["ada@example.com"]
     )
     password: Annotated[SecretStr, Field(max_length=PASSWORD_MAX)]

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts.models import DeletedAccount, User, WebSession
+from todo.accounts.schemas import EMAIL_MAX, NAME_MAX
 from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.security import Passwords
@@ -184,7 +185,8 @@ async def _first_sight(session: AsyncSession, claims: TokenClaims) -> User:
         raise _user_gone()
     if await session.get(DeletedAccount, claims.user_id) is not None:
         raise _user_gone()
-    user = User(id=claims.user_id, email=claims.email.strip().lower(), name=claims.name or "")
+    email, name = _token_profile(claims, User(email="", name=""))
+    user = User(id=claims.user_id, email=email, name=name)
     if not await _insert_with_inbox(session, user):
         raise _email_conflict() from None
     await session.commit()
@@ -194,8 +196,7 @@ async def _first_sight(session: AsyncSession, claims: TokenClaims) -> User:
 async def _follow_profile(session: AsyncSession, user: User, claims: TokenClaims) -> User:
     """Take a changed name or email from a token issued after our copy was last changed;
     an older token still in use must not turn the change back."""
-    email = claims.email.strip().lower() if claims.email else user.email
-    name = claims.name if claims.name is not None else user.name
+    email, name = _token_profile(claims, user)
     if (email, name) == (user.email, user.name):
         return user
     if claims.issued_at is None or claims.issued_at < _whole_second(user.updated_at):
@@ -210,6 +211,19 @@ async def _follow_profile(session: AsyncSession, user: User, claims: TokenClaims
         await session.rollback()
         raise _email_conflict() from None
     return user
+
+
+def _token_profile(claims: TokenClaims, user: User) -> tuple[str, str]:
+    """The email and name a token gives, within our limits; the user's own where it has none.
+    Better Auth limits neither, and an address too long to store cannot be ours to keep."""
+    email = claims.email.strip().lower() if claims.email else user.email
+    if len(email) > EMAIL_MAX:
+        raise Unauthorized(
+            f"The token's email address is longer than {EMAIL_MAX} characters.",
+            code="invalid_token",
+        )
+    name = " ".join(claims.name.split())[:NAME_MAX] if claims.name is not None else user.name
+    return email, name
 
 
 def _user_gone() -> Unauthorized:
