@@ -28,7 +28,16 @@ from todo.core.config import Settings, load_settings
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("TODO_REQUIRE_POSTGRES", "") not in ("", "0")
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789"
-TABLES = ("idempotency_keys", "web_sessions", "task_tags", "tags", "tasks", "lists", "users")
+TABLES = (
+    "deleted_accounts",
+    "idempotency_keys",
+    "web_sessions",
+    "task_tags",
+    "tags",
+    "tasks",
+    "lists",
+    "users",
+)
 
 
 async def _probe_postgres() -> str | None:

@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             jwks_url=settings.auth_jwks_url,
+            jwks_cache_ttl=settings.auth_jwks_cache_ttl,
         )
         app.state.ratelimiter = RateLimiter.from_settings(settings)
         try:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from todo.core import tokens as tokens_module
-from todo.core.errors import Unauthorized
+from todo.core.errors import ServiceUnavailable, Unauthorized
 from todo.core.tokens import TokenClaims, TokenService
 
 SECRET = "better-auth-secret-" + "0123456789abcdef" * 4
@@ -61,6 +61,14 @@ async def _rejected(service: TokenService, token: str) -> str:
         await service.verify(token)
     assert excinfo.value.detail
     return excinfo.value.code
+
+
+async def _unavailable(service: TokenService, token: str) -> int:
+    """The check could not be made (503): the Retry-After it answers, in seconds."""
+    with pytest.raises(ServiceUnavailable) as excinfo:
+        await service.verify(token)
+    assert excinfo.value.code == "jwks_unavailable"
+    return int(excinfo.value.headers["Retry-After"])
 
 
 @dataclass
@@ -542,7 +550,7 @@ async def test_jwks_key_rotation(
     assert len(jwks_server.hits) == 2
 
 
-async def test_unknown_kid_refetches_at_most_once(
+async def test_forged_kids_cost_one_fetch_per_floor(
     make_service: Callable[..., TokenService],
     jwks_server: JwksServer,
     keys: dict[str, SigningKey],
@@ -551,8 +559,105 @@ async def test_unknown_kid_refetches_at_most_once(
     assert (await service.verify(keys["ed"].sign(_payload()))).external
 
     assert await _rejected(service, keys["ed"].sign(_payload(), kid="nope-1")) == "unknown_key"
-    assert await _rejected(service, keys["ed"].sign(_payload(), kid="nope-2")) == "unknown_key"
+    # Proven absent by a set fetched after it arrived: refused again without a fetch.
+    assert await _rejected(service, keys["ed"].sign(_payload(), kid="nope-1")) == "unknown_key"
+    # Another unknown kid inside the floor may be a key newer than our set: 503, not 401.
+    retry_after = await _unavailable(service, keys["ed"].sign(_payload(), kid="nope-2"))
+    assert 1 <= retry_after <= tokens_module._JWKS_REFETCH_INTERVAL_SECONDS
     assert len(jwks_server.hits) == 2
+
+
+async def test_a_forged_kid_delays_a_real_new_key_but_never_refuses_it(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = make_service(jwks_url=jwks_server.url)
+    assert await _rejected(service, keys["ed"].sign(_payload(), kid="forged")) == "unknown_key"
+    jwks_server.keys = [keys["ed"].jwk, keys["ed-next"].jwk]
+    rotated = keys["ed-next"].sign(_payload())
+
+    assert await _unavailable(service, rotated) >= 1
+    # Once the floor has passed (here: made to have passed), the retry is let through.
+    monkeypatch.setattr(service, "_refetch_floor_until", 0.0)
+    assert (await service.verify(rotated)).external
+    assert len(jwks_server.hits) == 2
+
+
+async def test_rotations_in_quick_succession_are_all_followed(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+) -> None:
+    third = _signing_key("EdDSA", "ed-third")
+    service = make_service(jwks_url=jwks_server.url)
+    assert (await service.verify(keys["ed"].sign(_payload()))).external
+
+    jwks_server.keys = [keys["ed"].jwk, keys["ed-next"].jwk]
+    assert (await service.verify(keys["ed-next"].sign(_payload()))).external
+    jwks_server.keys = [keys["ed-next"].jwk, third.jwk]
+    assert (await service.verify(third.sign(_payload()))).external
+    assert len(jwks_server.hits) == 3
+
+
+async def test_a_failed_fetch_does_not_hold_back_the_next_real_key(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+) -> None:
+    service = make_service(jwks_url=jwks_server.url)
+    assert (await service.verify(keys["ed"].sign(_payload()))).external
+    jwks_server.status = 503
+    rotated = keys["ed-next"].sign(_payload())
+    assert await _unavailable(service, rotated) >= 1
+
+    jwks_server.status, jwks_server.keys = 200, [keys["ed"].jwk, keys["ed-next"].jwk]
+
+    assert (await service.verify(rotated)).external
+    assert len(jwks_server.hits) == 3
+
+
+async def test_cached_keys_keep_working_while_the_key_server_is_down(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+) -> None:
+    service = make_service(jwks_url=jwks_server.url, jwks_cache_ttl=timedelta(0))
+    assert (await service.verify(keys["ed"].sign(_payload()))).external
+    jwks_server.status = 503
+
+    assert (await service.verify(keys["ed"].sign(_payload(sub="user-2")))).user_id == "user-2"
+    # Within the retry interval nobody waits for (or pays the timeout of) another refresh.
+    assert (await service.verify(keys["rsa"].sign(_payload(sub="user-3")))).user_id == "user-3"
+    assert len(jwks_server.hits) == 2
+
+
+async def test_cached_keys_are_not_used_for_ever(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = make_service(jwks_url=jwks_server.url, jwks_cache_ttl=timedelta(0))
+    assert (await service.verify(keys["ed"].sign(_payload()))).external
+    jwks_server.status = 503
+    monkeypatch.setattr(tokens_module, "_JWKS_STALE_MAX_SECONDS", 0.0)
+
+    assert await _unavailable(service, keys["ed"].sign(_payload(sub="user-2"))) >= 1
+
+
+async def test_a_new_kid_while_the_key_server_is_down_is_503(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+) -> None:
+    service = make_service(jwks_url=jwks_server.url)
+    assert (await service.verify(keys["ed"].sign(_payload()))).external
+    jwks_server.status = 503
+
+    assert await _unavailable(service, keys["ed-next"].sign(_payload())) >= 1
+    assert (await service.verify(keys["ed"].sign(_payload()))).external
 
 
 async def test_unknown_kid_on_a_cold_cache_fetches_once(
@@ -612,7 +717,7 @@ async def test_jwks_server_down(
 ) -> None:
     service = make_service(jwks_url=closed_port_url)
 
-    assert await _rejected(service, keys["ed"].sign(_payload())) == "jwks_unavailable"
+    assert await _unavailable(service, keys["ed"].sign(_payload())) >= 1
 
 
 @pytest.mark.parametrize(
@@ -630,7 +735,7 @@ async def test_jwks_unusable_response(
     jwks_server.status, jwks_server.body = status, body
     service = make_service(jwks_url=jwks_server.url)
 
-    assert await _rejected(service, keys["ed"].sign(_payload())) == "jwks_unavailable"
+    assert await _unavailable(service, keys["ed"].sign(_payload())) >= 1
 
 
 async def test_concurrent_verifications_share_one_failed_fetch(
@@ -658,7 +763,7 @@ async def test_jwks_recovers_after_an_outage(
     jwks_server.status = 503
     service = make_service(jwks_url=jwks_server.url)
     token = keys["ed"].sign(_payload())
-    assert await _rejected(service, token) == "jwks_unavailable"
+    assert await _unavailable(service, token) >= 1
     jwks_server.status = 200
 
     assert (await service.verify(token)).external
@@ -679,7 +784,8 @@ async def test_jwks_entries_that_do_not_fit_their_algorithm_are_skipped(
 
     assert (await service.verify(keys["ec"].sign(_payload()))).external
     assert await _rejected(service, keys["ed"].sign(_payload())) == "unknown_key"
-    assert await _rejected(service, keys["rsa"].sign(_payload())) == "unknown_key"
+    # Inside the floor that the first unknown kid started.
+    assert await _unavailable(service, keys["rsa"].sign(_payload())) >= 1
 
 
 async def test_aclose_leaves_a_borrowed_client_open(
@@ -735,3 +841,49 @@ async def test_a_remembered_jwks_token_is_checked_again_with_the_key_set(
     await uncached.verify(token)
     await uncached.verify(token)
     assert len(jwks_server.hits) == 3
+
+
+# --- what kind of token ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typ", ["better-auth.session-cache+jwt", "refresh+jwt", "JWE", 7])
+async def test_a_token_that_is_not_an_access_token_is_refused(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+    typ: object,
+) -> None:
+    service = make_service(jwks_url=jwks_server.url)
+    signed_by_key = jwt.encode(
+        _payload(), keys["ed"].private, algorithm="EdDSA", headers={"kid": "ed", "typ": typ}
+    )
+    signed_by_secret = jwt.encode(_payload(), SECRET, algorithm="HS256", headers={"typ": typ})
+
+    assert await _rejected(service, signed_by_key) == "not_an_access_token"
+    assert await _rejected(service, signed_by_secret) == "not_an_access_token"
+
+
+@pytest.mark.parametrize(
+    "audience", ["better-auth:session-cache", ["x", "better-auth:session-cache"]]
+)
+async def test_a_token_for_better_auths_session_cache_is_refused(
+    service: TokenService, audience: object
+) -> None:
+    assert await _rejected(service, _signed(_payload(aud=audience))) == "not_an_access_token"
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "jwt", "at+jwt", "application/at+jwt"])
+async def test_access_token_types_are_accepted(
+    make_service: Callable[..., TokenService],
+    jwks_server: JwksServer,
+    keys: dict[str, SigningKey],
+    typ: str | None,
+) -> None:
+    service = make_service(jwks_url=jwks_server.url)
+    headers: dict[str, Any] = {"kid": "ed"} | ({} if typ is None else {"typ": typ})
+    if typ is None:
+        # PyJWT adds "typ": "JWT" unless told otherwise; Better Auth sends no typ at all.
+        headers["typ"] = None
+    token = jwt.encode(_payload(), keys["ed"].private, algorithm="EdDSA", headers=headers)
+
+    assert (await service.verify(token)).external

@@ -41,3 +41,13 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     # A one-shot message for the page after a redirect (post/redirect/get), as JSON.
     flash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class DeletedAccount(SQLModel, table=True):
+    """The id of a deleted account. A Better Auth token still names its user after the
+    account is deleted here; without this, the first such token would create it again."""
+
+    __tablename__ = "deleted_accounts"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    deleted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Response, status
+from fastapi import APIRouter, Depends, Form, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from todo import backup
@@ -16,9 +16,10 @@ from todo.accounts.schemas import (
     TokenResponse,
     UserRead,
     UserUpdate,
+    UserUpdated,
 )
 from todo.core.deps import SessionDep
-from todo.core.ratelimit import AuthAttempt, auth_attempt
+from todo.core.ratelimit import AuthAttempt, auth_attempt, check_auth_attempt
 from todo.core.schemas import problem_responses
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
@@ -123,13 +124,24 @@ async def export_me(session: SessionDep, user: CurrentUser) -> JSONResponse:
 
 @router.patch(
     "/me",
-    summary="Change name or password",
-    description="A new password needs `current_password`.",
-    responses=problem_responses(401, 422),
+    summary="Change name, time zone or password",
+    description="A new password needs `current_password` and is limited like log-in. It ends "
+    "every token and web session of the account, the caller's token included: the answer "
+    "then carries the caller's next token in `access_token`.",
+    responses=problem_responses(401, 422, 429),
 )
 async def update_me(
-    session: SessionDep, passwords: PasswordsDep, user: CurrentUser, body: UserUpdate
-) -> UserRead:
+    request: Request,
+    session: SessionDep,
+    passwords: PasswordsDep,
+    tokens: TokensDep,
+    user: CurrentUser,
+    body: UserUpdate,
+) -> UserUpdated:
+    changes_password = body.current_password is not None or body.new_password is not None
+    if changes_password:
+        # Each guess of the current password counts against the same budget as a log-in.
+        await check_auth_attempt(request, "login", user.email)
     updated = await accounts.update_profile(
         session,
         user,
@@ -141,7 +153,11 @@ async def update_me(
         new_password=body.new_password.get_secret_value() if body.new_password else None,
         timezone=body.timezone,
     )
-    return UserRead.model_validate(updated)
+    answer = UserUpdated.model_validate(updated)
+    if body.new_password is not None:
+        fresh = accounts.issue_token(tokens, updated)
+        answer.access_token, answer.expires_in = fresh.access_token, fresh.expires_in
+    return answer
 
 
 @router.delete(

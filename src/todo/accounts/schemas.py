@@ -11,6 +11,8 @@ from todo.core.schemas import RequestModel
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
+EMAIL_MAX = 320
+NAME_MAX = 200
 
 
 def _normalize_email(value: str) -> str:
@@ -42,12 +44,12 @@ def _clean_name(value: str) -> str:
     return " ".join(value.split())
 
 
-Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_normalize_email)]
+Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX), AfterValidator(_normalize_email)]
 NewPassword = Annotated[SecretStr, AfterValidator(_check_password)]
 TimeZone = Annotated[
     str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(_check_zone)
 ]
-Name = Annotated[str, Field(max_length=200), AfterValidator(_clean_name)]
+Name = Annotated[str, Field(max_length=NAME_MAX), AfterValidator(_clean_name)]
 
 
 class SignupRequest(RequestModel):
@@ -58,7 +60,7 @@ class SignupRequest(RequestModel):
 
 
 class LoginRequest(RequestModel):
-    email: Annotated[str, Field(max_length=320), AfterValidator(_normalize_email)] = Field(
+    email: Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(_normalize_email)] = Field(
         examples=["ada@example.com"]
     )
     password: Annotated[SecretStr, Field(max_length=PASSWORD_MAX)]
@@ -87,6 +89,19 @@ class AuthResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token kind, not a secret)
     expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class UserUpdated(UserRead):
+    """The account after PATCH /me. A new password ends every earlier token, the caller's
+    included, so the answer then carries the caller's next one."""
+
+    access_token: str | None = Field(
+        default=None, description="A fresh token when the password was changed, else null"
+    )
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token kind, not a secret)
+    expires_in: int | None = Field(
+        default=None, description="Seconds until `access_token` expires, when there is one"
+    )
 
 
 class TokenResponse(BaseModel):

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.accounts.models import User, WebSession
+from todo.accounts.models import DeletedAccount, User, WebSession
+from todo.accounts.schemas import EMAIL_MAX, NAME_MAX
 from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.security import Passwords
@@ -30,7 +31,7 @@ class Authenticated:
     expires_in: int
 
 
-def _issue(tokens: TokenService, user: User) -> Authenticated:
+def issue_token(tokens: TokenService, user: User) -> Authenticated:
     token, expires_in = tokens.issue(user.id, session_version=user.session_version)
     return Authenticated(user=user, access_token=token, expires_in=expires_in)
 
@@ -123,7 +124,7 @@ async def signup(
     user = await create_user(
         session, passwords, email=email, password=password, name=name, timezone=timezone
     )
-    return _issue(tokens, user)
+    return issue_token(tokens, user)
 
 
 async def _check_credentials(
@@ -153,32 +154,86 @@ async def login(
 ) -> Authenticated:
     user = await _check_credentials(session, passwords, email=email, password=password)
     await session.commit()
-    return _issue(tokens, user)
+    return issue_token(tokens, user)
 
 
 async def resolve_token(session: AsyncSession, claims: TokenClaims) -> User:
     """The user a verified token speaks for, or Unauthorized when it no longer may."""
     user = await session.get(User, claims.user_id)
     if user is None:
-        if claims.session_version is not None or not claims.email:
-            raise Unauthorized("The account of this token no longer exists.", code="user_gone")
-        # A user signed in by the Better Auth front end, seen here for the first time.
-        user = User(id=claims.user_id, email=claims.email.strip().lower(), name=claims.name or "")
-        if not await _insert_with_inbox(session, user):
-            raise Unauthorized(
-                "The email address of this token belongs to another account.",
-                code="email_conflict",
-            ) from None
-        await session.commit()
-        return user
+        return await _first_sight(session, claims)
     if claims.session_version is not None:
         if claims.session_version != user.session_version:
             raise Unauthorized("This token was revoked by a log-out.", code="token_revoked")
-    elif user.tokens_valid_after is not None and (
-        claims.issued_at is None or claims.issued_at < user.tokens_valid_after
+        return user
+    if user.tokens_valid_after is not None and (
+        claims.issued_at is None or claims.issued_at < _whole_second(user.tokens_valid_after)
     ):
         raise Unauthorized("This token was revoked by a log-out.", code="token_revoked")
+    return await _follow_profile(session, user, claims)
+
+
+def _whole_second(instant: datetime) -> datetime:
+    # Tokens issued elsewhere carry `iat` in whole seconds: one issued in the second of a
+    # cut-off may be from after it, and is given the benefit of the doubt.
+    return instant.replace(microsecond=0)
+
+
+async def _first_sight(session: AsyncSession, claims: TokenClaims) -> User:
+    """A user signed in by the Better Auth front end, seen here for the first time."""
+    if claims.session_version is not None or not claims.email:
+        raise _user_gone()
+    if await session.get(DeletedAccount, claims.user_id) is not None:
+        raise _user_gone()
+    email, name = _token_profile(claims, User(email="", name=""))
+    user = User(id=claims.user_id, email=email, name=name)
+    if not await _insert_with_inbox(session, user):
+        raise _email_conflict() from None
+    await session.commit()
     return user
+
+
+async def _follow_profile(session: AsyncSession, user: User, claims: TokenClaims) -> User:
+    """Take a changed name or email from a token issued after our copy was last changed;
+    an older token still in use must not turn the change back."""
+    email, name = _token_profile(claims, user)
+    if (email, name) == (user.email, user.name):
+        return user
+    if claims.issued_at is None or claims.issued_at < _whole_second(user.updated_at):
+        return user
+    # Never earlier than the token's own issue time, so that tokens from before it (even
+    # from a clock a little behind ours) cannot turn the change back.
+    user.email, user.name, user.updated_at = email, name, max(utcnow(), claims.issued_at)
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise _email_conflict() from None
+    return user
+
+
+def _token_profile(claims: TokenClaims, user: User) -> tuple[str, str]:
+    """The email and name a token gives, within our limits; the user's own where it has none.
+    Better Auth limits neither, and an address too long to store cannot be ours to keep."""
+    email = claims.email.strip().lower() if claims.email else user.email
+    if len(email) > EMAIL_MAX:
+        raise Unauthorized(
+            f"The token's email address is longer than {EMAIL_MAX} characters.",
+            code="invalid_token",
+        )
+    name = " ".join(claims.name.split())[:NAME_MAX] if claims.name is not None else user.name
+    return email, name
+
+
+def _user_gone() -> Unauthorized:
+    return Unauthorized("The account of this token no longer exists.", code="user_gone")
+
+
+def _email_conflict() -> Unauthorized:
+    return Unauthorized(
+        "The email address of this token belongs to another account.", code="email_conflict"
+    )
 
 
 async def update_profile(
@@ -190,7 +245,10 @@ async def update_profile(
     current_password: str | None = None,
     new_password: str | None = None,
     timezone: str | None = None,
+    keep_web_session: str | None = None,
 ) -> User:
+    """Change what is given. A new password ends every token and web session of the account
+    (whoever changed it may be the one who stole the old one), except `keep_web_session`."""
     if new_password is not None:
         await end_reads(session)
         valid, _ = await passwords.verify(current_password or "", user.password_hash)
@@ -201,6 +259,9 @@ async def update_profile(
                 errors=[{"field": "current_password", "reason": "does not match"}],
             )
         user.password_hash = await passwords.hash(new_password)
+        user.session_version += 1
+        user.tokens_valid_after = utcnow()
+        await _end_web_sessions(session, user.id, keep=keep_web_session)
     if name is not None:
         user.name = name
     if timezone is not None and timezone != user.timezone:
@@ -218,8 +279,17 @@ async def logout_everywhere(session: AsyncSession, user: User) -> None:
         .where(col(User.id) == user.id)
         .values(session_version=User.session_version + 1, tokens_valid_after=utcnow())
     )
-    await session.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
+    await _end_web_sessions(session, user.id)
     await session.commit()
+
+
+async def _end_web_sessions(
+    session: AsyncSession, user_id: str, *, keep: str | None = None
+) -> None:
+    statement = delete(WebSession).where(col(WebSession.user_id) == user_id)
+    if keep is not None:
+        statement = statement.where(col(WebSession.id) != keep)
+    await session.exec(statement)
 
 
 async def delete_user(session: AsyncSession, user_id: str) -> None:
@@ -227,6 +297,7 @@ async def delete_user(session: AsyncSession, user_id: str) -> None:
     result = await session.exec(delete(User).where(col(User.id) == user_id))
     if result.rowcount == 0:
         raise NotFound("No such user.", code="user_not_found")
+    await session.merge(DeletedAccount(user_id=user_id))
     await session.commit()
 
 

@@ -116,11 +116,18 @@ class Settings(BaseSettings):
     app_env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./data/todo.db"
     data_dir: Path = Path("./data")
-    auth_secret: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("AUTH_SECRET", "BETTER_AUTH_SECRET")
+    # Read as two settings, so that an error names the variable that holds the bad value;
+    # load_settings() keeps Better Auth's own order: BETTER_AUTH_SECRET wins when both are set.
+    auth_secret: SecretStr | None = Field(default=None, validation_alias="AUTH_SECRET")
+    better_auth_secret: SecretStr | None = Field(
+        default=None, validation_alias="BETTER_AUTH_SECRET"
     )
     access_token_ttl: timedelta = timedelta(days=1)
     auth_jwks_url: str | None = None
+    # How long a fetched key set is used before it is fetched again (seconds).
+    auth_jwks_cache_ttl: timedelta = Field(
+        default=timedelta(minutes=10), ge=timedelta(0), le=timedelta(days=1)
+    )
     auth_issuer: str | None = None
     auth_audience: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(
@@ -150,7 +157,7 @@ class Settings(BaseSettings):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("access_token_ttl", mode="before")
+    @field_validator("access_token_ttl", "auth_jwks_cache_ttl", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         # Environment variables are strings; a bare number means seconds.
@@ -180,7 +187,7 @@ class Settings(BaseSettings):
         normalize_database_url(value)
         return value
 
-    @field_validator("auth_secret")
+    @field_validator("auth_secret", "better_auth_secret")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
@@ -213,6 +220,8 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+    if settings.better_auth_secret is not None:
+        settings.auth_secret = settings.better_auth_secret
     if settings.auth_secret is None:
         if settings.is_production:
             raise SettingsError(

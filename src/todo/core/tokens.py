@@ -9,6 +9,7 @@ can never make us use a public key as an HMAC secret.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import secrets
 import time
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from todo.core.errors import Unauthorized
+from todo.core.errors import ServiceUnavailable, Unauthorized
 
 if TYPE_CHECKING:
     # Imported on the first JWKS fetch: httpx (and the rich it pulls in) costs ~0.15 s of
@@ -34,9 +35,25 @@ _JWKS_KEY_SHAPES: dict[str, tuple[str, str | None]] = {
     "ES256": ("EC", "P-256"),
 }
 _JWKS_TIMEOUT_SECONDS = 5.0
-# An unknown `kid` is attacker-controlled input: without this floor every forged token
-# would cost us a request to the identity provider.
+# An unknown `kid` is attacker-controlled input: without a floor every forged token would
+# cost us a request to the identity provider. Only a wasted fetch starts the floor: one made
+# for a kid that the fetched set did not hold. A routine refresh, a fetch that found a
+# rotated key and a failed fetch (which proves nothing) leave the next real key free to be
+# fetched at once. A token held back by the floor is answered 503 with Retry-After, never
+# 401: its key may be newer than our copy of the set, and its holder only has to retry.
 _JWKS_REFETCH_INTERVAL_SECONDS = 10.0
+# While the provider is down, the keys we have keep working; a refresh is retried this
+# often, and requests in between neither wait for it nor pay its timeout.
+_JWKS_RETRY_SECONDS = 5.0
+# ... but not for ever: a set this old may hold keys the provider has withdrawn since.
+_JWKS_STALE_MAX_SECONDS = 24 * 3600.0
+# Kids proven absent from the current set; cleared with every new set, bounded against floods.
+_ABSENT_KIDS_MAX = 1000
+# Better Auth's JWT plugin sets no `typ` on its access tokens; RFC 9068 names "at+jwt".
+# Anything else is another kind of token (Better Auth's own session cache is
+# "better-auth.session-cache+jwt") that must not open the API.
+_ACCESS_TOKEN_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
+_SESSION_CACHE_AUDIENCE = "better-auth:session-cache"
 _USER_ID_CLAIMS = ("sub", "user_id", "id")
 # Verified tokens are remembered, so that a client's every request does not parse and check
 # the same token again (about a fifth of a millisecond, a tenth of a simple request).
@@ -57,10 +74,14 @@ def _invalid(detail: str = "The token is invalid.") -> Unauthorized:
     return Unauthorized(detail, code="invalid_token")
 
 
-def _jwks_unavailable() -> Unauthorized:
-    return Unauthorized(
+log = logging.getLogger("todo")
+
+
+def _jwks_unavailable(retry_after: float = 1.0) -> ServiceUnavailable:
+    return ServiceUnavailable(
         "The keys needed to check the token could not be fetched; try again later.",
         code="jwks_unavailable",
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
     )
 
 
@@ -92,9 +113,11 @@ class TokenService:
         self._jwks_cache_ttl = jwks_cache_ttl.total_seconds()
         self._jwks_lock = asyncio.Lock()
         self._jwks: list[jwt.PyJWK] | None = None
+        # time.monotonic() when the fetch that produced `_jwks` started.
         self._jwks_fetched_at = 0.0
-        self._jwks_refetched_at: float | None = None
         self._jwks_failed_at: float | None = None
+        self._refetch_floor_until = 0.0
+        self._absent_kids: set[object] = set()
         # token -> (claims, not valid before, not valid after), on the time.time() scale.
         self._verified: dict[str, tuple[TokenClaims, float, float]] = {}
 
@@ -138,6 +161,9 @@ class TokenService:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise _invalid() from exc
+        typ = header.get("typ")
+        if typ is not None and (not isinstance(typ, str) or typ.lower() not in _ACCESS_TOKEN_TYPES):
+            raise _not_an_access_token()
         alg = header.get("alg")
         if alg == _HMAC_ALGORITHM:
             payload = self._decode(token, self._secret, [_HMAC_ALGORITHM])
@@ -206,6 +232,11 @@ class TokenService:
             raise _invalid() from exc
 
     def _claims(self, payload: dict[str, Any], *, external: bool) -> TokenClaims:
+        audience = payload.get("aud")
+        if audience == _SESSION_CACHE_AUDIENCE or (
+            isinstance(audience, list) and _SESSION_CACHE_AUDIENCE in audience
+        ):
+            raise _not_an_access_token()
         user_id = next(
             (
                 value
@@ -244,40 +275,79 @@ class TokenService:
         )
 
     async def _jwks_key(self, url: str, alg: str, kid: object) -> jwt.PyJWK:
-        keys, just_fetched = await self._key_set(url, refetch=False)
+        arrived = time.monotonic()
+        key = _select_key(await self._current_keys(url), alg, kid)
+        if key is not None:
+            return key
+        if kid in self._absent_kids:
+            raise _unknown_key()
+        # Only a set fetched after this token arrived proves that its key does not exist:
+        # the provider may have rotated its keys since we fetched ours.
+        keys = await self._keys_fetched_since(url, arrived)
         key = _select_key(keys, alg, kid)
-        if key is None and not just_fetched:
-            # The provider may have rotated its keys since we cached them.
-            keys, _ = await self._key_set(url, refetch=True)
-            key = _select_key(keys, alg, kid)
         if key is None:
-            raise Unauthorized("The token is signed with an unknown key.", code="unknown_key")
+            # Better Auth's kids are random ids, so a kid absent now cannot be planted for
+            # a key created later; a new set forgets them anyway.
+            if len(self._absent_kids) >= _ABSENT_KIDS_MAX:
+                self._absent_kids.clear()
+            self._absent_kids.add(kid)
+            self._refetch_floor_until = max(
+                self._refetch_floor_until, self._jwks_fetched_at + _JWKS_REFETCH_INTERVAL_SECONDS
+            )
+            raise _unknown_key()
         return key
 
-    async def _key_set(self, url: str, *, refetch: bool) -> tuple[list[jwt.PyJWK], bool]:
-        """Return the key set, fetching it if needed, and whether it was fetched during the call."""
+    async def _current_keys(self, url: str) -> list[jwt.PyJWK]:
+        """The cached set, refreshed when due; while a refresh fails, the set we have."""
         started = time.monotonic()
+        if self._jwks is not None and not self._due(started):
+            return self._jwks
+        if (
+            self._jwks is not None
+            and self._may_serve_stale(started)
+            and (
+                self._jwks_lock.locked()
+                or (
+                    self._jwks_failed_at is not None
+                    and started - self._jwks_failed_at < _JWKS_RETRY_SECONDS
+                )
+            )
+        ):
+            return self._jwks
         async with self._jwks_lock:
-            now = time.monotonic()
-            if self._jwks is not None:
-                if refetch:
-                    # A refetch made while we waited for the lock is as good as our own.
-                    current = (
-                        self._jwks_refetched_at is not None
-                        and now - self._jwks_refetched_at < _JWKS_REFETCH_INTERVAL_SECONDS
-                    )
-                else:
-                    current = now - self._jwks_fetched_at < self._jwks_cache_ttl
-                if current:
-                    return self._jwks, self._jwks_fetched_at >= started
+            if self._jwks is not None and not self._due(time.monotonic()):
+                return self._jwks
             if self._jwks_failed_at is not None and self._jwks_failed_at >= started:
                 # Someone failed to fetch while we queued; retrying at once would only stack
                 # up timeouts behind the lock.
+                return self._stale_or(_jwks_unavailable())
+            try:
+                return await self._fetch_jwks(url)
+            except ServiceUnavailable as error:
+                return self._stale_or(error)
+
+    async def _keys_fetched_since(self, url: str, arrived: float) -> list[jwt.PyJWK]:
+        async with self._jwks_lock:
+            now = time.monotonic()
+            if self._jwks is not None and self._jwks_fetched_at >= arrived:
+                return self._jwks
+            if self._jwks_failed_at is not None and self._jwks_failed_at >= arrived:
                 raise _jwks_unavailable()
-            if refetch:
-                self._jwks_refetched_at = now
-            self._jwks = await self._fetch_jwks(url)
-            return self._jwks, True
+            if now < self._refetch_floor_until:
+                raise _jwks_unavailable(self._refetch_floor_until - now)
+            return await self._fetch_jwks(url)
+
+    def _due(self, now: float) -> bool:
+        return now - self._jwks_fetched_at >= self._jwks_cache_ttl
+
+    def _may_serve_stale(self, now: float) -> bool:
+        return now - self._jwks_fetched_at < _JWKS_STALE_MAX_SECONDS
+
+    def _stale_or(self, error: ServiceUnavailable) -> list[jwt.PyJWK]:
+        if self._jwks is not None and self._may_serve_stale(time.monotonic()):
+            log.warning("JWKS refresh failed, checking tokens with the keys we have: %s", error)
+            return self._jwks
+        raise error
 
     async def _fetch_jwks(self, url: str) -> list[jwt.PyJWK]:
         import httpx
@@ -285,6 +355,7 @@ class TokenService:
         if self._http is None:
             self._http = httpx.AsyncClient()
             self._owns_http = True
+        started = time.monotonic()
         try:
             response = await self._http.get(url, timeout=_JWKS_TIMEOUT_SECONDS)
             response.raise_for_status()
@@ -295,8 +366,21 @@ class TokenService:
         except (httpx.HTTPError, ValueError) as exc:
             self._jwks_failed_at = time.monotonic()
             raise _jwks_unavailable() from exc
-        self._jwks_fetched_at = time.monotonic()
-        return [key for entry in entries if (key := _parse_jwk(entry)) is not None]
+        self._jwks = [key for entry in entries if (key := _parse_jwk(entry)) is not None]
+        self._jwks_fetched_at = started
+        self._absent_kids.clear()
+        return self._jwks
+
+
+def _unknown_key() -> Unauthorized:
+    return Unauthorized("The token is signed with an unknown key.", code="unknown_key")
+
+
+def _not_an_access_token() -> Unauthorized:
+    return Unauthorized(
+        "This is not an access token (a session cookie's token, for instance).",
+        code="not_an_access_token",
+    )
 
 
 def _wrong_issuer() -> Unauthorized:

@@ -253,6 +253,7 @@ def _account_page(
     errors: FieldErrors | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     return render(
         request,
@@ -269,6 +270,7 @@ def _account_page(
             },
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
@@ -355,17 +357,27 @@ async def change_password(
                 "new_password": form.get("new_password", ""),
             }
         )
+        await check_auth_attempt(request, "login", me.user.email)
         await accounts.update_profile(
             session,
             me.user,
             passwords=passwords,
             current_password=_secret(body.current_password),
             new_password=_secret(body.new_password),
+            keep_web_session=me.session_id,
         )
     except ValidationError as error:
         errors = field_errors(error, LABELS)
     except Unprocessable as error:
         errors = app_field_errors(error, "current_password")
+    except RateLimited as error:
+        return _account_page(
+            request,
+            me,
+            errors={"current_password": error.detail},
+            status_code=error.status,
+            headers=error.headers,
+        )
     else:
         return await _flash_and_redirect(session, me, "Your password was changed.", "/account")
     return _account_page(request, me, errors=errors, status_code=422)
