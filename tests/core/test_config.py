@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from pydantic import AliasChoices
 
 from todo.core.config import Settings, SettingsError, load_settings, normalize_database_url
@@ -144,7 +143,10 @@ def _variables() -> list[str]:
     names = []
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
-        names += [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else [name.upper()]
+        if isinstance(alias, AliasChoices):
+            names += [str(choice) for choice in alias.choices]
+        else:
+            names.append(name.upper())
     return names
 
 
