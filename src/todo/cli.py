@@ -104,11 +104,13 @@ def _ready(settings: Settings) -> None:
     (migrations there are a release step) refuse to work on a missing or older schema."""
     from todo import migrations
 
-    if settings.database.is_sqlite:
-        if not migrations.sqlite_at_head(settings):
-            migrations.upgrade(settings)
+    if settings.database.is_sqlite and migrations.sqlite_at_head(settings):
         return
-    problem = migrations.schema_problem(settings, asyncio.run(migrations.revision(settings)))
+    at = asyncio.run(migrations.revision(settings))
+    if settings.database.is_sqlite and (at is None or migrations.is_known(settings, at)):
+        migrations.upgrade(settings)
+        return
+    problem = migrations.schema_problem(settings, at)
     if problem is not None:
         _fail(problem)
 
@@ -384,7 +386,13 @@ def import_(
     typer.echo(f"imported {restored.users} account(s) and {restored.tasks} task(s) from {file}")
 
 
+def _not_alembic_setup(record: logging.LogRecord) -> bool:
+    # Said on every connection, before any step: noise above the one line of a failure.
+    return not record.getMessage().startswith(("Context impl", "Will assume"))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_setup)
     app()

@@ -65,19 +65,21 @@ async def revision(settings: Settings) -> str | None:
         await engine.dispose()
 
 
+def is_known(settings: Settings, at: str) -> bool:
+    """Whether `at` is one of this version's revisions (not one from a newer todo)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(settings))
+    return any(script.revision == at for script in scripts.walk_revisions())
+
+
 def schema_problem(settings: Settings, at: str | None) -> str | None:
     """What is wrong with a database schema standing at revision `at`, in one line."""
     if at == HEAD:
         return None
     if at is None:
         return "the database has no schema yet: run `todo db upgrade` first"
-    from alembic.script import ScriptDirectory
-
-    known = {
-        script.revision
-        for script in ScriptDirectory.from_config(alembic_config(settings)).walk_revisions()
-    }
-    if at in known:
+    if is_known(settings, at):
         return f"the database schema is at revision {at}, behind {HEAD}: run `todo db upgrade`"
     return (
         f"the database schema is at revision {at}, which this version of todo does not "
