@@ -10,7 +10,7 @@ short-lived and are not part of a backup.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -300,6 +300,19 @@ class Backup:
     rows: dict[str, list[dict[str, Any]]]
 
 
+@dataclass
+class _Owned:
+    """What one account's rows hold so far, for the checks between them."""
+
+    # Rows by id, None for a row that failed its own checks: what refers to it is not a
+    # second problem.
+    ids: dict[str, dict[Any, dict[str, Any] | None]] = field(
+        default_factory=lambda: {name: {} for name in _OWNED}
+    )
+    inbox: int | None = None
+    tag_keys: dict[str, int] = field(default_factory=dict)
+
+
 class _Checker:
     """Collects every problem of a backup, each with where it is."""
 
@@ -339,18 +352,15 @@ class _Checker:
             owner = user["id"]
             self.unique("user", owner, f"{where}.user.id", "id")
             self.unique("email", user["email"], f"{where}.user.email", "email address")
-        # Rows by id, None for a row that failed its own checks: what refers to it is not
-        # a second problem.
-        owned: dict[str, dict[Any, dict[str, Any] | None]] = {}
+        owned = _Owned()
         checks = {"lists": self._lists, "tags": self._tags, "tasks": self._tasks}
         for name in _OWNED:
-            owned[name] = {}
             for index, raw_row in enumerate(getattr(entry, name)):
                 at = f"{where}.{name}[{index}]"
                 row = self.row(name, raw_row, at)
                 if row is None:
                     if isinstance(raw_row.get("id"), int):
-                        owned[name].setdefault(raw_row["id"], None)
+                        owned.ids[name].setdefault(raw_row["id"], None)
                     continue
                 if owner is not None and row["user_id"] != owner:
                     self.add(f"{at}.user_id", f"must be {owner}, the id of this account")
@@ -359,43 +369,40 @@ class _Checker:
                     continue
                 self.unique(name, row["id"], f"{at}.id", "id")
                 checks[name](row, at, owned)
-                owned[name][row["id"]] = row
+                owned.ids[name][row["id"]] = row
         self._tag_counts(where, owned)
 
-    def _lists(self, row: dict[str, Any], at: str, owned: dict[str, Any]) -> None:
-        if row.get("is_inbox") and any(
-            other is not None and other.get("is_inbox") for other in owned["lists"].values()
-        ):
+    def _lists(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        if not row.get("is_inbox"):
+            return
+        if owned.inbox is not None:
             self.add(f"{at}.is_inbox", "An account has one Inbox at most")
+        owned.inbox = row["id"]
 
-    def _tags(self, row: dict[str, Any], at: str, owned: dict[str, Any]) -> None:
+    def _tags(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
         key = row["name"].lower()
         if row["key"] != key:
             self.add(f"{at}.key", f"must be {key!r}, the name in lower case")
-        for other_id, other in owned["tags"].items():
-            if other is not None and other["name"].lower() == key:
-                self.add(
-                    f"{at}.name",
-                    f"The tag {row['name']!r} is also tag {other_id} (case is ignored)",
-                )
-                break
+        other = owned.tag_keys.setdefault(key, row["id"])
+        if other != row["id"]:
+            self.add(f"{at}.name", f"The tag {row['name']!r} is also tag {other} (case is ignored)")
 
-    def _tasks(self, row: dict[str, Any], at: str, owned: dict[str, Any]) -> None:
-        if row["list_id"] not in owned["lists"]:
+    def _tasks(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        if row["list_id"] not in owned.ids["lists"]:
             self.add(f"{at}.list_id", f"List {row['list_id']} is not one of this account's lists")
         if row.get("rrule") and row.get("due_date") is None:
             self.add(f"{at}.rrule", "a recurring task needs a due date or due time")
 
-    def _task_tag(self, row: dict[str, Any], at: str, owned: dict[str, Any]) -> None:
-        if row["task_id"] not in owned["tasks"]:
+    def _task_tag(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        if row["task_id"] not in owned.ids["tasks"]:
             self.add(f"{at}.task_id", f"Task {row['task_id']} is not one of this account's tasks")
-        if row["tag_id"] not in owned["tags"]:
+        if row["tag_id"] not in owned.ids["tags"]:
             self.add(f"{at}.tag_id", f"Tag {row['tag_id']} is not one of this account's tags")
         self.unique("task_tag", (row["task_id"], row["tag_id"]), at, "task and tag")
-        owned["task_tags"][(row["task_id"], row["tag_id"])] = row
+        owned.ids["task_tags"][(row["task_id"], row["tag_id"])] = row
 
-    def _tag_counts(self, where: str, owned: dict[str, Any]) -> None:
-        counts = Counter(task_id for task_id, _ in owned["task_tags"])
+    def _tag_counts(self, where: str, owned: _Owned) -> None:
+        counts = Counter(task_id for task_id, _ in owned.ids["task_tags"])
         for task_id, tags in sorted(counts.items()):
             if tags > TAGS_MAX:
                 self.add(
