@@ -9,23 +9,62 @@ short-lived and are not part of a backup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
-from sqlalchemy import Date, DateTime, Executable, Result, Table, insert, select, text
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Executable,
+    Integer,
+    Result,
+    SmallInteger,
+    String,
+    Table,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.functions import count
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts.models import User
-from todo.core.db import utcnow
+from todo.accounts.schemas import Email, Name, TimeZone
+from todo.core import ordering
+from todo.core.db import ID_MAX, utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
 from todo.lists.models import TaskList
+from todo.lists.schemas import Color, ListName
 from todo.tags.models import Tag, TaskTag
+from todo.tags.schemas import TagUpdate
 from todo.tasks.models import Task
+from todo.tasks.schemas import (
+    PRIORITIES,
+    TAGS_MAX,
+    Description,
+    Instant,
+    RecurrenceMode,
+    RRule,
+    Title,
+)
 
 FORMAT = "todo-export"
 VERSION = 1
@@ -85,19 +124,6 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(table: Table, name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    kind = table.c[name].type
-    if isinstance(kind, TypeDecorator):
-        kind = kind.impl_instance
-    if isinstance(kind, DateTime):
-        return datetime.fromisoformat(value)
-    if isinstance(kind, Date):
-        return date.fromisoformat(value)
-    return value
-
-
 async def _rows(session: AsyncSession, table: Table, user_id: str) -> list[dict[str, Any]]:
     result = await _execute(
         session,
@@ -152,32 +178,261 @@ async def export_all(session: AsyncSession) -> dict[str, Any]:
     )
 
 
-def _invalid(reason: str) -> Unprocessable:
-    return Unprocessable(f"This is not a backup this server can restore: {reason}.")
+class InvalidBackup(Unprocessable):
+    """A file that is not a backup this server can restore; `errors` names every problem."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(
+            f"This is not a backup this server can restore: {len(problems)} problem(s).",
+            code="invalid_backup",
+            errors=[{"field": field, "reason": reason} for field, reason in problems],
+        )
 
 
-def _checked(table: Table, rows: Any, where: str) -> list[dict[str, Any]]:
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise _invalid(f"{where} must be a list of objects")
-    known = set(table.c.keys())
-    decoded = []
-    for row in rows:
-        unknown = set(row) - known
-        if unknown:
-            raise _invalid(f"{where} has unknown columns {sorted(unknown)}")
-        decoded.append({key: _decode(table, key, value) for key, value in row.items()})
-    return decoded
+def _check_position(value: str) -> str:
+    if not value or value[-1] == "0" or any(c not in ordering.DIGITS for c in value):
+        raise ValueError("A position key is made of 0-9 and a-z and does not end in 0")
+    return value
 
 
-async def restore(session: AsyncSession, document: Any) -> Restored:
-    """Restore a backup into an empty database, in one transaction; commits."""
+Position = Annotated[
+    str, Field(max_length=ordering.MAX_KEY_LENGTH), AfterValidator(_check_position)
+]
+Priority = Annotated[int, Field(ge=0, le=len(PRIORITIES) - 1)]
+_TAG_NAME = TagUpdate.model_fields["name"]
+TagName = Annotated[str, *_TAG_NAME.metadata]
+
+# The columns whose values the API checks: a restore holds them to the same rules, so a
+# backup cannot bring in what the API would have refused. Every other column is held to
+# its type and size.
+_RULES: dict[str, dict[str, Any]] = {
+    "users": {"email": Email, "name": Name, "timezone": TimeZone},
+    "lists": {"name": ListName, "color": Color, "position": Position},
+    "tags": {"name": TagName},
+    "tasks": {
+        "title": Title,
+        "description": Description,
+        "priority": Priority,
+        "rrule": RRule,
+        "recurrence_mode": RecurrenceMode,
+        "position": Position,
+    },
+}
+_INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
+
+
+def _column_type(column: Column[Any]) -> Any:
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, DateTime):
+        return Instant
+    if isinstance(kind, Date):
+        return date
+    if isinstance(kind, Boolean):
+        return bool
+    if isinstance(kind, Integer):
+        if column.primary_key or column.foreign_keys:
+            return Annotated[int, Field(ge=1, le=ID_MAX)]
+        bits = next(size for integer, size in _INTEGER_BITS if isinstance(kind, integer))
+        return Annotated[int, Field(ge=-(2 ** (bits - 1)), le=2 ** (bits - 1) - 1)]
+    if isinstance(kind, String):
+        return Annotated[
+            str, Field(min_length=1 if column.primary_key else 0, max_length=kind.length)
+        ]
+    return Any
+
+
+@cache
+def _row_model(table_name: str) -> type[BaseModel]:
+    """A model of one row, from the table: every column, with its type, size and rules."""
+    table = SQLModel.metadata.tables[table_name]
+    fields: dict[str, Any] = {}
+    for column in table.columns:
+        kind = _RULES.get(table_name, {}).get(column.name) or _column_type(column)
+        if column.nullable:
+            kind = kind | None
+        # Ids are required even where the table would make one up: rows refer to them.
+        required = column.primary_key or not (
+            column.nullable or column.default is not None or column.server_default is not None
+        )
+        fields[column.name] = (kind, ... if required else None)
+    return create_model(f"{table_name}_row", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: str
+    version: int
+    exported_at: AwareDatetime
+    users: list[Any]
+
+
+class _Account(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: dict[str, Any]
+    lists: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    task_tags: list[dict[str, Any]]
+
+
+def _where(prefix: str, loc: tuple[int | str, ...]) -> str:
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path
+
+
+def _problems(prefix: str, error: ValidationError) -> list[tuple[str, str]]:
+    return [
+        (_where(prefix, item["loc"]), str(item["msg"]).removeprefix("Value error, "))
+        for item in error.errors()
+    ]
+
+
+@dataclass(frozen=True)
+class Backup:
+    """A checked backup: the rows of every table, in the order a restore inserts them."""
+
+    rows: dict[str, list[dict[str, Any]]]
+
+
+@dataclass
+class _Owned:
+    """What one account's rows hold so far, for the checks between them."""
+
+    # Rows by id, None for a row that failed its own checks: what refers to it is not a
+    # second problem.
+    ids: dict[str, dict[Any, dict[str, Any] | None]] = field(
+        default_factory=lambda: {name: {} for name in _OWNED}
+    )
+    inbox: int | None = None
+    tag_keys: dict[str, int] = field(default_factory=dict)
+
+
+class _Checker:
+    """Collects every problem of a backup, each with where it is."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+        self.rows: dict[str, list[dict[str, Any]]] = {"users": [], **{n: [] for n in _OWNED}}
+        # Ids are unique in the whole database, not per account.
+        self._seen: dict[tuple[str, Any], str] = {}
+
+    def add(self, where: str, reason: str) -> None:
+        self.problems.append((where, reason))
+
+    def row(self, table: str, raw: dict[str, Any], where: str) -> dict[str, Any] | None:
+        try:
+            checked = _row_model(table).model_validate(raw)
+        except ValidationError as error:
+            self.problems += _problems(where, error)
+            return None
+        row = checked.model_dump(exclude_unset=True)
+        self.rows[table].append(row)
+        return row
+
+    def unique(self, kind: str, value: Any, where: str, noun: str) -> None:
+        first = self._seen.setdefault((kind, value), where)
+        if first != where:
+            self.add(where, f"{value} is also the {noun} of {first.rsplit('.', 1)[0]}")
+
+    def account(self, where: str, raw: Any) -> None:
+        try:
+            entry = _Account.model_validate(raw)
+        except ValidationError as error:
+            self.problems += _problems(where, error)
+            return
+        user = self.row("users", entry.user, f"{where}.user")
+        owner = None
+        if user is not None:
+            owner = user["id"]
+            self.unique("user", owner, f"{where}.user.id", "id")
+            self.unique("email", user["email"], f"{where}.user.email", "email address")
+        owned = _Owned()
+        checks = {"lists": self._lists, "tags": self._tags, "tasks": self._tasks}
+        for name in _OWNED:
+            for index, raw_row in enumerate(getattr(entry, name)):
+                at = f"{where}.{name}[{index}]"
+                row = self.row(name, raw_row, at)
+                if row is None:
+                    if isinstance(raw_row.get("id"), int):
+                        owned.ids[name].setdefault(raw_row["id"], None)
+                    continue
+                if owner is not None and row["user_id"] != owner:
+                    self.add(f"{at}.user_id", f"must be {owner}, the id of this account")
+                if name == "task_tags":
+                    self._task_tag(row, at, owned)
+                    continue
+                self.unique(name, row["id"], f"{at}.id", "id")
+                checks[name](row, at, owned)
+                owned.ids[name][row["id"]] = row
+        self._tag_counts(where, owned)
+
+    def _lists(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        if not row.get("is_inbox"):
+            return
+        if owned.inbox is not None:
+            self.add(f"{at}.is_inbox", "An account has one Inbox at most")
+        owned.inbox = row["id"]
+
+    def _tags(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        key = row["name"].lower()
+        if row["key"] != key:
+            self.add(f"{at}.key", f"must be {key!r}, the name in lower case")
+        other = owned.tag_keys.setdefault(key, row["id"])
+        if other != row["id"]:
+            self.add(f"{at}.name", f"The tag {row['name']!r} is also tag {other} (case is ignored)")
+
+    def _tasks(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        if row["list_id"] not in owned.ids["lists"]:
+            self.add(f"{at}.list_id", f"List {row['list_id']} is not one of this account's lists")
+        if row.get("rrule") and row.get("due_date") is None:
+            self.add(f"{at}.rrule", "a recurring task needs a due date or due time")
+
+    def _task_tag(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        if row["task_id"] not in owned.ids["tasks"]:
+            self.add(f"{at}.task_id", f"Task {row['task_id']} is not one of this account's tasks")
+        if row["tag_id"] not in owned.ids["tags"]:
+            self.add(f"{at}.tag_id", f"Tag {row['tag_id']} is not one of this account's tags")
+        self.unique("task_tag", (row["task_id"], row["tag_id"]), at, "task and tag")
+        owned.ids["task_tags"][(row["task_id"], row["tag_id"])] = row
+
+    def _tag_counts(self, where: str, owned: _Owned) -> None:
+        counts = Counter(task_id for task_id, _ in owned.ids["task_tags"])
+        for task_id, tags in sorted(counts.items()):
+            if tags > TAGS_MAX:
+                self.add(
+                    f"{where}.task_tags", f"Task {task_id} has {tags} tags, at most {TAGS_MAX}"
+                )
+
+
+def parse(document: Any) -> Backup:
+    """Check a backup as the API checks what it is sent; raise InvalidBackup naming every
+    problem. Nothing is written, so a file is checked whole before a restore begins."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise _invalid(f'the "format" is not "{FORMAT}"')
+        raise InvalidBackup([("format", f'must be "{FORMAT}": this is not a backup of Todo')])
     if document.get("version") != VERSION:
-        raise _invalid(f"version {document.get('version')!r} is not {VERSION}")
-    users = document.get("users")
-    if not isinstance(users, list) or not all(isinstance(entry, dict) for entry in users):
-        raise _invalid('"users" must be a list of objects')
+        raise InvalidBackup(
+            [("version", f"must be {VERSION}, not {document.get('version')!r}: a newer format?")]
+        )
+    try:
+        envelope = _Envelope.model_validate(document)
+    except ValidationError as error:
+        raise InvalidBackup(_problems("", error)) from None
+    checker = _Checker()
+    for index, entry in enumerate(envelope.users):
+        checker.account(f"users[{index}]", entry)
+    if checker.problems:
+        raise InvalidBackup(checker.problems)
+    return Backup(rows=checker.rows)
+
+
+async def restore(session: AsyncSession, backup: Backup) -> Restored:
+    """Restore a checked backup into an empty database, in one transaction; commits."""
     existing = (await _execute(session, select(count()).select_from(_USERS))).scalar_one()
     if existing:
         raise Conflict(
@@ -185,17 +440,16 @@ async def restore(session: AsyncSession, document: Any) -> Restored:
             "database only (create a new one and run `todo db upgrade` on it).",
             code="database_not_empty",
         )
-    user_rows = _checked(_USERS, [entry.get("user") for entry in users], "users")
-    await _insert(session, _USERS, user_rows)
-    tasks = 0
-    for name, table in _OWNED.items():
-        rows = [
-            row
-            for index, entry in enumerate(users)
-            for row in _checked(table, entry.get(name, []), f"users[{index}].{name}")
-        ]
-        await _insert(session, table, rows)
-        tasks += len(rows) if name == "tasks" else 0
+    try:
+        await _insert(session, _USERS, backup.rows["users"])
+        for name, table in _OWNED.items():
+            await _insert(session, table, backup.rows[name])
+    except IntegrityError as error:
+        # What the checks above do not know about yet (a constraint added since).
+        reason = str(error.orig).strip().splitlines()[0]
+        raise Conflict(
+            f"The backup does not fit this database: {reason}", code="backup_conflict"
+        ) from None
     if session.get_bind().dialect.name == "postgresql":
         for name in _SEQUENCED:
             await _execute(
@@ -206,7 +460,7 @@ async def restore(session: AsyncSession, document: Any) -> Restored:
                 ),
             )
     await session.commit()
-    return Restored(users=len(user_rows), tasks=tasks)
+    return Restored(users=len(backup.rows["users"]), tasks=len(backup.rows["tasks"]))
 
 
 async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:

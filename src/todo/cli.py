@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Coroutine
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -30,12 +32,101 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error), code=2)
+
+
+def _fail(message: str, *, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _shown(settings: Settings) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(settings.database.url).render_as_string(hide_password=True)
+
+
+# SQLSTATE classes of the failures an operator fixes outside the program: connection (08),
+# authorization (28), no such database (3D), resources (53), server shutting down (57).
+_OPERATOR_SQLSTATES = ("08", "28", "3D", "53", "57")
+
+
+def _refusal(error: Exception, *, is_sqlite: bool) -> str | None:
+    """One line for a database failure the operator can fix; None for a bug (keep its trace)."""
+    from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
+
+    if not isinstance(error, DBAPIError):
+        return None
+    cause = error.orig
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    missing_table = "no such table" in reason if is_sqlite else _sqlstate(cause) == "42P01"
+    if missing_table:
+        return f"{reason}: the database has no schema yet: run `todo db upgrade` first"
+    if is_sqlite and type(error) in (OperationalError, DatabaseError):
+        return reason
+    if (_sqlstate(cause) or "").startswith(_OPERATOR_SQLSTATES):
+        return reason
+    return None
+
+
+def _sqlstate(cause: BaseException | None) -> str | None:
+    state = getattr(cause, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+@contextmanager
+def _database_errors(settings: Settings) -> Iterator[None]:
+    """Answer what an operator can fix (a wrong URL, a database that is down or missing,
+    an unknown revision, a domain refusal) with one line and exit code 1, not a traceback."""
+    from todo.core.errors import AppError
+
+    try:
+        yield
+    except AppError as error:
+        _fail(error.detail)
+    except OSError as error:
+        reason = str(error) or type(error).__name__
+        _fail(f"cannot connect to the database {_shown(settings)}: {reason}")
+    except Exception as error:
+        # Alembic is imported only by the commands that migrate; loading it here for an
+        # isinstance check would slow every other command down.
+        alembic_errors = sys.modules.get("alembic.util.exc")
+        if alembic_errors is not None and isinstance(error, alembic_errors.CommandError):
+            _fail(str(error))
+        refusal = _refusal(error, is_sqlite=settings.database.is_sqlite)
+        if refusal is None:
+            raise
+        _fail(f"cannot use the database {_shown(settings)}: {refusal}")
+
+
+def _ready(settings: Settings) -> None:
+    """Bring the schema to the newest revision on SQLite, as `todo serve` does; elsewhere
+    (migrations there are a release step) refuse to work on a missing or older schema."""
+    from todo import migrations
+
+    if settings.database.is_sqlite and migrations.sqlite_at_head(settings):
+        return
+    at = asyncio.run(migrations.revision(settings))
+    if settings.database.is_sqlite and (at is None or migrations.is_known(settings, at)):
+        migrations.upgrade(settings)
+        return
+    problem = migrations.schema_problem(settings, at)
+    if problem is not None:
+        _fail(problem)
 
 
 def _run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(make(_settings()))
+    """Run a command's database work on a schema that is ready for it."""
+    settings = _settings()
+    with _database_errors(settings):
+        _ready(settings)
+        return asyncio.run(make(settings))
+
+
+def _migrating(action: Callable[[Settings], T]) -> T:
+    settings = _settings()
+    with _database_errors(settings):
+        return action(settings)
 
 
 @app.command()
@@ -63,7 +154,8 @@ def serve(
     if migrate or (
         migrate is None and settings.database.is_sqlite and not migrations.sqlite_at_head(settings)
     ):
-        migrations.upgrade(settings)
+        with _database_errors(settings):
+            migrations.upgrade(settings)
     uvicorn.run(
         "todo.app:app_from_environment",
         factory=True,
@@ -81,7 +173,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from todo import migrations
 
-    migrations.upgrade(_settings(), revision)
+    _migrating(lambda settings: migrations.upgrade(settings, revision))
 
 
 @db_app.command("downgrade")
@@ -89,7 +181,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
     """Revert migrations down to REVISION (default: one step)."""
     from todo import migrations
 
-    migrations.downgrade(_settings(), revision)
+    _migrating(lambda settings: migrations.downgrade(settings, revision))
 
 
 @db_app.command("current")
@@ -97,21 +189,16 @@ def db_current() -> None:
     """Show the revision the database is at."""
     from todo import migrations
 
-    typer.echo(migrations.current(_settings()) or "(empty database: no revision applied)")
+    typer.echo(_migrating(migrations.current) or "(empty database: no revision applied)")
 
 
 @db_app.command("check")
 def db_check() -> None:
     """Fail when the models and the migrations disagree."""
-    from alembic.util.exc import AutogenerateDiffsDetected
-
     from todo import migrations
 
-    try:
-        migrations.check(_settings())
-    except AutogenerateDiffsDetected as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+    # Differences come as Alembic's CommandError: one line and exit code 1.
+    _migrating(migrations.check)
     typer.echo("ok: the models and the migrations agree")
 
 
@@ -131,14 +218,12 @@ def user_create(
 
     from todo.accounts import service as accounts
     from todo.accounts.schemas import SignupRequest
-    from todo.core.errors import AppError
 
     try:
         body = SignupRequest.model_validate({"email": email, "password": password, "name": name})
     except ValidationError as error:
         first = error.errors()[0]
-        typer.echo(f"error: {first['loc'][0]}: {first['msg']}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"{first['loc'][0]}: {str(first['msg']).removeprefix('Value error, ')}", code=2)
 
     async def create(settings: Settings) -> str:
         from todo.core.db import Database
@@ -158,11 +243,7 @@ def user_create(
         finally:
             await db.dispose()
 
-    try:
-        typer.echo(_run(create))
-    except AppError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(1) from None
+    typer.echo(_run(create))
 
 
 @user_app.command("list")
@@ -209,8 +290,7 @@ def user_delete(
             await db.dispose()
 
     if not _run(remove):
-        typer.echo(f"error: no account with the email address {email}", err=True)
-        raise typer.Exit(1)
+        _fail(f"no account with the email address {email}")
     typer.echo(f"deleted {email}")
 
 
@@ -243,17 +323,20 @@ def export(
 
     document = _run(dump)
     if document is None:
-        typer.echo(f"error: no account with the email address {user}", err=True)
-        raise typer.Exit(1)
+        _fail(f"no account with the email address {user}")
     text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
     if str(out) == "-":
         typer.echo(text, nl=False)
         return
     # The file holds password hashes: readable by the owner only, and never half-written.
     partial = out.with_name(f".{out.name}.partial")
-    partial.touch(mode=0o600)
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(out)
+    try:
+        partial.touch(mode=0o600)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        _fail(f"cannot write {out}: {error.strerror or error}")
     users = len(document["users"])
     tasks = sum(len(entry["tasks"]) for entry in document["users"])
     typer.echo(f"exported {users} account(s) and {tasks} task(s) to {out}", err=True)
@@ -266,32 +349,46 @@ def import_(
     """Restore a backup into an empty database (the schema is created when missing)."""
     from todo import backup, migrations
     from todo.core.db import Database
-    from todo.core.errors import AppError
 
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        typer.echo(f"error: cannot read {file}: {error}", err=True)
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror or error}", code=2)
+    except UnicodeDecodeError:
+        _fail(f"{file} is not a backup: it is not UTF-8 text", code=2)
+    except json.JSONDecodeError as error:
+        _fail(f"{file} is not a backup: it is not JSON ({error})", code=2)
+    # Checked whole before the database is touched: a bad file changes nothing.
+    try:
+        checked = backup.parse(document)
+    except backup.InvalidBackup as error:
+        for problem in error.errors or []:
+            typer.echo(f"error: {problem['field']}: {problem['reason']}", err=True)
         raise typer.Exit(2) from None
 
     async def load(settings: Settings) -> backup.Restored:
         db = Database(settings)
         try:
             async with db.session(write=True) as session:
-                return await backup.restore(session, document)
+                return await backup.restore(session, checked)
         finally:
             await db.dispose()
 
-    migrations.upgrade(_settings())
-    try:
-        restored = _run(load)
-    except AppError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(1) from None
+    settings = _settings()
+    with _database_errors(settings):
+        # On every backend: a restore begins with an empty database, schema included.
+        migrations.upgrade(settings)
+        restored = asyncio.run(load(settings))
     typer.echo(f"imported {restored.users} account(s) and {restored.tasks} task(s) from {file}")
+
+
+def _not_alembic_setup(record: logging.LogRecord) -> bool:
+    # Said on every connection, before any step: noise above the one line of a failure.
+    return not record.getMessage().startswith(("Context impl", "Will assume"))
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_setup)
     app()

@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import AliasChoices
 
-from todo.core.config import SettingsError, load_settings, normalize_database_url
+from todo.core.config import Settings, SettingsError, load_settings, normalize_database_url
 
 SECRET = "s" * 40
 
@@ -136,3 +137,29 @@ def test_bad_setting_stops_start_with_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {message}")
     assert "Traceback" not in result.stderr
+
+
+def _variables() -> list[str]:
+    names = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [str(choice) for choice in alias.choices]
+        else:
+            names.append(name.upper())
+    return names
+
+
+def test_empty_variables_mean_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`DATABASE_URL=` and the like, common in .env files, mean unset rather than a value."""
+    monkeypatch.chdir(tmp_path)
+    for name in _variables():
+        monkeypatch.delenv(name, raising=False)
+    defaults = load_settings()
+    for name in _variables():
+        monkeypatch.setenv(name, "")
+    assert load_settings().model_dump() == defaults.model_dump()
+    (tmp_path / ".env").write_text("".join(f"{name}=\n" for name in _variables()))
+    for name in _variables():
+        monkeypatch.delenv(name)
+    assert load_settings().model_dump() == defaults.model_dump()

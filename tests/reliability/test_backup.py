@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.conftest import NewDatabase, make_settings
@@ -248,3 +250,245 @@ async def test_import_refuses_what_is_not_a_backup(
         code, _, err = await _todo(target, "import", str(path))
         assert code in (1, 2), name
         assert err.strip().splitlines()[-1].startswith("error:"), (name, err)
+
+
+STAMP = "2026-01-01T09:00:00+00:00"
+
+
+def _account(n: int) -> dict[str, Any]:
+    """A small account as `todo export` writes one: every column of every row."""
+    uid, first = f"user-{n}", 10 * n + 1
+    return {
+        "user": {
+            "id": uid,
+            "email": f"user{n}@example.com",
+            "name": f"User {n}",
+            "timezone": "Europe/Berlin",
+            "password_hash": None,
+            "session_version": 0,
+            "tokens_valid_after": None,
+            "created_at": STAMP,
+            "updated_at": STAMP,
+        },
+        "lists": [
+            {
+                "id": first + i,
+                "user_id": uid,
+                "name": name,
+                "color": None,
+                "position": position,
+                "is_inbox": i == 0,
+                "created_at": STAMP,
+                "updated_at": STAMP,
+            }
+            for i, (name, position) in enumerate([("Inbox", "i"), ("Work", "r")])
+        ],
+        "tags": [
+            {
+                "id": first + i,
+                "user_id": uid,
+                "name": name,
+                "key": name.lower(),
+                "created_at": STAMP,
+            }
+            for i, name in enumerate(["Home", "Deep Work"])
+        ],
+        "tasks": [
+            {
+                "id": first + i,
+                "user_id": uid,
+                "title": f"Task {i}",
+                "description": "",
+                "completed": False,
+                "completed_at": None,
+                "list_id": first + i,
+                "position": "i",
+                "priority": 2,
+                "due_date": "2026-01-05",
+                "due_at": None,
+                "remind_at": None,
+                "reminder_dismissed": False,
+                "rrule": "FREQ=WEEKLY;BYDAY=MO",
+                "recurrence_mode": "due",
+                "series_id": f"series-{n}-{i}",
+                "occurrence": 1,
+                "created_at": STAMP,
+                "updated_at": STAMP,
+                "version": 1,
+            }
+            for i in range(2)
+        ],
+        "task_tags": [{"task_id": first, "tag_id": first, "user_id": uid}],
+    }
+
+
+def _valid_backup() -> dict[str, Any]:
+    return {
+        "format": "todo-export",
+        "version": 1,
+        "exported_at": STAMP,
+        "users": [_account(0), _account(1)],
+    }
+
+
+async def test_import_checks_every_value_like_the_api(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    target = await _database(new_database, tmp_path, migrate=False)
+    document = _valid_backup()
+    ada, bob = (entry for entry in document["users"])
+    document["users"].append(_account(2))
+    document["users"][2]["user"]["timezone"] = "Mars/Olympus"
+    ada["tasks"][0]["priority"] = 99
+    ada["tasks"][1]["rrule"] = "NOT A RULE"
+    ada["tasks"][1]["title"] = "x" * 5000
+    ada["lists"][1]["color"] = "red"
+    ada["tags"][1]["name"] = "t" * 51
+    # Bob's rows pointing into Ada's account: deleting her list would delete his task.
+    bob["tasks"][0]["list_id"] = ada["lists"][1]["id"]
+    bob["task_tags"][0]["tag_id"] = ada["tags"][0]["id"]
+    bob["tasks"][1]["user_id"] = ada["user"]["id"]
+    bob["user"]["email"] = "USER0@example.com"
+    bob["lists"][1]["id"] = ada["lists"][0]["id"]
+    bob["tasks"][1]["id"] = 0
+    bob["lists"][0]["user_id"] = ada["user"]["id"]
+    bob["lists"][1]["is_inbox"] = True
+    bob["tags"][1].update(name="HOME", key="home")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+
+    code, out, err = await _todo(target, "import", str(path))
+
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "error: users[0].lists[1].color: String should match pattern '^#[0-9a-fA-F]{6}$'",
+        "error: users[0].tags[1].name: String should have at most 50 characters",
+        "error: users[0].tasks[0].priority: Input should be less than or equal to 4",
+        "error: users[0].tasks[1].title: String should have at most 200 characters",
+        "error: users[0].tasks[1].rrule: 'NOT A RULE' is not a NAME=VALUE part of a "
+        "recurrence rule.",
+        "error: users[1].user.email: user0@example.com is also the email address of users[0].user",
+        "error: users[1].lists[0].user_id: must be user-1, the id of this account",
+        "error: users[1].lists[1].id: 1 is also the id of users[0].lists[0]",
+        "error: users[1].lists[1].is_inbox: An account has one Inbox at most",
+        "error: users[1].tags[1].name: The tag 'HOME' is also tag 11 (case is ignored)",
+        "error: users[1].tasks[0].list_id: List 2 is not one of this account's lists",
+        "error: users[1].tasks[1].id: Input should be greater than or equal to 1",
+        "error: users[1].task_tags[0].tag_id: Tag 1 is not one of this account's tags",
+        "error: users[2].user.timezone: Time zone must be an IANA name such as Europe/Berlin",
+    ]
+    # Nothing was written: the schema is not even there yet, and the good file imports.
+    assert "empty database" in (await _todo(target, "db", "current"))[1]
+    path.write_text(json.dumps(_valid_backup()))
+    code, out, err = await _todo(target, "import", str(path))
+    assert code == 0, err
+    assert "imported 2 account(s) and 4 task(s)" in out
+
+
+def _without(document: dict[str, Any], *path: str | int) -> dict[str, Any]:
+    inner: Any = document
+    for key in path[:-1]:
+        inner = inner[key]
+    del inner[path[-1]]
+    return document
+
+
+def _with(document: dict[str, Any], value: Any, *path: str | int) -> dict[str, Any]:
+    inner: Any = document
+    for key in path[:-1]:
+        inner = inner[key]
+    inner[path[-1]] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("content", "lines"),
+    [
+        (
+            "{",
+            [
+                "is not a backup: it is not JSON (Expecting property name enclosed in double "
+                "quotes: line 1 column 2 (char 1))"
+            ],
+        ),
+        ("[]", ['format: must be "todo-export": this is not a backup of Todo']),
+        (
+            json.dumps({"format": "other", "version": 1, "users": []}),
+            ['format: must be "todo-export": this is not a backup of Todo'],
+        ),
+        (
+            json.dumps({"format": "todo-export", "version": 99, "users": []}),
+            ["version: must be 1, not 99: a newer format?"],
+        ),
+        (
+            json.dumps(_without(_valid_backup(), "users")),
+            ["users: Field required"],
+        ),
+        (
+            json.dumps(_with(_valid_backup(), {"a": 1}, "users")),
+            ["users: Input should be a valid list"],
+        ),
+        (
+            json.dumps(_without(_valid_backup(), "users", 1, "tasks")),
+            ["users[1].tasks: Field required"],
+        ),
+        (
+            json.dumps(_without(_valid_backup(), "users", 0, "tasks", 1, "title")),
+            ["users[0].tasks[1].title: Field required"],
+        ),
+        (
+            json.dumps(_with(_valid_backup(), "eleven", "users", 0, "tasks", 1, "id")),
+            [
+                "users[0].tasks[1].id: Input should be a valid integer, unable to parse string as "
+                "an integer"
+            ],
+        ),
+        (
+            json.dumps(_with(_valid_backup(), 1, "users", 0, "user", "evil")),
+            ["users[0].user.evil: Extra inputs are not permitted"],
+        ),
+        (
+            json.dumps(_with(_valid_backup(), "tomorrow", "users", 0, "tasks", 0, "due_date")),
+            [
+                "users[0].tasks[0].due_date: Input should be a valid date or datetime, input is "
+                "too short"
+            ],
+        ),
+    ],
+    ids=[
+        "not json",
+        "not an object",
+        "wrong format",
+        "future version",
+        "no users",
+        "users not a list",
+        "missing table",
+        "missing column",
+        "wrong type",
+        "unknown column",
+        "bad date",
+    ],
+)
+def test_import_answers_malformed_files_in_one_line(
+    content: str, lines: list[str], tmp_path: Path
+) -> None:
+    """Checked before any database is opened, so the SQLite file is never even created."""
+    database = tmp_path / "todo.db"
+    path = tmp_path / "backup.json"
+    path.write_text(content)
+    env = server_env(f"sqlite:///{database}", tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "todo", "import", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    expected = (
+        [f"error: {path} {lines[0]}"]
+        if lines[0].startswith("is not")
+        else [f"error: {line}" for line in lines]
+    )
+    assert result.stderr.splitlines() == expected
+    assert not database.exists()

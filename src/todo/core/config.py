@@ -111,6 +111,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        # `DATABASE_URL=` in a .env file (or an empty variable) means unset: the default.
+        env_ignore_empty=True,
     )
 
     app_env: Literal["development", "production", "test"] = "development"

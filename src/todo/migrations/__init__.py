@@ -45,6 +45,48 @@ def sqlite_at_head(settings: Settings) -> bool:
     return rows == [(HEAD,)]
 
 
+async def revision(settings: Settings) -> str | None:
+    """The revision the database stands at, None when it has no schema (read without Alembic)."""
+    from sqlalchemy import inspect, text
+
+    from todo.core.db import create_engine
+
+    engine = create_engine(settings, for_migrations=True)
+    try:
+        async with engine.connect() as connection:
+            exists = await connection.run_sync(
+                lambda sync: inspect(sync).has_table("alembic_version")
+            )
+            if not exists:
+                return None
+            found = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            return found.scalar_one_or_none()
+    finally:
+        await engine.dispose()
+
+
+def is_known(settings: Settings, at: str) -> bool:
+    """Whether `at` is one of this version's revisions (not one from a newer todo)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(settings))
+    return any(script.revision == at for script in scripts.walk_revisions())
+
+
+def schema_problem(settings: Settings, at: str | None) -> str | None:
+    """What is wrong with a database schema standing at revision `at`, in one line."""
+    if at == HEAD:
+        return None
+    if at is None:
+        return "the database has no schema yet: run `todo db upgrade` first"
+    if is_known(settings, at):
+        return f"the database schema is at revision {at}, behind {HEAD}: run `todo db upgrade`"
+    return (
+        f"the database schema is at revision {at}, which this version of todo does not "
+        f"know (it needs {HEAD}): was it upgraded by a newer todo?"
+    )
+
+
 def upgrade(settings: Settings, revision: str = "head") -> None:
     from alembic import command
 
