@@ -165,5 +165,10 @@ async def _merge(session: AsyncSession, tag: Tag, target: Tag, name: str) -> Tag
 
 
 async def delete_tag(session: AsyncSession, tag: Tag) -> None:
-    await session.delete(tag)
+    # By statement, so that a parallel delete that won is a 404 here, not a silent 204.
+    result = await session.exec(
+        delete(Tag).where(col(Tag.user_id) == tag.user_id, col(Tag.id) == tag.id)
+    )
+    if result.rowcount == 0:
+        raise _not_found(tag.id or 0)
     await session.commit()
