@@ -272,8 +272,24 @@ async def _logout_all(ctx: Ctx) -> Burst:
 
 
 async def _create_task(ctx: Ctx) -> Burst:
-    body = {"title": "same", "list_id": ctx.ids["list"], "tags": ["brand-new", "Shared"]}
-    return Burst([("POST", "/api/me/tasks", {"json": body})] * PARALLEL)
+    # New tags in opposite orders: the inserts must not wait on each other in a circle.
+    names = ["brand-new", "Shared", "also-new", "third-new"]
+    return Burst(
+        [
+            (
+                "POST",
+                "/api/me/tasks",
+                {
+                    "json": {
+                        "title": "same",
+                        "list_id": ctx.ids["list"],
+                        "tags": names[:: -1 if i % 2 else 1],
+                    }
+                },
+            )
+            for i in range(PARALLEL)
+        ]
+    )
 
 
 async def _quick_add(ctx: Ctx) -> Burst:

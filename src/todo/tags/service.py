@@ -57,10 +57,11 @@ async def resolve(session: AsyncSession, user_id: str, names: Sequence[str]) -> 
             .with_for_update(key_share=True)
         )
         found = {tag.key: tag for tag in result.all()}
+        # In key order: two requests inserting the same new names in opposite orders
+        # would otherwise each wait for the other's uncommitted row (a deadlock).
         missing = [
-            {"user_id": user_id, "name": name, "key": key, "created_at": utcnow()}
-            for key, name in keys.items()
-            if key not in found
+            {"user_id": user_id, "name": keys[key], "key": key, "created_at": utcnow()}
+            for key in sorted(keys.keys() - found.keys())
         ]
         if not missing:
             return [found[key] for key in keys]
