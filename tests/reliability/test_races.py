@@ -106,11 +106,9 @@ async def test_parallel_completes_of_a_recurring_task_make_one_next_occurrence(
             )
         )
         _no_5xx(answers)
-        for answer in answers:
-            if answer.status_code != 200:
-                _clean_refusal(answer, {409}, {"edit_conflict"})
-            else:
-                assert answer.json()["completed"] is True
+        # Setting a state is idempotent: the requests that lost the race still get a 200.
+        assert [a.status_code for a in answers] == [200] * PARALLEL, [a.text for a in answers]
+        assert all(a.json()["completed"] is True for a in answers)
         series = [
             t
             for t in (await client.get("/api/me/tasks?limit=200", headers=h)).json()
