@@ -8,6 +8,7 @@ in ID_ROUTES fails `test_every_id_route_is_covered`, so it cannot ship unchecked
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +110,9 @@ class Victim:
 
 async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> Victim:
     headers = alice.headers
-    listed = await client.post("/api/me/lists", headers=headers, json={"name": "Secret plans"})
+    # Called once per route for one owner: list names are unique, so each gets its own.
+    name = f"Secret plans {uuid.uuid4().hex[:8]}"
+    listed = await client.post("/api/me/lists", headers=headers, json={"name": name})
     assert listed.status_code == 201
     list_id = listed.json()["id"]
     task = await client.post(

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, text
+from sqlalchemy import BigInteger, Index, Integer, String, func, text
 from sqlmodel import Column, Field, SQLModel
 
 from todo.core.db import UTCDateTime, utcnow
 
 # Position keys compare byte-wise on every backend (see core/ordering.py).
 POSITION_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
+NAME_INDEX = "uq_lists_user_id_lower_name"
 
 
 class TaskList(SQLModel, table=True):
@@ -23,6 +24,8 @@ class TaskList(SQLModel, table=True):
             sqlite_where=text("is_inbox"),
             postgresql_where=text("is_inbox"),
         ),
+        # One list per name and user, whatever the case: also under parallel creates.
+        Index(NAME_INDEX, "user_id", func.lower(text("name")), unique=True),
         {"sqlite_autoincrement": True},
     )
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
 from todo.core.ordering import key_between
-from todo.lists.models import TaskList
+from todo.lists.models import NAME_INDEX, TaskList
 
 INBOX_NAME = "Inbox"
 LISTS_MAX = 500
@@ -49,14 +52,57 @@ async def get_list(session: AsyncSession, user_id: str, list_id: int) -> TaskLis
     return found
 
 
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"You already have a list named “{name}”.", code="list_name_taken")
+
+
+def _same_name(user_id: str, name: str) -> Any:
+    # The database's lower(), as in the unique index, so this check and the index agree
+    # (SQLite's lower() folds ASCII letters only).
+    return (col(TaskList.user_id) == user_id) & (func.lower(col(TaskList.name)) == func.lower(name))
+
+
 async def find_by_name(session: AsyncSession, user_id: str, name: str) -> TaskList | None:
+    result = await session.exec(select(TaskList).where(_same_name(user_id, name)))
+    return result.one_or_none()
+
+
+async def lock_target(session: AsyncSession, user_id: str, list_id: int) -> TaskList:
+    """The list a task is about to be written into, held (FOR KEY SHARE) until the commit:
+    a delete of the list waits for this write, or this write sees the list gone (404)."""
     result = await session.exec(
         select(TaskList)
-        .where(col(TaskList.user_id) == user_id)
-        .order_by(col(TaskList.position), col(TaskList.id))
+        .where(col(TaskList.user_id) == user_id, col(TaskList.id) == list_id)
+        .with_for_update(key_share=True)
     )
-    wanted = name.casefold()
-    return next((found for found in result.all() if found.name.casefold() == wanted), None)
+    found = result.one_or_none()
+    if found is None:
+        raise _not_found(list_id)
+    return found
+
+
+async def lock_for_delete(session: AsyncSession, found: TaskList) -> None:
+    """Hold the list (FOR UPDATE) before its tasks are moved out: writes into it that
+    started earlier finish first, and later ones find it gone."""
+    assert found.id is not None
+    locked = await session.exec(
+        select(col(TaskList.id))
+        .where(col(TaskList.user_id) == found.user_id, col(TaskList.id) == found.id)
+        .with_for_update()
+    )
+    if locked.one_or_none() is None:
+        raise _not_found(found.id)
+
+
+async def _flush_named(session: AsyncSession, found: TaskList, name: str) -> None:
+    """Write a new or renamed list; a parallel request that took the name first is a 409."""
+    try:
+        async with session.begin_nested():
+            session.add(found)
+    except IntegrityError as error:
+        if NAME_INDEX not in str(error.orig):
+            raise
+        raise _name_taken(name) from None
 
 
 async def list_lists(session: AsyncSession, user_id: str) -> Sequence[TaskList]:
@@ -88,15 +134,34 @@ async def add_list(
     )
     if existing.one() >= LISTS_MAX:
         raise Conflict(f"A user can have at most {LISTS_MAX} lists.", code="too_many_lists")
+    if await find_by_name(session, user_id, name) is not None:
+        raise _name_taken(name)
     created = TaskList(
         user_id=user_id,
         name=name,
         color=color,
         position=key_between(await _last_position(session, user_id), None),
     )
-    session.add(created)
-    await session.flush()
+    await _flush_named(session, created, name)
     return created
+
+
+async def find_or_add(session: AsyncSession, user_id: str, name: str) -> TaskList:
+    """The user's list of this name, added at the end when there is none; the caller
+    commits. Parallel callers with one new name all get the one list."""
+    found = await find_by_name(session, user_id, name)
+    if found is not None:
+        return found
+    try:
+        return await add_list(session, user_id, name=name)
+    except Conflict as error:
+        if error.code != "list_name_taken":
+            raise
+    found = await find_by_name(session, user_id, name)
+    if found is None:
+        # Taken and deleted again in between: a clean refusal rather than a loop.
+        raise _name_taken(name)
+    return found
 
 
 async def create_list(
@@ -135,13 +200,21 @@ async def update_list(
 ) -> TaskList:
     if "name" in changes and found.is_inbox and changes["name"] != found.name:
         raise Conflict("The Inbox cannot be renamed.", code="inbox_fixed")
+    new_name = changes.get("name")
+    renaming = isinstance(new_name, str) and new_name != found.name
+    if renaming:
+        other = await find_by_name(session, found.user_id, str(new_name))
+        if other is not None and other.id != found.id:
+            raise _name_taken(str(new_name))
     for name, value in changes.items():
         setattr(found, name, value)
+    found.updated_at = utcnow()
+    if renaming:
+        await _flush_named(session, found, str(new_name))
     if first or after_id is not None:
         if after_id == found.id:
             raise Conflict("A list cannot be placed after itself.", code="bad_position")
         found.position = await _position_after(session, found.user_id, None if first else after_id)
-    found.updated_at = utcnow()
     session.add(found)
     await session.commit()
     return found

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.core.db import ID_MAX
-from todo.core.errors import NotFound
+from todo.core.db import ID_MAX, utcnow
+from todo.core.errors import Conflict, NotFound
 from todo.tags.models import Tag, TaskTag
 
 
@@ -30,22 +33,45 @@ async def get_tag(session: AsyncSession, user_id: str, tag_id: int) -> Tag:
     return found
 
 
+# A tag deleted between our insert and our lock is inserted again; twice in a row is a
+# user deleting tags as fast as they are made, answered with a 409.
+_RESOLVE_ATTEMPTS = 3
+
+
 async def resolve(session: AsyncSession, user_id: str, names: Sequence[str]) -> list[Tag]:
-    """The tags with these names, created when missing; the caller commits."""
+    """The tags with these names, created when missing; the caller commits.
+
+    Parallel requests with one new name all get the one tag: the insert skips names that
+    exist (waiting, on PostgreSQL, for a parallel insert of the same name to commit), and
+    the tags are then held (FOR KEY SHARE) so that they cannot be deleted before the
+    links to them are written."""
     if not names:
         return []
     keys = {name.lower(): name for name in names}
-    result = await session.exec(
-        select(Tag).where(col(Tag.user_id) == user_id, col(Tag.key).in_(keys))
+    dialect = session.get_bind().dialect.name
+    statement = postgresql_insert(Tag) if dialect == "postgresql" else sqlite_insert(Tag)
+    for _ in range(_RESOLVE_ATTEMPTS):
+        result = await session.exec(
+            select(Tag)
+            .where(col(Tag.user_id) == user_id, col(Tag.key).in_(keys))
+            .with_for_update(key_share=True)
+        )
+        found = {tag.key: tag for tag in result.all()}
+        # In key order: two requests inserting the same new names in opposite orders
+        # would otherwise each wait for the other's uncommitted row (a deadlock).
+        missing = [
+            {"user_id": user_id, "name": keys[key], "key": key, "created_at": utcnow()}
+            for key in sorted(keys.keys() - found.keys())
+        ]
+        if not missing:
+            return [found[key] for key in keys]
+        await session.exec(
+            statement.on_conflict_do_nothing(index_elements=["user_id", "key"]),
+            params=missing,
+        )
+    raise Conflict(
+        "These tags were deleted while the task was saved; try again.", code="tag_conflict"
     )
-    found = {tag.key: tag for tag in result.all()}
-    for key, name in keys.items():
-        if key not in found:
-            tag = Tag(user_id=user_id, name=name, key=key)
-            session.add(tag)
-            found[key] = tag
-    await session.flush()
-    return [found[key] for key in keys]
 
 
 async def set_task_tags(
@@ -83,20 +109,49 @@ async def list_tags(session: AsyncSession, user_id: str) -> list[tuple[Tag, int]
     return [(tag, n or 0) for tag, n in result.all()]
 
 
+async def _lock_pair(
+    session: AsyncSession, user_id: str, tag_id: int, key: str
+) -> tuple[Tag | None, Tag | None]:
+    """The tag being renamed and the one already holding the new name, locked FOR UPDATE
+    in one statement in id order, so two renames onto each other cannot deadlock."""
+    result = await session.exec(
+        select(Tag)
+        .where(col(Tag.user_id) == user_id, (col(Tag.id) == tag_id) | (col(Tag.key) == key))
+        .order_by(col(Tag.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    rows = result.all()
+    return (
+        next((row for row in rows if row.id == tag_id), None),
+        next((row for row in rows if row.id != tag_id), None),
+    )
+
+
 async def rename(session: AsyncSession, tag: Tag, name: str) -> Tag:
     """Rename a tag; renaming onto another existing tag merges the two."""
-    key = name.lower()
-    result = await session.exec(
-        select(Tag).where(
-            col(Tag.user_id) == tag.user_id, col(Tag.key) == key, col(Tag.id) != tag.id
-        )
-    )
-    target = result.one_or_none()
-    if target is None:
-        tag.name, tag.key = name, key
-        session.add(tag)
+    # Read up front: a rolled-back savepoint expires the object.
+    user_id, tag_id, key = tag.user_id, tag.id, name.lower()
+    assert tag_id is not None
+    for _ in range(2):
+        source, target = await _lock_pair(session, user_id, tag_id, key)
+        if source is None:
+            raise _not_found(tag_id)
+        if target is not None:
+            return await _merge(session, source, target, name)
+        try:
+            # A parallel rename onto the same new name may commit first: then merge.
+            async with session.begin_nested():
+                source.name, source.key = name, key
+                session.add(source)
+        except IntegrityError:
+            continue
         await session.commit()
-        return tag
+        return source
+    raise Conflict(f"Tag {tag_id} was changed at the same time; retry.", code="edit_conflict")
+
+
+async def _merge(session: AsyncSession, tag: Tag, target: Tag, name: str) -> Tag:
     already = select(col(TaskTag.task_id)).where(col(TaskTag.tag_id) == target.id)
     await session.exec(
         update(TaskTag)
@@ -111,5 +166,10 @@ async def rename(session: AsyncSession, tag: Tag, name: str) -> Tag:
 
 
 async def delete_tag(session: AsyncSession, tag: Tag) -> None:
-    await session.delete(tag)
+    # By statement, so that a parallel delete that won is a 404 here, not a silent 204.
+    result = await session.exec(
+        delete(Tag).where(col(Tag.user_id) == tag.user_id, col(Tag.id) == tag.id)
+    )
+    if result.rowcount == 0:
+        raise _not_found(tag.id or 0)
     await session.commit()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -114,10 +115,12 @@ async def list_task_rows(session: AsyncSession, user_id: str, query: TaskQuery) 
 
 
 async def _target_list(session: AsyncSession, user_id: str, list_id: int | None) -> int:
+    """The list a task goes into, held until the commit so that it cannot be deleted
+    under the write (the Inbox is never deleted)."""
     found = (
         await lists.inbox(session, user_id)
         if list_id is None
-        else await lists.get_list(session, user_id, list_id)
+        else await lists.lock_target(session, user_id, list_id)
     )
     assert found.id is not None
     return found.id
@@ -199,17 +202,25 @@ def _edit_conflict(task_id: int | None) -> Conflict:
     )
 
 
+@asynccontextmanager
+async def _one_writer(session: AsyncSession, task_id: int | None) -> AsyncIterator[None]:
+    """Turn a lost version check into a 409, wherever in the write it shows: an autoflush
+    before a query (completing a recurring task reads its series) writes the row too."""
+    try:
+        yield
+    except StaleDataError:
+        await session.rollback()
+        raise _edit_conflict(task_id) from None
+
+
 async def _save(session: AsyncSession, task: Task) -> Task:
     # Read before the commit: after a rollback the object is expired, and loading it
     # again would be I/O outside the async bridge.
     task_id = task.id
     task.updated_at = utcnow()
     session.add(task)
-    try:
+    async with _one_writer(session, task_id):
         await session.commit()
-    except StaleDataError:
-        await session.rollback()
-        raise _edit_conflict(task_id) from None
     return task
 
 
@@ -318,6 +329,11 @@ async def update_task(
     if_match: int | None = None,
 ) -> Task:
     _check_version(task, if_match)
+    async with _one_writer(session, task.id):
+        return await _update(session, task, data, clock_=clock_)
+
+
+async def _update(session: AsyncSession, task: Task, data: TaskUpdate, *, clock_: Clock) -> Task:
     changes = data.model_dump(exclude_unset=True)
     changed = False
     if "tags" in changes:
@@ -376,8 +392,21 @@ async def set_completed(
     target = (not task.completed) if completed is None else completed
     if target == task.completed:
         return task
-    await _set_state(session, task, target, clock_)
-    return await _save(session, task)
+    task_id, user_id = task.id, task.user_id
+    assert task_id is not None
+    try:
+        async with _one_writer(session, task_id):
+            await _set_state(session, task, target, clock_)
+            return await _save(session, task)
+    except Conflict:
+        # Setting a state is idempotent: losing to a request that set the same state is
+        # success. A toggle, or a write conditional on a version, did not happen.
+        if completed is None or if_match is not None:
+            raise
+        current = await get_task(session, user_id, task_id)
+        if current.completed != target:
+            raise
+        return current
 
 
 async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None = None) -> None:
@@ -406,6 +435,13 @@ async def move_task(
 ) -> Task:
     """Place a task right after another one of the same list (first when none)."""
     _check_version(task, if_match)
+    async with _one_writer(session, task.id):
+        return await _move(session, task, list_id=list_id, after_id=after_id)
+
+
+async def _move(
+    session: AsyncSession, task: Task, *, list_id: int | None, after_id: int | None
+) -> Task:
     target = await _target_list(session, task.user_id, list_id) if list_id else task.list_id
     if after_id == task.id:
         raise _invalid("after_id", "a task cannot be placed after itself")
@@ -431,7 +467,7 @@ async def move_task(
     if before is not None and after is not None and before >= after:
         # Two rows share a key (concurrent appends): spread the list out once.
         await _respace(session, task.user_id, target, moving=task.id)
-        return await move_task(session, task, list_id=target, after_id=after_id)
+        return await _move(session, task, list_id=target, after_id=after_id)
     task.list_id = target
     task.position = key_between(before, after)
     return await _save(session, task)
@@ -510,12 +546,7 @@ async def quick_add(
         raise _invalid("text", "there is no title left once the date and markers are taken out")
     list_id = None
     if parsed.list_name:
-        found = await lists.find_by_name(session, user_id, parsed.list_name)
-        list_id = (
-            found.id
-            if found is not None
-            else (await lists.add_list(session, user_id, name=parsed.list_name)).id
-        )
+        list_id = (await lists.find_or_add(session, user_id, parsed.list_name)).id
     data = TaskCreate(
         title=parsed.title[:200],
         list_id=list_id,
@@ -545,6 +576,10 @@ async def lists_with_counts(session: AsyncSession, user_id: str) -> list[tuple[T
 
 async def delete_list(session: AsyncSession, found: TaskList, *, tasks: DeleteMode) -> None:
     """Delete a list; its tasks move to the Inbox or are deleted with it."""
+    if not found.is_inbox:
+        # Before the tasks are moved out: a task written into the list after the move and
+        # before the DELETE would go with the list (ON DELETE CASCADE).
+        await lists.lock_for_delete(session, found)
     if tasks == "move" and not found.is_inbox:
         inbox = await lists.inbox(session, found.user_id)
         await session.exec(

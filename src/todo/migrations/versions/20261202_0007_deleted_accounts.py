@@ -1,7 +1,7 @@
 """deleted accounts
 
 Revision ID: 0007_deleted_accounts
-Revises: 0005_search_owner
+Revises: 0006_unique_list_names
 Create Date: 2026-12-02 16:30:00
 
 The ids of deleted accounts, so that a Better Auth token of a deleted user is refused
@@ -16,7 +16,7 @@ from alembic import op
 import todo.core.db
 
 revision: str = "0007_deleted_accounts"
-down_revision: str | None = "0005_search_owner"
+down_revision: str | None = "0006_unique_list_names"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
