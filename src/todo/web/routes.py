@@ -632,7 +632,7 @@ async def update_task(request: Request, session: SessionDep, me: Me, task: Owned
     if is_htmx(request):
         context = {"task": task, "value": form.get("title", ""), "errors": errors}
         return render(request, "tasks/_edit_row.html", context, status_code=422)
-    values = {**taskform.values_of(task, clock.tz), **form, "repeat_days": tuple(days)}
+    values = taskform.resubmitted(task, clock.tz, form, days)
     return render(
         request,
         "tasks/detail.html",

@@ -1,0 +1,37 @@
+"""The web app in Chromium keeps what people typed and shows things where they are (issue 10)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.web.conftest import WebUser
+from tests.web.test_browser import row, titles
+
+pytestmark = pytest.mark.browser
+
+
+async def test_fixing_a_form_error_saves_without_completing_the_task(
+    page: Page, user: WebUser
+) -> None:
+    field = page.get_by_label("New task")
+    await field.fill("Water the plants every day")
+    await field.press("Enter")
+    await expect(row(page, "Water the plants")).to_be_visible()
+    await page.get_by_role("link", name="Details of Water the plants").click()
+    title = page.get_by_role("textbox", name="Title")
+    await title.fill("")
+    # The browser would refuse the empty field itself; the server must refuse it too.
+    await title.evaluate("field => field.removeAttribute('required')")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#title-error")).to_be_visible()
+    await expect(page.get_by_label("Completed")).not_to_be_checked()
+    await page.get_by_role("textbox", name="Title").fill("Water the ferns")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page).to_have_url(re.compile(r"/$"))
+    await expect(titles(page)).to_have_text(["Water the ferns"])
+    await expect(row(page, "Water the ferns").get_by_role("checkbox")).to_have_attribute(
+        "aria-checked", "false"
+    )

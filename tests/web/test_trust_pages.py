@@ -1,0 +1,70 @@
+"""The web app keeps what people typed and shows things where they are (issue 10), over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.web.test_pages import add_task, page_token, sign_up
+
+HTMX = {"HX-Request": "true"}
+
+
+def _detail_form(token: str, **changes: str | list[str]) -> dict[str, str | list[str]]:
+    form: dict[str, str | list[str]] = {
+        "csrf_token": token,
+        "title": "Water the plants",
+        "description": "The big fern too",
+        "priority": "high",
+        "tags": "home",
+        "due_date": "2031-03-03",
+        "due_time": "",
+        "remind_at": "",
+        "repeat": "daily",
+        "repeat_monthday": "",
+        "repeat_custom": "",
+        "recurrence_mode": "due",
+        "completed": "false",
+    }
+    form.update(changes)
+    return form
+
+
+def _checked(page: str, element_id: str) -> bool:
+    found = re.search(rf'<input id="{element_id}"[^>]*>', page)
+    assert found is not None, f"no #{element_id} on the page"
+    return " checked" in found.group(0)
+
+
+async def test_a_form_error_keeps_completed_as_it_was_and_saving_then_completes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "Water the plants")
+    token = await page_token(client, f"/tasks/{task_id}")
+    made_daily = await client.post(f"/tasks/{task_id}", data=_detail_form(token))
+    assert made_daily.status_code == 303
+    for broken in ({"title": ""}, {"repeat": "custom", "repeat_custom": "FREQ=SOMETIMES"}):
+        refused = await client.post(f"/tasks/{task_id}", data=_detail_form(token, **broken))
+        assert refused.status_code == 422
+        assert not _checked(refused.text, "completed"), "an unticked box came back ticked"
+        assert "The big fern too" in refused.text
+        assert '<option value="high" selected>' in refused.text
+
+    # The person fixes the title and saves the form as it came back.
+    saved = await client.post(f"/tasks/{task_id}", data=_detail_form(token))
+    assert saved.status_code == 303
+    listed = (await client.get("/")).text
+    assert listed.count('class="task"') == 1, "saving made another occurrence"
+    assert 'aria-checked="false"' in listed
+
+
+async def test_a_form_error_keeps_a_ticked_completed_ticked(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    task_id = await add_task(client, "Post the letter")
+    token = await page_token(client, f"/tasks/{task_id}")
+    form = _detail_form(token, title="", repeat="none", completed=["false", "true"])
+    refused = await client.post(f"/tasks/{task_id}", data=form)
+    assert refused.status_code == 422
+    assert _checked(refused.text, "completed")
