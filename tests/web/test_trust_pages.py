@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -68,3 +70,23 @@ async def test_a_form_error_keeps_a_ticked_completed_ticked(client: httpx.AsyncC
     refused = await client.post(f"/tasks/{task_id}", data=form)
     assert refused.status_code == 422
     assert _checked(refused.text, "completed")
+
+
+async def test_the_task_page_shows_instants_in_the_owners_time_zone(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    token = await page_token(client, "/account")
+    zoned = await client.post(
+        "/account/timezone", data={"csrf_token": token, "timezone": "Europe/Berlin"}
+    )
+    assert zoned.status_code == 303
+    task_id = await add_task(client, "Renew the passport")
+    page = (await client.get(f"/tasks/{task_id}")).text
+    created = re.search(r'Created <time datetime="([^"]+)">([^<]+)</time>', page)
+    assert created is not None
+    instant = datetime.fromisoformat(created.group(1))
+    local = instant.astimezone(ZoneInfo("Europe/Berlin"))
+    assert created.group(2) == f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
+    assert local.tzname() in ("CET", "CEST")
+    assert "UTC" not in created.group(2)
