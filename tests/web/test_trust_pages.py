@@ -90,3 +90,60 @@ async def test_the_task_page_shows_instants_in_the_owners_time_zone(
     assert created.group(2) == f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
     assert local.tzname() in ("CET", "CEST")
     assert "UTC" not in created.group(2)
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'id="title-\d+"[^>]*>([^<]*)<', page)
+
+
+async def _new_list(client: httpx.AsyncClient, name: str) -> str:
+    token = await page_token(client)
+    made = await client.post("/lists", data={"csrf_token": token, "name": name})
+    assert made.status_code == 303
+    return str(made.headers["location"])
+
+
+async def _quick_add(client: httpx.AsyncClient, view: str, text: str) -> httpx.Response:
+    token = await page_token(client, view)
+    headers = {**HTMX, "HX-Current-URL": f"http://test{view}"}
+    return await client.post("/tasks", data={"csrf_token": token, "title": text}, headers=headers)
+
+
+async def test_quick_add_in_a_view_gives_the_task_that_view_and_shows_it_there(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    errands = await _new_list(client, "Errands")
+    added = await _quick_add(client, errands, "Buy stamps")
+    assert added.status_code == 200
+    assert _rows(added.text) == ["Buy stamps"]
+    assert _rows((await client.get(errands)).text) == ["Buy stamps"]
+
+    await _quick_add(client, "/", "Mow the lawn #garden")
+    listed = (await client.get("/")).text
+    tag_view = re.search(r'href="(/\?tag=\d+)"', listed)
+    assert tag_view is not None
+    in_tag = await _quick_add(client, tag_view.group(1), "Rake the leaves")
+    assert "Rake the leaves" in _rows(in_tag.text)
+
+    in_today = await _quick_add(client, "/?view=today", "Call the bank")
+    assert _rows(in_today.text) == ["Call the bank"]
+
+    # What the line says wins: +List takes the task to that list, and the view says so.
+    elsewhere = await _quick_add(client, errands, "Renew the car tax +Car")
+    assert "Renew the car tax" not in _rows(elsewhere.text)
+    assert "Added “Renew the car tax” to Car; this view does not show it." in elsewhere.text
+
+
+async def test_quick_add_without_javascript_lands_in_the_view_too(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    errands = await _new_list(client, "Errands")
+    token = await page_token(client, errands)
+    made = await client.post(
+        "/tasks", data={"csrf_token": token, "title": "Buy stamps", "next": errands}
+    )
+    assert made.status_code == 303
+    assert made.headers["location"] == errands
+    assert _rows((await client.get(errands)).text) == ["Buy stamps"]

@@ -470,13 +470,18 @@ async def quick_add(
     text: str,
     *,
     clock_: Clock,
+    list_id: int | None = None,
+    tags: Sequence[str] = (),
+    due_date: date | None = None,
     before_commit: BeforeCommit[Task] | None = None,
 ) -> Task:
-    """Create a task from one line of natural language (see quickadd.py)."""
+    """Create a task from one line of natural language (see quickadd.py).
+
+    list_id, tags and due_date are what the task gets where the line says nothing of its
+    own: a +List, a #tag or a date in the text wins."""
     parsed = preview(text, clock_=clock_).parsed
     if not parsed.title:
         raise _invalid("text", "there is no title left once the date and markers are taken out")
-    list_id = None
     if parsed.list_name:
         found = await lists.find_by_name(session, user_id, parsed.list_name)
         list_id = (
@@ -488,8 +493,8 @@ async def quick_add(
         title=parsed.title[:200],
         list_id=list_id,
         priority=parsed.priority or "none",
-        tags=list(parsed.tags),
-        due_date=parsed.due_date,
+        tags=list(parsed.tags or tags),
+        due_date=parsed.due_date if parsed.due_date or parsed.due_at else due_date,
         due_at=parsed.due_at,
         rrule=parsed.rrule,
     )

@@ -473,7 +473,9 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
     try:
         # Quick add reads dates, recurrence, !priority, #tags and +list out of the line.
         QuickAddLine.model_validate({"title": text})
-        await tasks.quick_add(session, me.user.id, text, clock_=_clock(me))
+        created = await tasks.quick_add(
+            session, me.user.id, text, clock_=_clock(me), **await _view_defaults(session, me, view)
+        )
     except ValidationError as error:
         errors = field_errors(error, LABELS)
     except Unprocessable as error:
@@ -490,10 +492,34 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
             )
         context = await _list_context(session, me, view)
         return render(request, "tasks/list.html", {**context, **invalid}, status_code=422)
+    context = await _list_context(session, me, view)
+    # A task this view cannot show (a search, Completed) must not vanish without a word.
+    elsewhere = None
+    if all(task.id != created.id for task in context["page"].items):
+        where = (await lists.get_list(session, me.user.id, created.list_id)).name
+        elsewhere = f"Added “{created.title}” to {where}; this view does not show it."
     if is_htmx(request):
-        context = await _list_context(session, me, view)
-        return render(request, "tasks/_created.html", {**context, "title": "", "errors": {}})
+        toast = Flash(elsewhere) if elsewhere else None
+        return render(
+            request,
+            "tasks/_created.html",
+            {**context, "title": "", "errors": {}, "toast": toast},
+        )
+    if elsewhere:
+        return await _flash_and_redirect(session, me, elsewhere, view.url())
     return _redirect(view.url())
+
+
+async def _view_defaults(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    """What a task typed in this view gets so that it shows there: the view's list, tag or
+    day (what the line itself says still wins)."""
+    if view.list_id is not None:
+        return {"list_id": (await lists.get_list(session, me.user.id, view.list_id)).id}
+    if view.tag_id is not None:
+        return {"tags": [(await _owned_tag(session, me, view.tag_id)).name]}
+    if view.scope in ("today", "upcoming"):
+        return {"due_date": today(me.user.timezone)}
+    return {}
 
 
 def _reason(error: Unprocessable) -> str:
