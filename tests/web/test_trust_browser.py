@@ -35,3 +35,25 @@ async def test_fixing_a_form_error_saves_without_completing_the_task(
     await expect(row(page, "Water the ferns").get_by_role("checkbox")).to_have_attribute(
         "aria-checked", "false"
     )
+
+
+async def test_counts_and_the_sidebar_follow_every_change_without_a_reload(
+    page: Page, user: WebUser
+) -> None:
+    await page.evaluate("window.stayedOnThePage = true")
+    sidebar = page.get_by_role("navigation", name="Views")
+    shown = page.get_by_role("navigation", name="Show")
+    field = page.get_by_label("New task")
+    await field.fill("Buy stamps #post +Errands")
+    await field.press("Enter")
+    await expect(sidebar.get_by_role("link", name="Errands 1")).to_be_visible()
+    await expect(sidebar.get_by_role("link", name="#post 1")).to_be_visible()
+    await expect(sidebar.get_by_role("link", name="All tasks 1")).to_be_visible()
+    await page.get_by_role("checkbox", name="Buy stamps").click()
+    await expect(sidebar.get_by_role("link", name="Errands 0")).to_be_visible()
+    await expect(sidebar.get_by_role("link", name="Completed 1")).to_be_visible()
+    await expect(shown.get_by_role("link", name="Completed 1")).to_be_visible()
+    await page.get_by_role("button", name="Delete Buy stamps").click()
+    await expect(sidebar.get_by_role("link", name="Completed 0")).to_be_visible()
+    await expect(shown.get_by_role("link", name="All 0")).to_be_visible()
+    assert await page.evaluate("window.stayedOnThePage") is True

@@ -147,3 +147,64 @@ async def test_quick_add_without_javascript_lands_in_the_view_too(
     assert made.status_code == 303
     assert made.headers["location"] == errands
     assert _rows((await client.get(errands)).text) == ["Buy stamps"]
+
+
+def _count(page: str, label: str) -> int:
+    found = re.search(rf'id="filters".*?>{label} <span class="count">(\d+)</span>', page, re.S)
+    assert found is not None, f"no {label} count"
+    return int(found.group(1))
+
+
+def _sidebar_count(page: str, label: str) -> int:
+    found = re.search(rf">{re.escape(label)} <span class=\"count\">(\d+)</span>", page)
+    assert found is not None, f"no sidebar count for {label}"
+    return int(found.group(1))
+
+
+async def test_the_counts_are_the_views_own(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    errands = await _new_list(client, "Errands")
+    for line in ("Buy stamps", "Post the parcel"):
+        await _quick_add(client, errands, line)
+    for line in ("Read a book", "Call Sam today", "Plan the trip"):
+        await _quick_add(client, "/", line)
+    in_list = (await client.get(errands)).text
+    assert (_count(in_list, "All"), _count(in_list, "Active")) == (2, 2)
+    assert _count((await client.get("/")).text, "All") == 5
+    today = (await client.get("/?view=today")).text
+    assert _count(today, "Active") == 1
+    assert ">All <" not in today, "Today offers filters that change nothing"
+    searched = (await client.get("/?q=stamps")).text
+    assert _count(searched, "All") == 1
+
+
+async def test_every_change_answers_with_the_new_counts_and_sidebar(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    errands = await _new_list(client, "Errands")
+    added = await _quick_add(client, errands, "Buy stamps #post")
+    # The sidebar learns of the task's tag at once, and the list's count goes up.
+    assert 'id="sidebar-tags" hx-swap-oob="true"' in added.text
+    assert "#post <span" in added.text
+    assert _sidebar_count(added.text, "Errands") == 1
+    task_id = int(re.findall(r'id="title-(\d+)"', added.text)[0])
+
+    token = await page_token(client, errands)
+    headers = {**HTMX, "HX-Current-URL": f"http://test{errands}"}
+    done = await client.post(
+        f"/tasks/{task_id}/complete",
+        data={"csrf_token": token, "completed": "true"},
+        headers=headers,
+    )
+    assert 'id="filters" class="filters"' in done.text
+    assert 'id="sidebar-views" hx-swap-oob="true"' in done.text
+    assert (_count(done.text, "Active"), _count(done.text, "Completed")) == (0, 1)
+    assert _sidebar_count(done.text, "Errands") == 0
+    assert _sidebar_count(done.text, "Completed") == 1
+
+    deleted = await client.post(
+        f"/tasks/{task_id}/delete", data={"csrf_token": token}, headers=headers
+    )
+    assert _count(deleted.text, "All") == 0
+    assert _sidebar_count(deleted.text, "Completed") == 0

@@ -32,6 +32,7 @@ from todo.tasks.query import (
     RowPage,
     TaskQuery,
     build,
+    build_counts,
     build_rows,
     page_from,
     row_page_from,
@@ -551,6 +552,13 @@ async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) ->
 class TaskCounts:
     open: int
     completed: int
+
+
+async def count_matching(session: AsyncSession, user_id: str, query: TaskQuery) -> TaskCounts:
+    """How many open and completed tasks a view's query finds, whatever its status filter."""
+    dialect = session.get_bind().dialect.name
+    found: dict[bool, int] = dict((await session.exec(build_counts(query, user_id, dialect))).all())
+    return TaskCounts(open=found.get(False, 0), completed=found.get(True, 0))
 
 
 async def count_tasks(session: AsyncSession, user_id: str) -> TaskCounts:

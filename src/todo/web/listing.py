@@ -106,6 +106,21 @@ class ListView:
         return self.in_own_order and self.cursor is None
 
     @property
+    def filter_choices(self) -> tuple[str, ...]:
+        """The filters that mean something here: Today, Upcoming and Completed are fixed to
+        open or completed tasks, so offering the others would only mislead."""
+        if self.scope in ("today", "upcoming"):
+            return ("active",)
+        if self.scope == "completed":
+            return ("completed",)
+        return tuple(FILTERS)
+
+    @property
+    def shown_filter(self) -> str:
+        choices = self.filter_choices
+        return self.show if self.show in choices else choices[0]
+
+    @property
     def fixed_order(self) -> bool:
         """Today, Upcoming and Completed have an order of their own."""
         return self.scope in ("today", "upcoming", "completed")
@@ -181,4 +196,10 @@ class Counts:
 
 async def count_tasks(session: AsyncSession, user_id: str) -> Counts:
     found = await tasks.count_tasks(session, user_id)
+    return Counts(active=found.open, completed=found.completed)
+
+
+async def count_view(session: AsyncSession, user_id: str, query: TaskQuery) -> Counts:
+    """The counts of what a view shows (its list, tag, day or search), by status."""
+    found = await tasks.count_matching(session, user_id, query)
     return Counts(active=found.open, completed=found.completed)

@@ -30,6 +30,7 @@ from todo.tags.models import Tag
 from todo.tags.schemas import TagUpdate
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
+from todo.tasks.query import TaskQuery
 from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
 from todo.web import taskform
 from todo.web.assets import static_app
@@ -52,7 +53,15 @@ from todo.web.forms import (
     field_errors,
     read_form,
 )
-from todo.web.listing import FILTERS, SCOPES, SEARCH_MAX, SORTS, ListView, count_tasks
+from todo.web.listing import (
+    FILTERS,
+    SCOPES,
+    SEARCH_MAX,
+    SORTS,
+    ListView,
+    count_tasks,
+    count_view,
+)
 from todo.web.render import assets, render
 from todo.web.security import (
     SESSION_COOKIE,
@@ -396,7 +405,8 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
 # Tasks
 
 
-async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+async def _view_query(session: SessionDep, me: Me, view: ListView) -> tuple[TaskQuery, str]:
+    """What the view asks the task service for, and its heading."""
     list_id, tag, heading = None, None, SCOPES.get(view.scope or "", "All tasks")
     if view.scope == "inbox":
         list_id = (await lists.inbox(session, me.user.id)).id
@@ -406,22 +416,41 @@ async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str
     elif view.tag_id is not None:
         tag = (await _owned_tag(session, me, view.tag_id)).name
         heading = f"#{tag}"
-    query = view.query(today=today(me.user.timezone), list_id=list_id, tag=tag)
+    return view.query(today=today(me.user.timezone), list_id=list_id, tag=tag), heading
+
+
+async def _counts_context(
+    session: SessionDep, me: Me, view: ListView, query: TaskQuery
+) -> dict[str, Any]:
+    """Every number on the page: the view's own by status, the sidebar's for the account."""
     with_counts = await tasks.lists_with_counts(session, me.user.id)
-    all_tags = await tags.list_tags(session, me.user.id)
     return {
         "user": me.user,
         "view": view,
-        "heading": heading,
-        "page": await tasks.list_tasks(session, me.user.id, query),
-        "counts": await count_tasks(session, me.user.id),
+        "counts": await count_view(session, me.user.id, query),
+        "totals": await count_tasks(session, me.user.id),
         "filters": FILTERS,
-        "sorts": SORTS,
-        "scopes": SCOPES,
         "lists": with_counts,
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
-        "tags": all_tags,
-        "shown_tag": next(((t, n) for t, n in all_tags if t.id == view.tag_id), None),
+        "tags": await tags.list_tags(session, me.user.id),
+    }
+
+
+async def _changed_counts(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    query, _ = await _view_query(session, me, view)
+    return await _counts_context(session, me, view, query)
+
+
+async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    query, heading = await _view_query(session, me, view)
+    numbers = await _counts_context(session, me, view, query)
+    return {
+        **numbers,
+        "heading": heading,
+        "page": await tasks.list_tasks(session, me.user.id, query),
+        "sorts": SORTS,
+        "scopes": SCOPES,
+        "shown_tag": next(((t, n) for t, n in numbers["tags"] if t.id == view.tag_id), None),
         "list_errors": {},
         "tag_errors": {},
         "tag_name": None,
@@ -456,7 +485,7 @@ async def task_list(
     context = await _list_context(session, me, view)
     if wants_fragment(request):
         more = request.headers.get("hx-target") == "task-list"
-        return render(request, "tasks/_more.html" if more else "tasks/_region.html", context)
+        return render(request, "tasks/_more.html" if more else "tasks/_region_update.html", context)
     return render(
         request,
         "tasks/list.html",
@@ -559,17 +588,11 @@ def _replacing_row(task_id: int | None) -> dict[str, str]:
 
 
 async def _row_changed(request: Request, session: SessionDep, me: Me, task: Task) -> Response:
-    view = _list_view(request, {})
+    context = await _changed_counts(session, me, _list_view(request, {}))
     return render(
         request,
         "tasks/_row_changed.html",
-        {
-            "task": task,
-            "user": me.user,
-            "view": view,
-            "counts": await count_tasks(session, me.user.id),
-            "filters": FILTERS,
-        },
+        {**context, "task": task},
         headers=_replacing_row(task.id),
     )
 
@@ -583,7 +606,7 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
         # Completing one of a series made the next: the whole list shows it.
         context = await _list_context(session, me, _list_view(request, form))
         headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
-        return render(request, "tasks/_region.html", context, headers=headers)
+        return render(request, "tasks/_region_update.html", context, headers=headers)
     if is_htmx(request):
         return await _row_changed(request, session, me, task)
     return _redirect(safe_next(form.get("next")))
@@ -724,12 +747,7 @@ async def delete_task(request: Request, session: SessionDep, me: Me, task: Owned
         return render(
             request,
             "tasks/_deleted.html",
-            {
-                "toast": Flash(message, undo),
-                "view": view,
-                "counts": await count_tasks(session, me.user.id),
-                "filters": FILTERS,
-            },
+            {**await _changed_counts(session, me, view), "toast": Flash(message, undo)},
             headers=_replacing_row(task_id),
         )
     return await _flash_and_redirect(session, me, message, safe_next(form.get("next")), undo=undo)
@@ -747,7 +765,8 @@ async def restore_task(request: Request, session: SessionDep, me: Me) -> Respons
     task = await tasks.create_task(session, me.user.id, data, clock_=_clock(me))
     view = _list_view(request, form)
     if is_htmx(request):
-        return render(request, "tasks/_region.html", await _list_context(session, me, view))
+        context = await _list_context(session, me, view)
+        return render(request, "tasks/_region_update.html", context)
     return await _flash_and_redirect(session, me, f"Restored “{task.title}”.", view.url())
 
 
