@@ -57,3 +57,34 @@ async def test_counts_and_the_sidebar_follow_every_change_without_a_reload(
     await expect(sidebar.get_by_role("link", name="Completed 0")).to_be_visible()
     await expect(shown.get_by_role("link", name="All 0")).to_be_visible()
     assert await page.evaluate("window.stayedOnThePage") is True
+
+
+async def _type_tasks(page: Page, *lines: str) -> None:
+    field = page.get_by_label("New task")
+    for line in lines:
+        await field.fill(line)
+        await field.press("Enter")
+        await expect(field).to_have_value("")
+
+
+@pytest.mark.parametrize("where", ["/?filter=active", "/?view=today"])
+async def test_completing_with_x_in_a_filtered_view_moves_focus_to_the_next_row(
+    page: Page, user: WebUser, where: str
+) -> None:
+    await _type_tasks(page, "Alpha today", "Bravo today", "Charlie every day")
+    await page.goto(where)
+    await expect(titles(page)).to_have_count(3)
+    first, middle, last = await titles(page).all_text_contents()
+    # The middle row goes (a repeating one brings the whole list back): focus moves down.
+    await page.get_by_role("link", name=middle, exact=True).focus()
+    await page.keyboard.press("x")
+    await expect(titles(page)).to_have_text([first, last])
+    await expect(page.get_by_role("link", name=last, exact=True)).to_be_focused()
+    # The last row goes: focus moves up, and the next keys act on the rows, not the add box.
+    await page.keyboard.press("x")
+    await expect(titles(page)).to_have_text([first])
+    await expect(page.get_by_role("link", name=first, exact=True)).to_be_focused()
+    await page.keyboard.press("j")
+    await page.keyboard.press("e")
+    await expect(page.get_by_role("textbox", name="Title")).to_have_value(first)
+    await expect(page.get_by_label("New task")).to_have_value("")

@@ -120,6 +120,11 @@ class ListView:
         choices = self.filter_choices
         return self.show if self.show in choices else choices[0]
 
+    def shows(self, *, completed: bool) -> bool:
+        """Whether a task in this state still belongs in the view, by status alone."""
+        wanted = FILTERS[self.shown_filter][1]
+        return wanted == "all" or (wanted == "completed") == completed
+
     @property
     def fixed_order(self) -> bool:
         """Today, Upcoming and Completed have an order of their own."""

@@ -608,6 +608,13 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
         headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
         return render(request, "tasks/_region_update.html", context, headers=headers)
     if is_htmx(request):
+        view = _list_view(request, form)
+        if not view.shows(completed=task.completed):
+            # A filtered view lets the row go, as a reload would; the counts still change.
+            context = await _changed_counts(session, me, view)
+            return render(
+                request, "tasks/_counts_oob.html", context, headers=_replacing_row(task.id)
+            )
         return await _row_changed(request, session, me, task)
     return _redirect(safe_next(form.get("next")))
 

@@ -132,17 +132,26 @@
   })
 
   // Focus: when the row that had it is swapped away, keep the person where they were: on
-  // the same control of the new row, or on a neighbour when the row is gone.
+  // the same control of the new row, or on the next row when the row is gone (the previous
+  // one when it was the last). Rows are remembered by id, because a change that brings the
+  // whole list back (completing one of a series) replaces every row element.
 
   let focusedRow = null
+
+  function neighbourId (row, step) {
+    const all = rows()
+    const index = all.indexOf(row)
+    const other = index === -1 ? null : all[index + step]
+    return other ? other.id : null
+  }
 
   document.addEventListener('htmx:beforeSwap', function () {
     const row = currentRow()
     focusedRow = row && {
       id: row.id,
       control: document.activeElement.classList.contains('check') ? '.check' : '.title',
-      next: row.nextElementSibling,
-      previous: row.previousElementSibling
+      next: neighbourId(row, 1),
+      previous: neighbourId(row, -1)
     }
   })
 
@@ -157,8 +166,8 @@
       control.focus()
       return
     }
-    const candidates = [same, remembered.next, remembered.previous]
-    const row = candidates.find(function (each) { return each && document.body.contains(each) })
+    const candidates = [same, byId(remembered.next), byId(remembered.previous)]
+    const row = candidates.find(function (each) { return each && each.matches('#task-list > .task') })
     if (row) focusRow(row)
     else focusNewTask()
   })
