@@ -208,3 +208,50 @@ async def test_every_change_answers_with_the_new_counts_and_sidebar(
     )
     assert _count(deleted.text, "All") == 0
     assert _sidebar_count(deleted.text, "Completed") == 0
+
+
+def _chosen_sort(page: str) -> str:
+    found = re.search(r'<option value="(\w+)" selected>', page.split('id="sort"', 1)[1])
+    assert found is not None
+    return found.group(1)
+
+
+async def test_a_lists_chosen_sort_is_remembered_for_the_next_visit(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    errands = await _new_list(client, "Errands")
+    list_id = errands.split("list=")[1]
+    assert _chosen_sort((await client.get(errands)).text) == "newest"
+    token = await page_token(client, errands)
+    chosen = await client.post(
+        "/sort", data={"csrf_token": token, "list": list_id, "sort": "manual"}
+    )
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == f"{errands}&sort=manual"
+    # Opened again from the sidebar (no sort in the URL), on this device or another.
+    assert _chosen_sort((await client.get(errands)).text) == "manual"
+    assert _chosen_sort((await client.get("/?view=inbox")).text) == "newest"
+    # htmx changes it in place and the address follows.
+    back = await client.post(
+        "/sort",
+        data={"csrf_token": token, "list": list_id, "sort": "title"},
+        headers={**HTMX, "HX-Current-URL": f"http://test{errands}"},
+    )
+    assert back.headers["HX-Push-Url"] == f"{errands}&sort=title"
+    assert _chosen_sort((await client.get(errands)).text) == "title"
+    # A URL that names a sort still wins.
+    assert _chosen_sort((await client.get(f"{errands}&sort=oldest")).text) == "oldest"
+
+
+async def test_choosing_a_sort_needs_a_known_order_and_ones_own_list(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    refused = await client.post("/sort", data={"csrf_token": token, "sort": "sideways"})
+    assert refused.status_code == 400
+    other = await client.post(
+        "/sort", data={"csrf_token": token, "list": "999999", "sort": "title"}
+    )
+    assert other.status_code == 404

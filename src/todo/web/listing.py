@@ -53,6 +53,8 @@ class ListView:
     list_id: int | None = None
     tag_id: int | None = None
     q: str | None = None
+    # False when the URL chose no sort: a list is then shown in the order last chosen for it.
+    sort_given: bool = True
 
     @classmethod
     def parse(
@@ -70,6 +72,7 @@ class ListView:
         return cls(
             show=show if show in FILTERS else _DEFAULT_FILTER,
             sort=sort if sort in SORTS else _DEFAULT_SORT,
+            sort_given=sort in SORTS,
             cursor=cursor or None,
             scope=scope if scope in SCOPES else None,
             list_id=_number(list_id),
@@ -94,10 +97,13 @@ class ListView:
         )
 
     @property
+    def one_list(self) -> bool:
+        return self.scope == "inbox" or self.list_id is not None
+
+    @property
     def in_own_order(self) -> bool:
         """One list shown in the order its owner gave it: its rows carry a grip to drag."""
-        one_list = self.scope == "inbox" or self.list_id is not None
-        return one_list and self.sort == "manual" and not self.q
+        return self.one_list and self.sort == "manual" and not self.q
 
     @property
     def reorderable(self) -> bool:

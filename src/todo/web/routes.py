@@ -7,6 +7,7 @@ page that changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from todo.core.errors import BadRequest, Conflict, RateLimited, Unauthorized, Un
 from todo.core.ratelimit import check_auth_attempt
 from todo.core.security import Passwords
 from todo.lists import service as lists
+from todo.lists.models import TaskList
 from todo.lists.schemas import DeleteMode, ListCreate
 from todo.tags import service as tags
 from todo.tags.models import Tag
@@ -405,18 +407,31 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
 # Tasks
 
 
-async def _view_query(session: SessionDep, me: Me, view: ListView) -> tuple[TaskQuery, str]:
-    """What the view asks the task service for, and its heading."""
-    list_id, tag, heading = None, None, SCOPES.get(view.scope or "", "All tasks")
+async def _shown_list(session: SessionDep, me: Me, view: ListView) -> TaskList | None:
     if view.scope == "inbox":
-        list_id = (await lists.inbox(session, me.user.id)).id
-    elif view.list_id is not None:
-        shown = await lists.get_list(session, me.user.id, view.list_id)
-        list_id, heading = shown.id, shown.name
+        return await lists.inbox(session, me.user.id)
+    if view.list_id is not None:
+        return await lists.get_list(session, me.user.id, view.list_id)
+    return None
+
+
+async def _view_query(
+    session: SessionDep, me: Me, view: ListView
+) -> tuple[ListView, TaskQuery, str]:
+    """The view as shown (a list without a sort in the URL takes the one last chosen for
+    it), what it asks the task service for, and its heading."""
+    list_id, tag, heading = None, None, SCOPES.get(view.scope or "", "All tasks")
+    shown = await _shown_list(session, me, view)
+    if shown is not None:
+        list_id = shown.id
+        heading = heading if view.scope == "inbox" else shown.name
+        if not view.sort_given and shown.sort in SORTS:
+            view = replace(view, sort=shown.sort)
     elif view.tag_id is not None:
         tag = (await _owned_tag(session, me, view.tag_id)).name
         heading = f"#{tag}"
-    return view.query(today=today(me.user.timezone), list_id=list_id, tag=tag), heading
+    query = view.query(today=today(me.user.timezone), list_id=list_id, tag=tag)
+    return view, query, heading
 
 
 async def _counts_context(
@@ -437,12 +452,12 @@ async def _counts_context(
 
 
 async def _changed_counts(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
-    query, _ = await _view_query(session, me, view)
+    view, query, _ = await _view_query(session, me, view)
     return await _counts_context(session, me, view, query)
 
 
 async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
-    query, heading = await _view_query(session, me, view)
+    view, query, heading = await _view_query(session, me, view)
     numbers = await _counts_context(session, me, view, query)
     return {
         **numbers,
@@ -491,6 +506,31 @@ async def task_list(
         "tasks/list.html",
         {**context, "flash": me.flash, "title": "", "errors": {}},
     )
+
+
+@router.post("/sort")
+async def choose_sort(request: Request, session: SessionDep, me: Me) -> Response:
+    """The order a list is shown in, kept with the list so it opens that way next time."""
+    form = await read_form(request)
+    view = ListView.parse(
+        form.get("filter"),
+        form.get("sort"),
+        scope=form.get("view"),
+        list_id=form.get("list"),
+        tag_id=form.get("tag"),
+        q=form.get("q"),
+    )
+    if not view.sort_given:
+        raise BadRequest("Choose one of the offered orders.", code="bad_sort")
+    shown = await _shown_list(session, me, view)
+    if shown is not None:
+        await lists.remember_sort(session, shown, view.sort)
+    if is_htmx(request):
+        context = await _list_context(session, me, view)
+        return render(
+            request, "tasks/_region_update.html", context, headers={"HX-Push-Url": view.url()}
+        )
+    return _redirect(view.url())
 
 
 @router.post("/tasks")
