@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.web.conftest import WebUser
+from tests.web.conftest import ARTIFACTS, WebUser
 from tests.web.test_browser import row, titles
 
 pytestmark = pytest.mark.browser
@@ -88,3 +88,49 @@ async def test_completing_with_x_in_a_filtered_view_moves_focus_to_the_next_row(
     await page.keyboard.press("e")
     await expect(page.get_by_role("textbox", name="Title")).to_have_value(first)
     await expect(page.get_by_label("New task")).to_have_value("")
+
+
+async def test_on_a_phone_titles_keep_their_width_and_the_menu_opens_over_the_page(
+    page: Page, user: WebUser
+) -> None:
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await _type_tasks(
+        page,
+        "Renew the passport at the town hall tomorrow !high #admin #travel #errands every week",
+        "Buy milk",
+    )
+    await page.goto("/")
+    title = page.get_by_role("link", name="Renew the passport at the town hall", exact=True)
+    box = await title.bounding_box()
+    row_box = await row(page, "Renew the passport at the town hall").bounding_box()
+    assert box is not None
+    assert row_box is not None
+    # The title takes most of the row (not a sliver beside the badges) and wraps in words.
+    assert box["width"] > row_box["width"] * 0.6
+    line_height = await title.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)")
+    assert box["height"] <= 2.5 * line_height
+    badges = row(page, "Renew the passport at the town hall").locator(".task-meta")
+    badges_box = await badges.bounding_box()
+    assert badges_box is not None
+    assert badges_box["y"] >= box["y"] + box["height"] - 1
+    await page.screenshot(path=ARTIFACTS / "phone-rows.png")
+
+    heading = page.get_by_role("heading", level=1)
+    before = await heading.bounding_box()
+    await page.get_by_text("Menu", exact=True).click()
+    views = page.get_by_role("navigation", name="Views")
+    await expect(views.get_by_role("link", name="Today", exact=True)).to_be_visible()
+    after = await heading.bounding_box()
+    assert before is not None
+    assert after is not None
+    assert after["y"] == before["y"], "opening the menu pushed the page down"
+    drawer = await views.bounding_box()
+    assert drawer is not None
+    assert drawer["x"] == 0
+    assert drawer["y"] <= before["y"]
+    await page.screenshot(path=ARTIFACTS / "phone-menu.png")
+    await page.keyboard.press("Escape")
+    await expect(views.get_by_role("link", name="Today", exact=True)).to_be_hidden()
+    await page.get_by_text("Menu", exact=True).click()
+    await page.mouse.click(380, 400)  # the shade beside the drawer
+    await expect(views.get_by_role("link", name="Today", exact=True)).to_be_hidden()

@@ -258,7 +258,24 @@
   }
   // The sidebar is a menu on a phone: closed until asked for.
   const sidebar = byId('sidebar')
-  if (sidebar && window.matchMedia('(max-width: 48rem)').matches) sidebar.open = false
+  const phone = window.matchMedia('(max-width: 48rem)')
+  if (sidebar && phone.matches) sidebar.open = false
+  if (sidebar) {
+    // There the open menu is a drawer over the page: a tap on its shade (the details
+    // element itself, outside the drawer) or Escape closes it, back to the Menu button.
+    sidebar.addEventListener('click', function (event) {
+      if (phone.matches && sidebar.open && event.target === sidebar) {
+        sidebar.open = false
+        sidebar.querySelector('summary').focus()
+      }
+    })
+    document.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape' && phone.matches && sidebar.open) {
+        sidebar.open = false
+        sidebar.querySelector('summary').focus()
+      }
+    })
+  }
 
   // Reordering: drag a row, or Alt+ArrowUp/Down on a focused one. The list says whether
   // its order is the person's own (data-reorder); the server keeps the new place. Rows that
