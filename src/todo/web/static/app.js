@@ -132,26 +132,20 @@
   })
 
   // Focus: when the row that had it is swapped away, keep the person where they were: on
-  // the same control of the new row, or on the next row when the row is gone (the previous
-  // one when it was the last). Rows are remembered by id, because a change that brings the
-  // whole list back (completing one of a series) replaces every row element.
+  // the same control of the new row, or on the next (else previous) row when it is gone,
+  // by id, as a list brought back whole has new row elements.
 
   let focusedRow = null
 
-  function neighbourId (row, step) {
-    const all = rows()
-    const index = all.indexOf(row)
-    const other = index === -1 ? null : all[index + step]
-    return other ? other.id : null
-  }
-
   document.addEventListener('htmx:beforeSwap', function () {
     const row = currentRow()
+    const all = rows()
+    const at = all.indexOf(row)
     focusedRow = row && {
       id: row.id,
       control: document.activeElement.classList.contains('check') ? '.check' : '.title',
-      next: neighbourId(row, 1),
-      previous: neighbourId(row, -1)
+      next: all[at + 1] ? all[at + 1].id : null,
+      previous: at > 0 ? all[at - 1].id : null
     }
   })
 
@@ -167,7 +161,7 @@
       return
     }
     const candidates = [same, byId(remembered.next), byId(remembered.previous)]
-    const row = candidates.find(function (each) { return each && each.matches('#task-list > .task') })
+    const row = candidates.find(function (each) { return each && each.closest('#task-list') })
     if (row) focusRow(row)
     else focusNewTask()
   })
@@ -260,21 +254,17 @@
   const sidebar = byId('sidebar')
   const phone = window.matchMedia('(max-width: 48rem)')
   if (sidebar && phone.matches) sidebar.open = false
+  // The drawer's shade (the details element) or Escape closes it.
+  function closeMenu (event) {
+    if (!phone.matches || !sidebar.open) return
+    if (event.key === 'Escape' || event.target === sidebar) {
+      sidebar.open = false
+      sidebar.firstElementChild.focus()
+    }
+  }
   if (sidebar) {
-    // There the open menu is a drawer over the page: a tap on its shade (the details
-    // element itself, outside the drawer) or Escape closes it, back to the Menu button.
-    sidebar.addEventListener('click', function (event) {
-      if (phone.matches && sidebar.open && event.target === sidebar) {
-        sidebar.open = false
-        sidebar.querySelector('summary').focus()
-      }
-    })
-    document.addEventListener('keydown', function (event) {
-      if (event.key === 'Escape' && phone.matches && sidebar.open) {
-        sidebar.open = false
-        sidebar.querySelector('summary').focus()
-      }
-    })
+    sidebar.addEventListener('click', closeMenu)
+    document.addEventListener('keydown', closeMenu)
   }
 
   // Reordering: drag a row, or Alt+ArrowUp/Down on a focused one. The list says whether
