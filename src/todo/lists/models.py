@@ -38,5 +38,8 @@ class TaskList(SQLModel, table=True):
     color: str | None = Field(default=None, max_length=7)
     position: str = Field(sa_column=Column(POSITION_TYPE, nullable=False))
     is_inbox: bool = Field(default=False)
+    # The order the owner last chose to see the list in on the web ("newest", "manual", ...):
+    # a preference kept with the list so that it holds on every device.
+    sort: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -220,6 +220,15 @@ async def update_list(
     return found
 
 
+async def remember_sort(session: AsyncSession, found: TaskList, sort: str) -> None:
+    """Keep the order the owner chose to see the list in. A way of looking at the list, not
+    a change to it: updated_at stays, so nothing syncs the list again for it."""
+    if found.sort != sort:
+        found.sort = sort
+        session.add(found)
+        await session.commit()
+
+
 async def remove(session: AsyncSession, found: TaskList) -> None:
     """Delete a list (its remaining tasks go with it, ON DELETE CASCADE); the caller commits."""
     if found.is_inbox:

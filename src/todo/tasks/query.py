@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
+from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
@@ -227,6 +228,15 @@ def _page(
     columns: Select[Any, Any], key: Any, query: TaskQuery, user_id: str, dialect: str
 ) -> Select[Any, Any]:
     """The page's conditions, order and limit on a SELECT of its columns and `key` last."""
+    statement = _matching(columns, query, user_id, dialect)
+    if query.after is not None:
+        statement = statement.where(_after(query, key))
+    return statement.order_by(*_order_by(query, key)).limit(query.limit + 1)
+
+
+def _matching(
+    columns: Select[Any, Any], query: TaskQuery, user_id: str, dialect: str
+) -> Select[Any, Any]:
     statement = columns.where(col(Task.user_id) == user_id)
     if query.search_terms:
         matches, _ = _relevance(dialect, query.search_terms, user_id)
@@ -235,9 +245,14 @@ def _page(
         statement = statement.where(matches)
     for condition in _filters(query, user_id):
         statement = statement.where(condition)
-    if query.after is not None:
-        statement = statement.where(_after(query, key))
-    return statement.order_by(*_order_by(query, key)).limit(query.limit + 1)
+    return statement
+
+
+def build_counts(query: TaskQuery, user_id: str, dialect: str) -> Select[Any, Any]:
+    """How many tasks a query finds, open and completed: all of its conditions but status."""
+    every = replace(query, status="all")
+    columns = select(col(Task.completed), count())
+    return _matching(columns, every, user_id, dialect).group_by(col(Task.completed))
 
 
 def _filters(query: TaskQuery, user_id: str) -> list[ColumnElement[bool]]:

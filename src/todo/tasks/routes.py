@@ -157,7 +157,9 @@ async def create_task(
     status_code=status.HTTP_201_CREATED,
     summary="Create a task from one line of natural language",
     description="For example `Pay rent every month on the 1st #home !high +Bills` or "
-    "`Call Sam tomorrow 5pm`. See the README for the grammar.",
+    "`Call Sam tomorrow 5pm`. See the README for the grammar. `list_id`, `tags` and "
+    "`due_date` are what the task gets where the text says nothing: a `+List`, a `#tag` or "
+    "a date in the text wins. They are checked as in task create (a list must be yours).",
     response_model=TaskRead,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
@@ -173,9 +175,20 @@ async def quick_add(
         session,
         user_id=user.id,
         key=idempotency_key,
-        request_fingerprint=idempotency.fingerprint("quick_add", body.text),
+        # A line alone keeps the fingerprint it always had, so a retry across an upgrade
+        # is still recognised as the same request.
+        request_fingerprint=idempotency.fingerprint(
+            "quick_add", body.model_dump(mode="json") if body.has_defaults else body.text
+        ),
         create=lambda hook: tasks.quick_add(
-            session, user.id, body.text, clock_=clock, before_commit=hook
+            session,
+            user.id,
+            body.text,
+            clock_=clock,
+            list_id=body.list_id,
+            tags=body.tags,
+            due_date=body.due_date,
+            before_commit=hook,
         ),
         respond=_created(request, user.id),
     )

@@ -143,9 +143,23 @@ class TaskMove(RequestModel):
 
 
 class QuickAddRequest(RequestModel):
+    """One line of text, and what the task gets where the line says nothing: a client that
+    shows one list, tag or day adds the task there (the web app does)."""
+
     text: Annotated[
         str, Field(min_length=1, max_length=500, examples=["Call Sam tomorrow 5pm !high #work"])
     ]
+    list_id: int | None = Field(
+        default=None, ge=1, description="The list when the text names none with +List"
+    )
+    tags: Tags = Field(
+        default_factory=list, description="The tags when the text has no #tag of its own"
+    )
+    due_date: date | None = Field(default=None, description="The due day when the text has no date")
+
+    @property
+    def has_defaults(self) -> bool:
+        return self.list_id is not None or bool(self.tags) or self.due_date is not None
 
 
 class TaskRead(BaseModel):

@@ -33,6 +33,7 @@ from todo.tasks.query import (
     RowPage,
     TaskQuery,
     build,
+    build_counts,
     build_rows,
     page_from,
     row_page_from,
@@ -538,21 +539,26 @@ async def quick_add(
     text: str,
     *,
     clock_: Clock,
+    list_id: int | None = None,
+    tags: Sequence[str] = (),
+    due_date: date | None = None,
     before_commit: BeforeCommit[Task] | None = None,
 ) -> Task:
-    """Create a task from one line of natural language (see quickadd.py)."""
+    """Create a task from one line of natural language (see quickadd.py).
+
+    list_id, tags and due_date are what the task gets where the line says nothing of its
+    own: a +List, a #tag or a date in the text wins."""
     parsed = preview(text, clock_=clock_).parsed
     if not parsed.title:
         raise _invalid("text", "there is no title left once the date and markers are taken out")
-    list_id = None
     if parsed.list_name:
         list_id = (await lists.find_or_add(session, user_id, parsed.list_name)).id
     data = TaskCreate(
         title=parsed.title[:200],
         list_id=list_id,
         priority=parsed.priority or "none",
-        tags=list(parsed.tags),
-        due_date=parsed.due_date,
+        tags=list(parsed.tags or tags),
+        due_date=parsed.due_date if parsed.due_date or parsed.due_at else due_date,
         due_at=parsed.due_at,
         rrule=parsed.rrule,
     )
@@ -613,6 +619,13 @@ async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) ->
 class TaskCounts:
     open: int
     completed: int
+
+
+async def count_matching(session: AsyncSession, user_id: str, query: TaskQuery) -> TaskCounts:
+    """How many open and completed tasks a view's query finds, whatever its status filter."""
+    dialect = session.get_bind().dialect.name
+    found: dict[bool, int] = dict((await session.exec(build_counts(query, user_id, dialect))).all())
+    return TaskCounts(open=found.get(False, 0), completed=found.get(True, 0))
 
 
 async def count_tasks(session: AsyncSession, user_id: str) -> TaskCounts:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 PRIORITY_NAMES = {0: "none", 1: "low", 2: "medium", 3: "high", 4: "urgent"}
@@ -58,3 +58,11 @@ def priority_name(priority: int | str | None) -> str:
     if isinstance(priority, str):
         return priority
     return PRIORITY_NAMES.get(priority or 0, "none")
+
+
+def instant_label(moment: datetime, timezone: str | None) -> str:
+    """ "2 Dec 2026, 17:23 CET": an instant on the owner's clock, with the zone's abbreviation
+    so that nobody mistakes it for another zone's time."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    local = aware.astimezone(_zone(timezone))
+    return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"

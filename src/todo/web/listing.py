@@ -53,6 +53,8 @@ class ListView:
     list_id: int | None = None
     tag_id: int | None = None
     q: str | None = None
+    # False when the URL chose no sort: a list is then shown in the order last chosen for it.
+    sort_given: bool = True
 
     @classmethod
     def parse(
@@ -70,6 +72,7 @@ class ListView:
         return cls(
             show=show if show in FILTERS else _DEFAULT_FILTER,
             sort=sort if sort in SORTS else _DEFAULT_SORT,
+            sort_given=sort in SORTS,
             cursor=cursor or None,
             scope=scope if scope in SCOPES else None,
             list_id=_number(list_id),
@@ -94,16 +97,39 @@ class ListView:
         )
 
     @property
+    def one_list(self) -> bool:
+        return self.scope == "inbox" or self.list_id is not None
+
+    @property
     def in_own_order(self) -> bool:
         """One list shown in the order its owner gave it: its rows carry a grip to drag."""
-        one_list = self.scope == "inbox" or self.list_id is not None
-        return one_list and self.sort == "manual" and not self.q
+        return self.one_list and self.sort == "manual" and not self.q
 
     @property
     def reorderable(self) -> bool:
         """Rows can be dragged in a list in its own order shown from its first page, where
         the rows above each one are all there (Load more appends to that page)."""
         return self.in_own_order and self.cursor is None
+
+    @property
+    def filter_choices(self) -> tuple[str, ...]:
+        """The filters that mean something here: Today, Upcoming and Completed are fixed to
+        open or completed tasks, so offering the others would only mislead."""
+        if self.scope in ("today", "upcoming"):
+            return ("active",)
+        if self.scope == "completed":
+            return ("completed",)
+        return tuple(FILTERS)
+
+    @property
+    def shown_filter(self) -> str:
+        choices = self.filter_choices
+        return self.show if self.show in choices else choices[0]
+
+    def shows(self, *, completed: bool) -> bool:
+        """Whether a task in this state still belongs in the view, by status alone."""
+        wanted = FILTERS[self.shown_filter][1]
+        return wanted == "all" or (wanted == "completed") == completed
 
     @property
     def fixed_order(self) -> bool:
@@ -181,4 +207,10 @@ class Counts:
 
 async def count_tasks(session: AsyncSession, user_id: str) -> Counts:
     found = await tasks.count_tasks(session, user_id)
+    return Counts(active=found.open, completed=found.completed)
+
+
+async def count_view(session: AsyncSession, user_id: str, query: TaskQuery) -> Counts:
+    """The counts of what a view shows (its list, tag, day or search), by status."""
+    found = await tasks.count_matching(session, user_id, query)
     return Counts(active=found.open, completed=found.completed)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from todo.web.assets import STATIC_DIR, Assets
-from todo.web.display import due_label, is_overdue, priority_name
+from todo.web.display import due_label, instant_label, is_overdue, priority_name
 from todo.web.security import VISITOR_COOKIE, csrf_token, pending_visitor_secret, set_cookie
 
 # Nothing inline: scripts and styles come from our own files only, so an injected
@@ -32,8 +32,10 @@ def _csrf_token(context: Context) -> str:
     return csrf_token(request)
 
 
-def _when(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+@pass_context
+def _when(context: Context, moment: datetime) -> str:
+    user = context.get("user")
+    return instant_label(moment, user.timezone if user is not None else None)
 
 
 def _environment() -> Environment:

@@ -7,6 +7,7 @@ page that changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -24,12 +25,14 @@ from todo.core.errors import BadRequest, Conflict, RateLimited, Unauthorized, Un
 from todo.core.ratelimit import check_auth_attempt
 from todo.core.security import Passwords
 from todo.lists import service as lists
+from todo.lists.models import TaskList
 from todo.lists.schemas import DeleteMode, ListCreate
 from todo.tags import service as tags
 from todo.tags.models import Tag
 from todo.tags.schemas import TagUpdate
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
+from todo.tasks.query import TaskQuery
 from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
 from todo.web import taskform
 from todo.web.assets import static_app
@@ -52,7 +55,15 @@ from todo.web.forms import (
     field_errors,
     read_form,
 )
-from todo.web.listing import FILTERS, SCOPES, SEARCH_MAX, SORTS, ListView, count_tasks
+from todo.web.listing import (
+    FILTERS,
+    SCOPES,
+    SEARCH_MAX,
+    SORTS,
+    ListView,
+    count_tasks,
+    count_view,
+)
 from todo.web.render import assets, render
 from todo.web.security import (
     SESSION_COOKIE,
@@ -408,32 +419,65 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
 # Tasks
 
 
-async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
-    list_id, tag, heading = None, None, SCOPES.get(view.scope or "", "All tasks")
+async def _shown_list(session: SessionDep, me: Me, view: ListView) -> TaskList | None:
     if view.scope == "inbox":
-        list_id = (await lists.inbox(session, me.user.id)).id
-    elif view.list_id is not None:
-        shown = await lists.get_list(session, me.user.id, view.list_id)
-        list_id, heading = shown.id, shown.name
+        return await lists.inbox(session, me.user.id)
+    if view.list_id is not None:
+        return await lists.get_list(session, me.user.id, view.list_id)
+    return None
+
+
+async def _view_query(
+    session: SessionDep, me: Me, view: ListView
+) -> tuple[ListView, TaskQuery, str]:
+    """The view as shown (a list without a sort in the URL takes the one last chosen for
+    it), what it asks the task service for, and its heading."""
+    list_id, tag, heading = None, None, SCOPES.get(view.scope or "", "All tasks")
+    shown = await _shown_list(session, me, view)
+    if shown is not None:
+        list_id = shown.id
+        heading = heading if view.scope == "inbox" else shown.name
+        if not view.sort_given and shown.sort in SORTS:
+            view = replace(view, sort=shown.sort)
     elif view.tag_id is not None:
         tag = (await _owned_tag(session, me, view.tag_id)).name
         heading = f"#{tag}"
     query = view.query(today=today(me.user.timezone), list_id=list_id, tag=tag)
+    return view, query, heading
+
+
+async def _counts_context(
+    session: SessionDep, me: Me, view: ListView, query: TaskQuery
+) -> dict[str, Any]:
+    """Every number on the page: the view's own by status, the sidebar's for the account."""
     with_counts = await tasks.lists_with_counts(session, me.user.id)
-    all_tags = await tags.list_tags(session, me.user.id)
     return {
         "user": me.user,
         "view": view,
-        "heading": heading,
-        "page": await tasks.list_tasks(session, me.user.id, query),
-        "counts": await count_tasks(session, me.user.id),
+        "counts": await count_view(session, me.user.id, query),
+        "totals": await count_tasks(session, me.user.id),
         "filters": FILTERS,
-        "sorts": SORTS,
-        "scopes": SCOPES,
         "lists": with_counts,
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
-        "tags": all_tags,
-        "shown_tag": next(((t, n) for t, n in all_tags if t.id == view.tag_id), None),
+        "tags": await tags.list_tags(session, me.user.id),
+    }
+
+
+async def _changed_counts(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    view, query, _ = await _view_query(session, me, view)
+    return await _counts_context(session, me, view, query)
+
+
+async def _list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    view, query, heading = await _view_query(session, me, view)
+    numbers = await _counts_context(session, me, view, query)
+    return {
+        **numbers,
+        "heading": heading,
+        "page": await tasks.list_tasks(session, me.user.id, query),
+        "sorts": SORTS,
+        "scopes": SCOPES,
+        "shown_tag": next(((t, n) for t, n in numbers["tags"] if t.id == view.tag_id), None),
         "list_errors": {},
         "tag_errors": {},
         "tag_name": None,
@@ -468,12 +512,37 @@ async def task_list(
     context = await _list_context(session, me, view)
     if wants_fragment(request):
         more = request.headers.get("hx-target") == "task-list"
-        return render(request, "tasks/_more.html" if more else "tasks/_region.html", context)
+        return render(request, "tasks/_more.html" if more else "tasks/_region_update.html", context)
     return render(
         request,
         "tasks/list.html",
         {**context, "flash": me.flash, "title": "", "errors": {}},
     )
+
+
+@router.post("/sort")
+async def choose_sort(request: Request, session: SessionDep, me: Me) -> Response:
+    """The order a list is shown in, kept with the list so it opens that way next time."""
+    form = await read_form(request)
+    view = ListView.parse(
+        form.get("filter"),
+        form.get("sort"),
+        scope=form.get("view"),
+        list_id=form.get("list"),
+        tag_id=form.get("tag"),
+        q=form.get("q"),
+    )
+    if not view.sort_given:
+        raise BadRequest("Choose one of the offered orders.", code="bad_sort")
+    shown = await _shown_list(session, me, view)
+    if shown is not None:
+        await lists.remember_sort(session, shown, view.sort)
+    if is_htmx(request):
+        context = await _list_context(session, me, view)
+        return render(
+            request, "tasks/_region_update.html", context, headers={"HX-Push-Url": view.url()}
+        )
+    return _redirect(view.url())
 
 
 @router.post("/tasks")
@@ -485,7 +554,9 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
     try:
         # Quick add reads dates, recurrence, !priority, #tags and +list out of the line.
         QuickAddLine.model_validate({"title": text})
-        await tasks.quick_add(session, me.user.id, text, clock_=_clock(me))
+        created = await tasks.quick_add(
+            session, me.user.id, text, clock_=_clock(me), **await _view_defaults(session, me, view)
+        )
     except ValidationError as error:
         errors = field_errors(error, LABELS)
     except Unprocessable as error:
@@ -502,10 +573,34 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
             )
         context = await _list_context(session, me, view)
         return render(request, "tasks/list.html", {**context, **invalid}, status_code=422)
+    context = await _list_context(session, me, view)
+    # A task this view cannot show (a search, Completed) must not vanish without a word.
+    elsewhere = None
+    if all(task.id != created.id for task in context["page"].items):
+        where = (await lists.get_list(session, me.user.id, created.list_id)).name
+        elsewhere = f"Added “{created.title}” to {where}; this view does not show it."
     if is_htmx(request):
-        context = await _list_context(session, me, view)
-        return render(request, "tasks/_created.html", {**context, "title": "", "errors": {}})
+        toast = Flash(elsewhere) if elsewhere else None
+        return render(
+            request,
+            "tasks/_created.html",
+            {**context, "title": "", "errors": {}, "toast": toast},
+        )
+    if elsewhere:
+        return await _flash_and_redirect(session, me, elsewhere, view.url())
     return _redirect(view.url())
+
+
+async def _view_defaults(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    """What a task typed in this view gets so that it shows there: the view's list, tag or
+    day (what the line itself says still wins)."""
+    if view.list_id is not None:
+        return {"list_id": (await lists.get_list(session, me.user.id, view.list_id)).id}
+    if view.tag_id is not None:
+        return {"tags": [(await _owned_tag(session, me, view.tag_id)).name]}
+    if view.scope in ("today", "upcoming"):
+        return {"due_date": today(me.user.timezone)}
+    return {}
 
 
 def _reason(error: Unprocessable) -> str:
@@ -545,17 +640,11 @@ def _replacing_row(task_id: int | None) -> dict[str, str]:
 
 
 async def _row_changed(request: Request, session: SessionDep, me: Me, task: Task) -> Response:
-    view = _list_view(request, {})
+    context = await _changed_counts(session, me, _list_view(request, {}))
     return render(
         request,
         "tasks/_row_changed.html",
-        {
-            "task": task,
-            "user": me.user,
-            "view": view,
-            "counts": await count_tasks(session, me.user.id),
-            "filters": FILTERS,
-        },
+        {**context, "task": task},
         headers=_replacing_row(task.id),
     )
 
@@ -569,8 +658,15 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
         # Completing one of a series made the next: the whole list shows it.
         context = await _list_context(session, me, _list_view(request, form))
         headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
-        return render(request, "tasks/_region.html", context, headers=headers)
+        return render(request, "tasks/_region_update.html", context, headers=headers)
     if is_htmx(request):
+        view = _list_view(request, form)
+        if not view.shows(completed=task.completed):
+            # A filtered view lets the row go, as a reload would; the counts still change.
+            context = await _changed_counts(session, me, view)
+            return render(
+                request, "tasks/_counts_oob.html", context, headers=_replacing_row(task.id)
+            )
         return await _row_changed(request, session, me, task)
     return _redirect(safe_next(form.get("next")))
 
@@ -644,7 +740,7 @@ async def update_task(request: Request, session: SessionDep, me: Me, task: Owned
     if is_htmx(request):
         context = {"task": task, "value": form.get("title", ""), "errors": errors}
         return render(request, "tasks/_edit_row.html", context, status_code=422)
-    values = {**taskform.values_of(task, clock.tz), **form, "repeat_days": tuple(days)}
+    values = taskform.resubmitted(task, clock.tz, form, days)
     return render(
         request,
         "tasks/detail.html",
@@ -710,12 +806,7 @@ async def delete_task(request: Request, session: SessionDep, me: Me, task: Owned
         return render(
             request,
             "tasks/_deleted.html",
-            {
-                "toast": Flash(message, undo),
-                "view": view,
-                "counts": await count_tasks(session, me.user.id),
-                "filters": FILTERS,
-            },
+            {**await _changed_counts(session, me, view), "toast": Flash(message, undo)},
             headers=_replacing_row(task_id),
         )
     return await _flash_and_redirect(session, me, message, safe_next(form.get("next")), undo=undo)
@@ -733,7 +824,8 @@ async def restore_task(request: Request, session: SessionDep, me: Me) -> Respons
     task = await tasks.create_task(session, me.user.id, data, clock_=_clock(me))
     view = _list_view(request, form)
     if is_htmx(request):
-        return render(request, "tasks/_region.html", await _list_context(session, me, view))
+        context = await _list_context(session, me, view)
+        return render(request, "tasks/_region_update.html", context)
     return await _flash_and_redirect(session, me, f"Restored “{task.title}”.", view.url())
 
 

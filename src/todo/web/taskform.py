@@ -159,4 +159,19 @@ def values_of(task: Task, zone: ZoneInfo) -> dict[str, Any]:
         "repeat_monthday": picker.monthday,
         "repeat_custom": picker.custom,
         "recurrence_mode": task.recurrence_mode,
+        "completed": task.completed,
     }
+
+
+def resubmitted(
+    task: Task, zone: ZoneInfo, form: dict[str, str], days: list[str]
+) -> dict[str, Any]:
+    """The form's fields as they were posted, to show them again next to its errors.
+
+    Every value is the one the person sent, typed as the form shows it: the checkbox is a
+    bool (the text "false" of its hidden field would tick it), so saving the form again
+    never changes what the person did not touch."""
+    values = {**values_of(task, zone), **form, "repeat_days": tuple(days)}
+    if "completed" in form:
+        values["completed"] = form["completed"] == "true"
+    return values

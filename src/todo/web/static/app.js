@@ -132,17 +132,20 @@
   })
 
   // Focus: when the row that had it is swapped away, keep the person where they were: on
-  // the same control of the new row, or on a neighbour when the row is gone.
+  // the same control of the new row, or on the next (else previous) row when it is gone,
+  // by id, as a list brought back whole has new row elements.
 
   let focusedRow = null
 
   document.addEventListener('htmx:beforeSwap', function () {
     const row = currentRow()
+    const all = rows()
+    const at = all.indexOf(row)
     focusedRow = row && {
       id: row.id,
       control: document.activeElement.classList.contains('check') ? '.check' : '.title',
-      next: row.nextElementSibling,
-      previous: row.previousElementSibling
+      next: all[at + 1] ? all[at + 1].id : null,
+      previous: at > 0 ? all[at - 1].id : null
     }
   })
 
@@ -157,8 +160,8 @@
       control.focus()
       return
     }
-    const candidates = [same, remembered.next, remembered.previous]
-    const row = candidates.find(function (each) { return each && document.body.contains(each) })
+    const candidates = [same, byId(remembered.next), byId(remembered.previous)]
+    const row = candidates.find(function (each) { return each && each.closest('#task-list') })
     if (row) focusRow(row)
     else focusNewTask()
   })
@@ -249,7 +252,20 @@
   }
   // The sidebar is a menu on a phone: closed until asked for.
   const sidebar = byId('sidebar')
-  if (sidebar && window.matchMedia('(max-width: 48rem)').matches) sidebar.open = false
+  const phone = window.matchMedia('(max-width: 48rem)')
+  if (sidebar && phone.matches) sidebar.open = false
+  // The drawer's shade (the details element) or Escape closes it.
+  function closeMenu (event) {
+    if (!phone.matches || !sidebar.open) return
+    if (event.key === 'Escape' || event.target === sidebar) {
+      sidebar.open = false
+      sidebar.firstElementChild.focus()
+    }
+  }
+  if (sidebar) {
+    sidebar.addEventListener('click', closeMenu)
+    document.addEventListener('keydown', closeMenu)
+  }
 
   // Reordering: drag a row, or Alt+ArrowUp/Down on a focused one. The list says whether
   // its order is the person's own (data-reorder); the server keeps the new place. Rows that
