@@ -311,6 +311,7 @@ class _Owned:
     )
     inbox: int | None = None
     tag_keys: dict[str, int] = field(default_factory=dict)
+    list_keys: dict[str, int] = field(default_factory=dict)
 
 
 class _Checker:
@@ -373,6 +374,12 @@ class _Checker:
         self._tag_counts(where, owned)
 
     def _lists(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
+        # List names are unique per account whatever the case (migration 0006).
+        other = owned.list_keys.setdefault(row["name"].lower(), row["id"])
+        if other != row["id"]:
+            self.add(
+                f"{at}.name", f"The list {row['name']!r} is also list {other} (case is ignored)"
+            )
         if not row.get("is_inbox"):
             return
         if owned.inbox is not None:

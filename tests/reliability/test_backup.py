@@ -454,6 +454,10 @@ def _with(document: dict[str, Any], value: Any, *path: str | int) -> dict[str, A
                 "too short"
             ],
         ),
+        (
+            json.dumps(_with(_valid_backup(), "inbox", "users", 0, "lists", 1, "name")),
+            ["users[0].lists[1].name: The list 'inbox' is also list 1 (case is ignored)"],
+        ),
     ],
     ids=[
         "not json",
@@ -467,6 +471,7 @@ def _with(document: dict[str, Any], value: Any, *path: str | int) -> dict[str, A
         "wrong type",
         "unknown column",
         "bad date",
+        "list name taken in another case",
     ],
 )
 def test_import_answers_malformed_files_in_one_line(
