@@ -23,6 +23,8 @@ from math import gcd
 from typing import Final, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from todo.core.ids import parse_int
+
 __all__ = ["InvalidRule", "Mode", "describe_rule", "next_due", "normalize_rule"]
 
 
@@ -57,7 +59,7 @@ _FREQUENCY_LIST: Final = ", ".join(_FREQUENCIES[:-1]) + " or " + _FREQUENCIES[-1
 
 _MAX_INTERVAL: Final = 1000
 _MAX_COUNT: Final = 10000
-_NUMBER = re.compile(r"[+-]?\d{1,6}")
+_NUMBER = re.compile(r"[+-]?[0-9]{1,6}")
 _BYDAY_ITEM = re.compile(r"([+-]?\d{1,2})?([A-Z]{2})")
 _UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z?))?")
 
@@ -178,9 +180,10 @@ def _parse(text: str) -> _Rule:
 
 
 def _parse_whole(value: str, key: str, maximum: int) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
+    number = parse_int(value, low=1, high=maximum)
+    if number is None:
         raise InvalidRule(f"{key} must be a whole number from 1 to {maximum}, not {value}.")
-    return int(value)
+    return number
 
 
 def _parse_numbers(
