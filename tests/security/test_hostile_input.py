@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import uuid
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from fastapi import FastAPI, routing
+from fastapi.params import Form
 
 from tests.conftest import Account
+from tests.web.test_pages import PASSWORD, page_token
 from tests.web.test_pages import add_task as add_web_task
-from tests.web.test_pages import page_token
 from tests.web.test_pages import sign_up as web_sign_up
 from todo.core.ids import ID_MAX, parse_int, parse_row_id
 
@@ -333,3 +339,306 @@ async def test_quick_add_with_too_many_tags_is_422_naming_the_limit(
     )
     assert response.status_code == 422, response.text
     assert "20" in _fields(response)["text"]
+
+
+# The sweep: every parameter of every route, values of every kind, never a 5xx
+
+FAR_PAST_TEXT = "0001-01-01T00:00:00+14:00"
+LONG = "x" * 100_000
+LONG_LINE = "x" * 8_000
+_INFINITE = "\ufffehuge-float\ufffe"
+# What a JSON body field gets: numbers out of every range, digits Python alone calls digits,
+# NUL, the ends of time, a very long string and every wrong JSON type.
+JSON_VALUES: list[Any] = [
+    2**63, 2**64, -1, 0, _INFINITE, "²", "١٢", NUL, FAR_PAST, FAR_FUTURE, LONG,
+    [], {}, True, None, 1.5,
+]  # fmt: skip
+# What a path segment, query parameter, form field or header gets: the same, as text.
+TEXT_VALUES: list[str] = [
+    str(2**63), str(2**64), "-1", "0", "1e309", "²", "١٢", NUL, FAR_PAST, FAR_FUTURE, LONG, "",
+]  # fmt: skip
+REPEATED = ["1", "2"]
+
+# Form fields each web action reads (the pages read them by hand, not through FastAPI).
+TASK_FORM = (
+    "title", "description", "priority", "completed", "list_id", "tags", "due_date", "due_time",
+    "remind_at", "repeat", "repeat_monthday", "repeat_custom", "repeat_days", "recurrence_mode",
+    "next",
+)  # fmt: skip
+WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/login"): ("email", "password", "next"),
+    ("POST", "/signup"): ("email", "password", "name", "timezone", "next"),
+    ("POST", "/account/name"): ("name",),
+    ("POST", "/account/timezone"): ("timezone",),
+    ("POST", "/account/password"): ("current_password", "new_password"),
+    ("POST", "/account/delete"): ("confirm_email",),
+    ("POST", "/tasks"): ("title", "next"),
+    ("POST", "/tasks/{task_id:int}/complete"): ("completed", "next"),
+    ("POST", "/tasks/{task_id:int}"): TASK_FORM,
+    ("POST", "/tasks/{task_id:int}/reminder/dismiss"): ("next",),
+    ("POST", "/tasks/{task_id:int}/move"): ("after", "next"),
+    ("POST", "/tasks/{task_id:int}/delete"): ("next",),
+    ("POST", "/tasks/restore"): ("task", "next"),
+    ("POST", "/lists"): ("name",),
+    ("POST", "/lists/{list_id}"): ("name",),
+    ("POST", "/lists/{list_id}/delete"): ("tasks",),
+    ("POST", "/tags/{tag_id}"): ("name",),
+    ("POST", "/tags/{tag_id}/delete"): ("confirm",),
+}
+# Routes with nothing to send but the caller's credentials; calling them would sign the
+# sweep out or delete its account, and the authentication tests cover them.
+NOTHING_TO_SWEEP = {
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/health"),
+    ("GET", "/health/ready"),
+    ("GET", "/api/auth/me"),
+    ("GET", "/api/auth/me/export"),
+    ("DELETE", "/api/auth/me"),
+    ("POST", "/api/auth/logout-all"),
+    ("POST", "/logout"),
+    ("POST", "/account/logout-everywhere"),
+    ("GET", "/account"),
+    ("GET", "/account/export"),
+    ("GET", "/reminders"),
+    ("GET", "/api/{user_id}/reminders/due"),
+    ("GET", "/api/{user_id}/lists"),
+    ("GET", "/api/{user_id}/tags"),
+}
+# The other routes take parameters that FastAPI knows of (path, query, header, JSON body),
+# found from the route itself; the web forms above are swept as well.
+SWEPT_HEADERS = {"If-Match", "Idempotency-Key", "HX-Current-URL"}
+WRONG_PASSWORD = "not the password 1"
+
+
+@dataclass
+class Target:
+    user_id: str
+    email: str
+    headers: dict[str, str]
+    csrf: str
+    task_id: int = 0
+    list_id: int = 0
+    tag_id: int = 0
+
+
+def _base(target: Target, name: str) -> Any:
+    """A value that would pass for each parameter, so only the swept one is hostile."""
+    return {
+        "user_id": target.user_id,
+        "task_id": target.task_id,
+        "list_id": target.list_id,
+        "tag_id": target.tag_id,
+        "title": "sweep",
+        "text": "sweep tomorrow #x",
+        "name": "sweep",
+        "email": target.email,
+        "username": target.email,
+        "password": PASSWORD,
+        "current_password": WRONG_PASSWORD,
+        "new_password": "another password 1",
+        "tasks": "move",
+        "completed": "true",
+        "confirm": "no",
+        "confirm_email": "someone@example.com",
+        "timezone": "UTC",
+        "task": json.dumps({"title": "restored"}),
+        "csrf_token": target.csrf,
+    }.get(name)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    path: tuple[str, ...]
+    query: tuple[str, ...]
+    headers: tuple[str, ...]
+    body: tuple[str, ...]
+    form: tuple[str, ...]
+
+
+def _parameters(route: Any) -> Parameters:
+    dependant = getattr(route, "dependant", None)
+    found: dict[str, list[str]] = {"path": [], "query": [], "header": [], "body": [], "form": []}
+    # Plain Starlette routes (the OpenAPI document, the docs page) take no parameters.
+    stack = [] if dependant is None else [dependant]
+    while stack:
+        current = stack.pop()
+        stack.extend(current.dependencies)
+        found["path"] += [p.alias for p in current.path_params]
+        found["query"] += [p.alias for p in current.query_params]
+        found["header"] += [p.alias for p in current.header_params if p.alias in SWEPT_HEADERS]
+        for body in current.body_params:
+            if isinstance(body.field_info, Form):
+                found["form"].append(body.alias)
+                continue
+            model = body.field_info.annotation
+            fields = getattr(model, "model_fields", None)
+            if fields is None:
+                for arg in getattr(model, "__args__", ()):
+                    fields = getattr(arg, "model_fields", fields)
+            found["body"] += [f.alias or n for n, f in (fields or {}).items()]
+    key = next((m, route.path) for m in route.methods if m != "HEAD")
+    form = WEB_FORMS.get(key, tuple(dict.fromkeys(found["form"])))
+    if form and key[1] not in ("/login", "/signup"):
+        form = (*form, "csrf_token")
+    web_headers = () if route.path.startswith("/api") else ("HX-Current-URL",)
+    return Parameters(
+        path=tuple(dict.fromkeys(found["path"])),
+        query=tuple(dict.fromkeys(found["query"])),
+        headers=tuple(dict.fromkeys(found["header"])) + web_headers,
+        body=tuple(dict.fromkeys(found["body"])),
+        form=form,
+    )
+
+
+def _api_routes(app: FastAPI) -> dict[tuple[str, str], Any]:
+    """Every (method, path) the app answers with its route (static files aside)."""
+    found = {}
+    for route in routing.iter_route_contexts(app.routes):
+        if route.methods is not None:
+            for method in route.methods:
+                if method != "HEAD":
+                    found[(method, route.path)] = route
+    return found
+
+
+def test_every_route_is_swept(app: FastAPI) -> None:
+    routes = _api_routes(app)
+    unswept = {
+        key for key, route in routes.items() if key not in NOTHING_TO_SWEEP and not _has(route)
+    }
+    assert unswept == set(), "routes with parameters the sweep does not know of"
+    unknown = (NOTHING_TO_SWEEP | WEB_FORMS.keys()) - routes.keys()
+    assert unknown == set(), "entries for routes that no longer exist"
+    forms = {k for k in routes if k[0] == "POST" and not k[1].startswith("/api")}
+    assert forms - NOTHING_TO_SWEEP == WEB_FORMS.keys(), "a web action without its form fields"
+    for key in NOTHING_TO_SWEEP:
+        parameters = _parameters(routes[key])
+        assert not parameters.query, key
+        assert not parameters.body, key
+        assert not parameters.form, key
+
+
+def _has(route: Any) -> bool:
+    p = _parameters(route)
+    return bool(p.path or p.query or p.headers or p.body or p.form)
+
+
+def _url(path: str, values: dict[str, Any]) -> str:
+    for name, value in values.items():
+        path = re.sub(r"{" + name + r"(:\w+)?}", quote(str(value), safe=""), path)
+    return path
+
+
+async def _request(
+    http: httpx.AsyncClient,
+    method: str,
+    route_path: str,
+    parameters: Parameters,
+    target: Target,
+    swept: tuple[str, str],
+    value: Any,
+) -> httpx.Response:
+    where, name = swept
+
+    def pick(kind: str, each: str) -> Any:
+        return value if (kind, each) == swept else _base(target, each)
+
+    path_values = {each: pick("path", each) for each in parameters.path}
+    query = [(each, pick("query", each)) for each in parameters.query]
+    query = [(k, v) for k, v in query if v is not None]
+    if where == "query" and isinstance(value, list):
+        query = [(k, v) for k, v in query if k != name] + [(name, v) for v in value]
+    headers = dict(target.headers)
+    if not route_path.startswith("/api"):
+        headers.update({"HX-Request": "true", "HX-Current-URL": "http://test/"})
+    if where == "header":
+        headers[name] = value.replace("\x00", "")
+    content: bytes | None = None
+    data: dict[str, str | list[str]] | None = None
+    if parameters.body:
+        body = {each: pick("body", each) for each in parameters.body}
+        body = {k: v for k, v in body.items() if v is not None or (where, k) == swept}
+        raw = json.dumps(body).replace(json.dumps(_INFINITE), "1e309")
+        content = raw.encode()
+        headers["Content-Type"] = "application/json"
+    elif parameters.form:
+        form = [(each, pick("form", each)) for each in parameters.form]
+        data = {k: v if isinstance(v, list) else str(v) for k, v in form if v is not None}
+    return await http.request(
+        method,
+        _url(route_path, path_values),
+        params=query,
+        content=content,
+        data=data,
+        headers={k: v.encode("utf-8") if isinstance(v, str) else v for k, v in headers.items()},
+    )
+
+
+async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
+    """Objects for the routes to act on, made again after a sweep value deleted one."""
+    base = f"/api/{target.user_id}"
+    headers = target.headers
+    lists = await http.post(f"{base}/lists", json={"name": f"l{uuid.uuid4().hex}"}, headers=headers)
+    assert lists.status_code == 201, lists.text
+    target.list_id = lists.json()["id"]
+    body = {"title": "swept", "tags": [f"t{uuid.uuid4().hex[:8]}"], "list_id": target.list_id}
+    task = await http.post(f"{base}/tasks", json=body, headers=headers)
+    target.task_id = task.json()["id"]
+    tags = (await http.get(f"{base}/tags", headers=headers)).json()
+    target.tag_id = next(tag["id"] for tag in tags if tag["name"] == body["tags"][0])
+
+
+async def test_no_hostile_value_gets_a_5xx(app: FastAPI, client: httpx.AsyncClient) -> None:
+    # A 500 is an answer to count here, not an exception to stop at (the `client` fixture
+    # still empties the tables afterwards).
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        await _sweep(app, http)
+
+
+async def _sweep(app: FastAPI, client: httpx.AsyncClient) -> None:
+    email = await web_sign_up(client)
+    logged_in = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    token = logged_in.json()["access_token"]
+    target = Target(
+        user_id=logged_in.json()["user"]["id"],
+        email=email,
+        headers={"Authorization": f"Bearer {token}"},
+        csrf=await page_token(client),
+    )
+    await _refresh(client, target)
+    failures: list[str] = []
+    sent = 0
+    for (method, path), route in sorted(_api_routes(app).items()):
+        if (method, path) in NOTHING_TO_SWEEP:
+            continue
+        parameters = _parameters(route)
+        swept = [("path", n) for n in parameters.path]
+        swept += [("query", n) for n in parameters.query]
+        swept += [("header", n) for n in parameters.headers]
+        swept += [("body", n) for n in parameters.body]
+        swept += [("form", n) for n in parameters.form]
+        for where, name in swept:
+            values: list[Any] = JSON_VALUES if where == "body" else list(TEXT_VALUES)
+            if where in ("path", "query", "header"):
+                # What fits in a URL or a header line: servers refuse longer ones themselves.
+                values = [LONG_LINE if v == LONG else v for v in values]
+            if where in ("query", "form"):
+                values = [*values, REPEATED]
+            for value in values:
+                response = await _request(
+                    client, method, path, parameters, target, (where, name), value
+                )
+                sent += 1
+                if response.status_code >= 500:
+                    shown = repr(value)[:40]
+                    failures.append(
+                        f"{method} {path} {where} {name}={shown}: {response.text[:200]}"
+                    )
+                deleting = method == "DELETE" or path.endswith("/delete")
+                if response.status_code < 400 and deleting:
+                    await _refresh(client, target)
+
+    assert failures == [], f"{len(failures)} of {sent} requests got a 5xx:\n" + "\n".join(failures)

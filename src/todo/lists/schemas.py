@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from todo.core.ids import RowId
 from todo.core.schemas import NO_CONTROLS, RequestModel
@@ -32,6 +32,14 @@ class ListUpdate(RequestModel):
     color: Color | None = None
     after_id: RowId | None = Field(default=None, description="Move the list right after this one")
     first: bool = Field(default=False, description="Move the list to the top")
+
+    @field_validator("name")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only when the client sent a name: left out keeps it, null would empty it.
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
 
 
 class ListRead(BaseModel):
