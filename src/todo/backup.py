@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.accounts.models import User
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
+from todo.core.schemas import text_problem
 from todo.lists.models import TaskList
 from todo.tags.models import Tag, TaskTag
 from todo.tasks.models import Task
@@ -165,6 +166,11 @@ def _checked(table: Table, rows: Any, where: str) -> list[dict[str, Any]]:
         unknown = set(row) - known
         if unknown:
             raise _invalid(f"{where} has unknown columns {sorted(unknown)}")
+        for key, value in row.items():
+            # The same rule as every other door: PostgreSQL cannot store NUL at all.
+            problem = text_problem(value) if isinstance(value, str) else None
+            if problem is not None:
+                raise _invalid(f"{where}.{key} {problem}")
         decoded.append({key: _decode(table, key, value) for key, value in row.items()})
     return decoded
 
