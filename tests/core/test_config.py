@@ -136,3 +136,12 @@ def test_bad_setting_stops_start_with_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {message}")
     assert "Traceback" not in result.stderr
+
+
+def test_a_token_lifetime_in_other_digits_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # "٣٦٠٠" is 3600 to str.isdigit() and int(); a setting is read in ASCII digits only.
+    monkeypatch.setenv("ACCESS_TOKEN_TTL", "٣٦٠٠")
+    with pytest.raises(SettingsError, match="ACCESS_TOKEN_TTL"):
+        load_settings(data_dir=tmp_path)
