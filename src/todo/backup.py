@@ -49,8 +49,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.accounts.models import User
 from todo.accounts.schemas import Email, Name, TimeZone
 from todo.core import ordering
-from todo.core.db import ID_MAX, utcnow
+from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
+from todo.core.ids import ID_MAX
+from todo.core.schemas import NO_CONTROLS, Instant
 from todo.lists.models import TaskList
 from todo.lists.schemas import Color, ListName
 from todo.tags.models import Tag, TaskTag
@@ -60,7 +62,6 @@ from todo.tasks.schemas import (
     PRIORITIES,
     TAGS_MAX,
     Description,
-    Instant,
     RecurrenceMode,
     RRule,
     Title,
@@ -237,8 +238,11 @@ def _column_type(column: Column[Any]) -> Any:
         bits = next(size for integer, size in _INTEGER_BITS if isinstance(kind, integer))
         return Annotated[int, Field(ge=-(2 ** (bits - 1)), le=2 ** (bits - 1) - 1)]
     if isinstance(kind, String):
+        # The same rule as every other door: PostgreSQL cannot store NUL at all.
         return Annotated[
-            str, Field(min_length=1 if column.primary_key else 0, max_length=kind.length)
+            str,
+            Field(min_length=1 if column.primary_key else 0, max_length=kind.length),
+            NO_CONTROLS,
         ]
     return Any
 

@@ -163,3 +163,12 @@ def test_empty_variables_mean_the_default(monkeypatch: pytest.MonkeyPatch, tmp_p
     for name in _variables():
         monkeypatch.delenv(name)
     assert load_settings().model_dump() == defaults.model_dump()
+
+
+def test_a_token_lifetime_in_other_digits_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # "٣٦٠٠" is 3600 to str.isdigit() and int(); a setting is read in ASCII digits only.
+    monkeypatch.setenv("ACCESS_TOKEN_TTL", "٣٦٠٠")
+    with pytest.raises(SettingsError, match="ACCESS_TOKEN_TTL"):
+        load_settings(data_dir=tmp_path)

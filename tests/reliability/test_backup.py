@@ -243,6 +243,9 @@ async def test_import_refuses_what_is_not_a_backup(
         "unknown column": json.dumps(
             {"format": "todo-export", "version": 1, "users": [{"user": {"id": "u", "evil": 1}}]}
         ),
+        "NUL in text": json.dumps(
+            {"format": "todo-export", "version": 1, "users": [{"user": {"id": "u\u0000"}}]}
+        ),
     }
     for name, content in cases.items():
         path = tmp_path / f"{name}.json"

@@ -20,7 +20,7 @@ from todo.accounts.schemas import (
 )
 from todo.core.deps import SessionDep
 from todo.core.ratelimit import AuthAttempt, auth_attempt, check_auth_attempt
-from todo.core.schemas import problem_responses
+from todo.core.schemas import NO_CONTROLS, problem_responses
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
@@ -91,7 +91,7 @@ async def token(
     passwords: PasswordsDep,
     tokens: TokensDep,
     attempt: LoginAttempt,
-    username: Annotated[str, Form(max_length=320, description="Your email address")],
+    username: Annotated[str, Form(max_length=320, description="Your email address"), NO_CONTROLS],
     password: Annotated[str, Form(max_length=PASSWORD_MAX)],
 ) -> TokenResponse:
     await attempt.for_account(username)

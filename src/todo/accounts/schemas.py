@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
-from todo.core.schemas import RequestModel
+from todo.core.schemas import NO_CONTROLS, RequestModel
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
@@ -44,12 +44,14 @@ def _clean_name(value: str) -> str:
     return " ".join(value.split())
 
 
-Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX), AfterValidator(_normalize_email)]
+Email = Annotated[
+    EmailStr, Field(max_length=EMAIL_MAX), NO_CONTROLS, AfterValidator(_normalize_email)
+]
 NewPassword = Annotated[SecretStr, AfterValidator(_check_password)]
 TimeZone = Annotated[
-    str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(_check_zone)
+    str, Field(max_length=64, examples=["Europe/Berlin"]), NO_CONTROLS, AfterValidator(_check_zone)
 ]
-Name = Annotated[str, Field(max_length=NAME_MAX), AfterValidator(_clean_name)]
+Name = Annotated[str, Field(max_length=NAME_MAX), NO_CONTROLS, AfterValidator(_clean_name)]
 
 
 class SignupRequest(RequestModel):
@@ -60,9 +62,9 @@ class SignupRequest(RequestModel):
 
 
 class LoginRequest(RequestModel):
-    email: Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(_normalize_email)] = Field(
-        examples=["ada@example.com"]
-    )
+    email: Annotated[
+        str, Field(max_length=EMAIL_MAX), NO_CONTROLS, AfterValidator(_normalize_email)
+    ] = Field(examples=["ada@example.com"])
     password: Annotated[SecretStr, Field(max_length=PASSWORD_MAX)]
 
 

@@ -14,6 +14,8 @@ from uuid import uuid4
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from todo.core.ids import parse_int
+
 log = logging.getLogger("todo")
 
 MIN_SECRET_LENGTH = 32
@@ -163,8 +165,10 @@ class Settings(BaseSettings):
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         # Environment variables are strings; a bare number means seconds.
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
+        if isinstance(value, str):
+            seconds = parse_int(value.strip())
+            if seconds is not None:
+                return seconds
         return value
 
     @field_validator("access_token_ttl")

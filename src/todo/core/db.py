@@ -29,8 +29,6 @@ SQLModel.metadata.naming_convention = {
 }
 
 WRITE_OPTION = "todo_write"
-# Row ids are BIGINT: a larger number from a URL names no row, and must not reach the driver.
-ID_MAX = 2**63 - 1
 _WRITE_TURN = "todo_write_turn"
 SQLITE_BUSY_TIMEOUT_S = 30
 log = logging.getLogger("todo")

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -127,20 +127,37 @@ def is_storage_full(error: BaseException) -> bool:
 # Connection exceptions (class 08), the server shutting down or starting up (57P01-57P03)
 # and too many connections (53300): the request may succeed once the server is back.
 _UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# SQLite's file cannot be reached, or another writer held it past the busy timeout.
+_SQLITE_UNAVAILABLE = ("unable to open database file", "database is locked")
 
 
 def is_database_unavailable(error: BaseException) -> bool:
-    if isinstance(error, PoolTimeout | OperationalError | InterfaceError):
+    """The connection to the database is lost or cannot be had: retrying later may work.
+
+    Only that: any other database error (a bad statement, a constraint, a timeout of our own
+    query) is a bug to be logged with its traceback as a 500, not hidden behind a 503.
+    """
+    if isinstance(error, PoolTimeout):
         return True
     if isinstance(error, DBAPIError):
+        # SQLAlchemy's dialects know which of their driver's errors mean a lost connection.
         if error.connection_invalidated:
             return True
-        sqlstate = getattr(error.orig, "sqlstate", None)
+        original = error.orig
+        sqlstate = getattr(original, "sqlstate", None)
         if isinstance(sqlstate, str) and (
             sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
         ):
             return True
-    return isinstance(error, ConnectionError | TimeoutError | OSError)
+        if isinstance(error, OperationalError) and any(
+            message in str(original) for message in _SQLITE_UNAVAILABLE
+        ):
+            return True
+        return isinstance(original, ConnectionError) or isinstance(
+            getattr(original, "__cause__", None), ConnectionError
+        )
+    # Opening a connection: refused, reset or timed out before the driver wraps anything.
+    return isinstance(error, ConnectionError | TimeoutError)
 
 
 ErrorPage = Callable[[Request, int, str, str], Response]

@@ -18,6 +18,7 @@ from todo.core.handlers import (
     problem,
     render_app_error,
 )
+from todo.core.ids import parse_int
 
 log = logging.getLogger("todo")
 
@@ -43,7 +44,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
+            if parse_int(declared.decode("latin-1"), high=self.max_bytes) is None:
                 await self._too_large()(scope, receive, send)
                 return
             await self.app(scope, receive, send)

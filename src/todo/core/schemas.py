@@ -3,9 +3,68 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+# PostgreSQL cannot store NUL in text at all, and the other C0 controls only ever arrive by
+# mistake or malice; one rule for both databases keeps what SQLite accepts importable into
+# PostgreSQL. Tab, line feed and carriage return are ordinary text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NUL_REASON = "must not contain NUL characters"
+CONTROL_REASON = "must not contain control characters other than tab and newline"
+
+
+_MaybeText = TypeVar("_MaybeText", str, str | None)
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text, or None when it can."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    return NUL_REASON if "\x00" in value else CONTROL_REASON
+
+
+def check_text(value: _MaybeText) -> _MaybeText:
+    # Optional parameters pass None through: the rule is about what text holds.
+    problem = None if value is None else text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+NO_CONTROLS = AfterValidator(check_text)
+"""Every string from outside carries it (body, query, form), after its Field(...) or Query(...)
+so that the length limits still answer with pydantic's own messages."""
+
+# Every instant must be shown on a wall clock in any time zone (UTC-12 to UTC+14, a day at
+# most either way) without leaving the years Python can hold, 1 to 9999.
+INSTANT_MIN = datetime(1, 1, 2, tzinfo=UTC)
+INSTANT_MAX = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+INSTANT_REASON = "must be between 0001-01-02T00:00:00Z and 9999-12-30T23:59:59Z"
+
+
+def instant_in_range(value: datetime) -> datetime | None:
+    """`value` in UTC, or None when it is outside the range every time zone can show."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        return None
+    return utc if INSTANT_MIN <= utc <= INSTANT_MAX else None
+
+
+def _check_instant(value: datetime) -> datetime:
+    utc = instant_in_range(value)
+    if utc is None:
+        raise ValueError(INSTANT_REASON)
+    return utc
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_check_instant)]
+"""A moment with its offset, kept and answered in UTC, within INSTANT_MIN..INSTANT_MAX."""
 
 
 class RequestModel(BaseModel):

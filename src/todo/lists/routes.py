@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from todo.accounts.deps import PathUser
-from todo.core.db import ID_MAX
 from todo.core.deps import SessionDep
+from todo.core.ids import RowId
 from todo.core.schemas import problem_responses
 from todo.lists import service as lists
 from todo.lists.models import TaskList
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/{user_id}/lists", tags=["lists"])
 async def _owned_list(
     session: SessionDep,
     user: PathUser,
-    list_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The list's id")],
+    list_id: Annotated[RowId, Path(description="The list's id")],
 ) -> TaskList:
     return await lists.get_list(session, user.id, list_id)
 

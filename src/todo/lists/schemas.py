@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from todo.core.schemas import RequestModel
+from todo.core.ids import RowId
+from todo.core.schemas import NO_CONTROLS, RequestModel
 
 
 def _clean_name(value: str) -> str:
@@ -16,7 +17,7 @@ def _clean_name(value: str) -> str:
 
 
 ListName = Annotated[
-    str, Field(max_length=100, examples=["Groceries"]), AfterValidator(_clean_name)
+    str, Field(max_length=100, examples=["Groceries"]), NO_CONTROLS, AfterValidator(_clean_name)
 ]
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#4f46e5"])]
 
@@ -29,10 +30,16 @@ class ListCreate(RequestModel):
 class ListUpdate(RequestModel):
     name: ListName | None = None
     color: Color | None = None
-    after_id: int | None = Field(
-        default=None, ge=1, description="Move the list right after this one"
-    )
+    after_id: RowId | None = Field(default=None, description="Move the list right after this one")
     first: bool = Field(default=False, description="Move the list to the top")
+
+    @field_validator("name")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only when the client sent a name: left out keeps it, null would empty it.
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
 
 
 class ListRead(BaseModel):

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
+from todo.core.ids import ID_MAX
 from todo.core.ordering import key_between
 from todo.lists.models import NAME_INDEX, TaskList
 
@@ -43,6 +44,8 @@ async def inbox(session: AsyncSession, user_id: str) -> TaskList:
 
 
 async def get_list(session: AsyncSession, user_id: str, list_id: int) -> TaskList:
+    if not 1 <= list_id <= ID_MAX:
+        raise _not_found(list_id)
     result = await session.exec(
         select(TaskList).where(col(TaskList.user_id) == user_id, col(TaskList.id) == list_id)
     )

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from todo.accounts.deps import PathUser
-from todo.core.db import ID_MAX
 from todo.core.deps import SessionDep
+from todo.core.ids import RowId
 from todo.core.schemas import problem_responses
 from todo.tags import service as tags
 from todo.tags.models import Tag
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/{user_id}/tags", tags=["tags"])
 async def _owned_tag(
     session: SessionDep,
     user: PathUser,
-    tag_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The tag's id")],
+    tag_id: Annotated[RowId, Path(description="The tag's id")],
 ) -> Tag:
     return await tags.get_tag(session, user.id, tag_id)
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from todo.core.schemas import RequestModel
+from todo.core.schemas import NO_CONTROLS, RequestModel
 
 
 def _clean(value: str) -> str:
@@ -15,7 +15,9 @@ def _clean(value: str) -> str:
 
 
 class TagUpdate(RequestModel):
-    name: Annotated[str, Field(max_length=50, examples=["errands"]), AfterValidator(_clean)]
+    name: Annotated[
+        str, Field(max_length=50, examples=["errands"]), NO_CONTROLS, AfterValidator(_clean)
+    ]
 
 
 class TagRead(BaseModel):

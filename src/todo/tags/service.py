@@ -12,8 +12,9 @@ from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.core.db import ID_MAX, utcnow
+from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
+from todo.core.ids import ID_MAX
 from todo.tags.models import Tag, TaskTag
 
 

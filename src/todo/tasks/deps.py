@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path
 
 from todo.accounts.deps import PathUser
-from todo.core.db import ID_MAX
 from todo.core.deps import SessionDep
+from todo.core.ids import RowId, parse_int
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 
@@ -14,7 +14,7 @@ from todo.tasks.models import Task
 async def _owned_task(
     session: SessionDep,
     user: PathUser,
-    task_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The task's id")],
+    task_id: Annotated[RowId, Path(description="The task's id")],
 ) -> Task:
     return await tasks.get_task(session, user.id, task_id)
 
@@ -35,8 +35,9 @@ async def _if_match(
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    version = parse_int(tag)
     # An ETag we never issued can never match the current one.
-    return int(tag) if tag.isdigit() and len(tag) < 19 else 0
+    return 0 if version is None else version
 
 
 IfMatch = Annotated[int | None, Depends(_if_match)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -35,9 +36,11 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
 from todo.core.errors import BadRequest
+from todo.core.ids import ID_MAX
+from todo.core.schemas import instant_in_range, text_problem
 from todo.tags.models import Tag, TaskTag
 from todo.tasks.models import Task
-from todo.tasks.schemas import DueFilter, SortKey, SortOrder, StatusFilter
+from todo.tasks.schemas import PRIORITIES, DueFilter, SortKey, SortOrder, StatusFilter
 
 _COLUMNS: dict[str, Any] = {
     "created": Task.created_at,
@@ -147,19 +150,26 @@ def _decode_value(sort: str, raw: Any) -> Any:
         value = datetime.fromisoformat(raw)
         if value.tzinfo is None:
             raise ValueError("naive timestamp")
-        return value
+        utc = instant_in_range(value)
+        if utc is None:
+            raise ValueError("instant out of range")
+        return utc
     if sort in _DATES:
         return date.fromisoformat(raw)
     if sort in _TEXTS:
-        if not isinstance(raw, str):
+        if not isinstance(raw, str) or text_problem(raw) is not None:
             raise ValueError("expected text")
         return raw
     if sort == RELEVANCE:
         if not isinstance(raw, int | float) or isinstance(raw, bool):
             raise ValueError("expected a number")
-        return float(raw)
-    if not isinstance(raw, int) or isinstance(raw, bool):
-        raise ValueError("expected an integer")
+        score = float(raw)
+        if not math.isfinite(score):
+            raise ValueError("expected a finite number")
+        return score
+    # A number no task can have would otherwise overflow the SMALLINT column on PostgreSQL.
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw < len(PRIORITIES):
+        raise ValueError("expected a priority")
     return raw
 
 
@@ -180,12 +190,12 @@ def decode_cursor(cursor: str, *, sort: str, order: str) -> tuple[Any, int]:
                 code="cursor_mismatch",
             )
         task_id = payload["i"]
-        if not isinstance(task_id, int) or isinstance(task_id, bool):
-            raise ValueError("id must be an integer")
+        if not isinstance(task_id, int) or isinstance(task_id, bool) or not 1 <= task_id <= ID_MAX:
+            raise ValueError("id must be a row id")
         return _decode_value(sort, payload["v"]), task_id
     except BadRequest:
         raise
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise BadRequest(
             "The cursor is not valid; use the one from the Link header.", code="invalid_cursor"
         ) from None

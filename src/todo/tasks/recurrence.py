@@ -25,6 +25,8 @@ from math import gcd
 from typing import Final, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from todo.core.ids import parse_int
+
 __all__ = ["InvalidRule", "Mode", "describe_rule", "next_due", "normalize_rule", "shifted_by_gap"]
 
 
@@ -59,11 +61,11 @@ _FREQUENCY_LIST: Final = ", ".join(_FREQUENCIES[:-1]) + " or " + _FREQUENCIES[-1
 
 _MAX_INTERVAL: Final = 1000
 _MAX_COUNT: Final = 10000
-_NUMBER = re.compile(r"[+-]?\d{1,6}")
-_BYDAY_ITEM = re.compile(r"([+-]?\d{1,2})?([A-Z]{2})")
+_NUMBER = re.compile(r"[+-]?[0-9]{1,6}")
+_BYDAY_ITEM = re.compile(r"([+-]?[0-9]{1,2})?([A-Z]{2})")
 # 5 to 7 digits: the unpadded years before 1000 this module once wrote (UNTIL=10101 for
 # 0001-01-01), still in stored rules and clients' copies; they are read and written back padded.
-_UNTIL = re.compile(r"(\d{5,8})(?:T(\d{6})(Z?))?")
+_UNTIL = re.compile(r"([0-9]{5,8})(?:T([0-9]{6})(Z?))?")
 
 _LONGEST_MONTH: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # 28 years in a row with no skipped leap day (no 1900 or 2100 among them) include every
@@ -184,9 +186,10 @@ def _parse(text: str) -> _Rule:
 
 
 def _parse_whole(value: str, key: str, maximum: int) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
+    number = parse_int(value, low=1, high=maximum)
+    if number is None:
         raise InvalidRule(f"{key} must be a whole number from 1 to {maximum}, not {value}.")
-    return int(value)
+    return number
 
 
 def _parse_numbers(

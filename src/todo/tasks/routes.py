@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from todo.accounts.deps import PathUser
 from todo.core import idempotency
 from todo.core.deps import SessionDep
 from todo.core.idempotency import IdempotencyKeyHeader
-from todo.core.schemas import problem_responses
+from todo.core.ids import RowId
+from todo.core.schemas import NO_CONTROLS, Instant, problem_responses
 from todo.tasks import service as tasks
 from todo.tasks.deps import IfMatch, OwnedTask, UserClock, etag
 from todo.tasks.models import Task
@@ -67,10 +67,12 @@ async def list_tasks(
     order: SortOrder = "asc",
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Words to search for")] = None,
-    list_id: Annotated[int | None, Query(ge=1)] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words to search for"), NO_CONTROLS
+    ] = None,
+    list_id: Annotated[RowId | None, Query()] = None,
     tag: Annotated[
-        list[Annotated[str, Query(max_length=50)]] | None,
+        list[Annotated[str, Query(max_length=50), NO_CONTROLS]] | None,
         Query(max_length=10, description="Tasks carrying all of these tags"),
     ] = None,
     priority: Annotated[list[PriorityName] | None, Query(max_length=5)] = None,
@@ -79,8 +81,8 @@ async def list_tasks(
     ] = None,
     due_from: date | None = None,
     due_to: date | None = None,
-    completed_from: AwareDatetime | None = None,
-    completed_to: AwareDatetime | None = None,
+    completed_from: Instant | None = None,
+    completed_to: Instant | None = None,
 ) -> list[dict[str, Any]]:
     terms = search_terms(q)
     effective_sort = sort or (RELEVANCE if terms else "created")
@@ -202,7 +204,7 @@ async def quick_add(
 async def parse_quick_add(
     user: PathUser,
     clock: UserClock,
-    text: Annotated[str, Query(min_length=1, max_length=500)],
+    text: Annotated[str, Query(min_length=1, max_length=500), NO_CONTROLS],
 ) -> QuickAddPreview:
     found = tasks.preview(text, clock_=clock)
     parsed = found.parsed

@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     field_validator,
 )
 
-from todo.core.schemas import RequestModel
+from todo.core.ids import RowId
+from todo.core.schemas import NO_CONTROLS, Instant, RequestModel
 from todo.tasks.recurrence import InvalidRule, normalize_rule
 
 TITLE_MAX = 200
@@ -59,22 +59,24 @@ def _check_rule(value: str) -> str:
         raise ValueError(str(error)) from None
 
 
-# Instants are kept and answered in UTC, whatever offset the client wrote them with.
-Instant = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
 Title = Annotated[
     str,
     Field(max_length=TITLE_MAX, examples=["Buy milk"]),
+    NO_CONTROLS,
     AfterValidator(_clean_title),
 ]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX, examples=["2 litres, semi-skimmed"])]
+Description = Annotated[
+    str, Field(max_length=DESCRIPTION_MAX, examples=["2 litres, semi-skimmed"]), NO_CONTROLS
+]
 Tags = Annotated[
-    list[Annotated[str, Field(max_length=TAG_MAX * 2)]],
+    list[Annotated[str, Field(max_length=TAG_MAX * 2), NO_CONTROLS]],
     Field(max_length=TAGS_MAX, examples=[["home", "errands"]]),
     AfterValidator(_clean_tags),
 ]
 RRule = Annotated[
     str,
     Field(max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"]),
+    NO_CONTROLS,
     AfterValidator(_check_rule),
 ]
 
@@ -91,7 +93,7 @@ class TaskCreate(_TaskFields):
     title: Title
     description: Description = ""
     completed: bool = False
-    list_id: int | None = Field(default=None, ge=1, description="Default: the Inbox")
+    list_id: RowId | None = Field(default=None, description="Default: the Inbox")
     priority: PriorityName = "none"
     tags: Tags = Field(default_factory=list)
     due_date: date | None = Field(default=None, description="Due on a calendar day, no time")
@@ -111,7 +113,7 @@ class TaskUpdate(_TaskFields):
     title: Title | None = None
     description: Description | None = None
     completed: bool | None = None
-    list_id: int | None = Field(default=None, ge=1)
+    list_id: RowId | None = None
     priority: PriorityName | None = None
     tags: Tags | None = None
     due_date: date | None = Field(default=None, description="null clears the due date")
@@ -136,9 +138,9 @@ class TaskCompletion(RequestModel):
 
 
 class TaskMove(RequestModel):
-    list_id: int | None = Field(default=None, ge=1, description="Move to this list too")
-    after_id: int | None = Field(
-        default=None, ge=1, description="Place right after this task; null places it first"
+    list_id: RowId | None = Field(default=None, description="Move to this list too")
+    after_id: RowId | None = Field(
+        default=None, description="Place right after this task; null places it first"
     )
 
 
@@ -147,7 +149,9 @@ class QuickAddRequest(RequestModel):
     shows one list, tag or day adds the task there (the web app does)."""
 
     text: Annotated[
-        str, Field(min_length=1, max_length=500, examples=["Call Sam tomorrow 5pm !high #work"])
+        str,
+        Field(min_length=1, max_length=500, examples=["Call Sam tomorrow 5pm !high #work"]),
+        NO_CONTROLS,
     ]
     list_id: int | None = Field(
         default=None, ge=1, description="The list when the text names none with +List"

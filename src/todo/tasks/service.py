@@ -22,6 +22,7 @@ from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from todo.core.idempotency import BeforeCommit
 from todo.core.ordering import key_between, time_key
+from todo.core.schemas import INSTANT_REASON, instant_in_range
 from todo.lists import service as lists
 from todo.lists.models import TaskList
 from todo.lists.schemas import DeleteMode
@@ -40,7 +41,7 @@ from todo.tasks.query import (
     tag_names,
 )
 from todo.tasks.recurrence import describe_rule, next_due, shifted_by_gap
-from todo.tasks.schemas import PRIORITY_VALUE, TaskCreate, TaskUpdate
+from todo.tasks.schemas import PRIORITY_VALUE, TAGS_MAX, TaskCreate, TaskUpdate
 
 
 @dataclass(frozen=True)
@@ -530,6 +531,13 @@ def preview(text: str, *, clock_: Clock) -> Preview:
         parsed = quickadd.parse(text, now=clock_.now, tz=clock_.tz)
     except ValueError as error:
         raise _invalid("text", str(error)) from None
+    except OverflowError:
+        # A wall time on the first or last day Python knows, past its end once in UTC.
+        raise _invalid("text", f"the due time {INSTANT_REASON}") from None
+    if parsed.due_at is not None and instant_in_range(parsed.due_at) is None:
+        raise _invalid("text", f"the due time {INSTANT_REASON}")
+    if len(parsed.tags) > TAGS_MAX:
+        raise _invalid("text", f"a task can have at most {TAGS_MAX} tags")
     return Preview(parsed=parsed, recurrence=describe_rule(parsed.rrule) if parsed.rrule else None)
 
 

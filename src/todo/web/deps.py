@@ -12,9 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
 from todo.accounts.models import User
-from todo.core.db import ID_MAX, Database
+from todo.core.db import Database
 from todo.core.deps import READ_METHODS, SessionDep
 from todo.core.errors import NotFound
+from todo.core.ids import ID_MAX
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.web.security import (

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 
-from todo.core.errors import AppError
+from todo.core.errors import AppError, Unprocessable
+from todo.core.schemas import text_problem
 
 FieldErrors = dict[str, str]
 
@@ -35,7 +36,16 @@ async def read_form(request: Request) -> dict[str, str]:
     """The text fields of the posted form; for a repeated name the last value wins, which is
     how a hidden "false" before a checkbox of the same name gives it a value when unchecked."""
     form = await request.form()
-    return {name: value for name, value in form.items() if isinstance(value, str)}
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    for name, value in form.multi_items():
+        # Passwords are hashed, never stored, so they may hold any character (as in the API).
+        problem = None if "password" in name or not isinstance(value, str) else text_problem(value)
+        if problem is not None:
+            raise Unprocessable(
+                f"The form is not valid: {name} {problem}.",
+                errors=[{"field": name, "in": "body", "reason": problem}],
+            )
+    return fields
 
 
 def _sentence(item: Mapping[str, Any], label: str) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo.core.ids import parse_row_id
 from todo.tasks import service as tasks
 from todo.tasks.query import RELEVANCE, TaskQuery, decode_cursor, search_terms
 from todo.tasks.schemas import SortKey, SortOrder, StatusFilter
@@ -41,7 +42,7 @@ SEARCH_MAX = 200
 
 
 def _number(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+    return parse_row_id(raw) if raw else None
 
 
 @dataclass(frozen=True)

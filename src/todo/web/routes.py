@@ -22,7 +22,9 @@ from todo.accounts.schemas import LoginRequest, SignupRequest, UserUpdate
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Conflict, RateLimited, Unauthorized, Unprocessable
+from todo.core.ids import parse_row_id
 from todo.core.ratelimit import check_auth_attempt
+from todo.core.schemas import NO_CONTROLS
 from todo.core.security import Passwords
 from todo.lists import service as lists
 from todo.lists.models import TaskList
@@ -506,7 +508,7 @@ async def task_list(
     scope: Annotated[str | None, Query(alias="view", max_length=20)] = None,
     list_id: Annotated[str | None, Query(alias="list", max_length=20)] = None,
     tag_id: Annotated[str | None, Query(alias="tag", max_length=20)] = None,
-    q: Annotated[str | None, Query(max_length=SEARCH_MAX)] = None,
+    q: Annotated[str | None, Query(max_length=SEARCH_MAX), NO_CONTROLS] = None,
 ) -> Response:
     view = ListView.parse(show, sort, cursor, scope=scope, list_id=list_id, tag_id=tag_id, q=q)
     context = await _list_context(session, me, view)
@@ -616,7 +618,7 @@ def _reason(error: Unprocessable) -> str:
 async def quick_add_preview(
     request: Request,
     me: Me,
-    title: Annotated[str, Query(max_length=QUICK_ADD_MAX)] = "",
+    title: Annotated[str, Query(max_length=QUICK_ADD_MAX), NO_CONTROLS] = "",
 ) -> Response:
     """The parts of a quick-add line the server recognises, as chips under the input."""
     if not wants_fragment(request):
@@ -772,9 +774,10 @@ async def move_task(request: Request, session: SessionDep, me: Me, task: OwnedTa
     """Drag and drop, or Alt+Arrow: place the task right after another of its list."""
     form = await read_form(request)
     after = form.get("after", "")
-    if after and not after.isdigit():
+    after_id = parse_row_id(after) if after else None
+    if after and after_id is None:
         raise BadRequest("Say after which task this one goes.", code="bad_position")
-    await tasks.move_task(session, task, list_id=None, after_id=int(after) if after else None)
+    await tasks.move_task(session, task, list_id=None, after_id=after_id)
     if is_htmx(request):
         return Response(status_code=204)
     return _redirect(safe_next(form.get("next")))

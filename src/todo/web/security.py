@@ -101,7 +101,9 @@ def check_same_origin(request: Request) -> None:
 
 def check_csrf_token(request: Request, sent: str | None) -> None:
     secret = _csrf_secret(request)
-    if not sent or secret is None or not hmac.compare_digest(sent, _derive(secret)):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a form can hold.
+    expected = None if secret is None else _derive(secret).encode()
+    if not sent or expected is None or not hmac.compare_digest(sent.encode(), expected):
         raise Forbidden(
             "This form has expired or did not come from this site. Reload the page and try again.",
             code="csrf_failed",

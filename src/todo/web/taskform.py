@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from todo.core.ids import parse_int, parse_row_id
 from todo.tasks.models import Task
 from todo.web.display import priority_name
 
@@ -75,9 +76,10 @@ def rule_of(form: dict[str, str], days: list[str]) -> str | None:
         return "FREQ=WEEKLY" + (f";BYDAY={','.join(chosen)}" if chosen else "")
     if repeat == "monthly":
         day = form.get("repeat_monthday", "").strip()
-        if not day.isdigit() or not 1 <= int(day) <= 31:
+        monthday = parse_int(day, low=1, high=31)
+        if monthday is None:
             raise FormProblem("repeat_monthday", "Choose a day of the month from 1 to 31.")
-        return f"FREQ=MONTHLY;BYMONTHDAY={int(day)}"
+        return f"FREQ=MONTHLY;BYMONTHDAY={monthday}"
     if repeat == "custom":
         custom = form.get("repeat_custom", "").strip().removeprefix("RRULE:")
         if not custom:
@@ -111,8 +113,11 @@ def changes_of(form: dict[str, str], days: list[str], zone: ZoneInfo) -> dict[st
     }
     if "completed" in form:
         changes["completed"] = form["completed"] == "true"
-    if "list_id" in form and form["list_id"].isdigit():
-        changes["list_id"] = int(form["list_id"])
+    if "list_id" in form:
+        list_id = parse_row_id(form["list_id"])
+        if list_id is None:
+            raise FormProblem("list_id", "Choose one of your lists.")
+        changes["list_id"] = list_id
     if "tags" in form:
         changes["tags"] = [
             tag.strip().lstrip("#") for tag in form["tags"].split(",") if tag.strip()
