@@ -379,6 +379,7 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/tasks/{task_id:int}/move"): ("after", "next"),
     ("POST", "/tasks/{task_id:int}/delete"): ("next",),
     ("POST", "/tasks/restore"): ("task", "next"),
+    ("POST", "/sort"): ("filter", "sort", "view", "list", "tag", "q"),
     ("POST", "/lists"): ("name",),
     ("POST", "/lists/{list_id}"): ("name",),
     ("POST", "/lists/{list_id}/delete"): ("tasks",),

@@ -153,8 +153,8 @@ class QuickAddRequest(RequestModel):
         Field(min_length=1, max_length=500, examples=["Call Sam tomorrow 5pm !high #work"]),
         NO_CONTROLS,
     ]
-    list_id: int | None = Field(
-        default=None, ge=1, description="The list when the text names none with +List"
+    list_id: RowId | None = Field(
+        default=None, description="The list when the text names none with +List"
     )
     tags: Tags = Field(
         default_factory=list, description="The tags when the text has no #tag of its own"
