@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from copy import copy
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -10,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 
 from todo.core.schemas import RequestModel
@@ -79,15 +81,96 @@ RRule = Annotated[
 ]
 
 
+# What `null` stands for in a request, so that a client may send null for "nothing" wherever
+# it may leave a field out: a field's empty value where it has one, and where it has none
+# (completed, recurrence_mode, title on update) the same as leaving the field out.
+_ABSENT = object()
+
+
+def _document_nulls(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Mark in the OpenAPI document every field that accepts null, and say what null means."""
+    meanings: dict[str, str] = getattr(model, "null_meanings", {})
+    for name, prop in schema.get("properties", {}).items():
+        meaning = meanings.get(name)
+        if meaning is None:
+            continue
+        variants = prop.pop("anyOf", None) or [
+            {k: prop.pop(k) for k in list(prop) if k not in _ANNOTATIONS}
+        ]
+        if {"type": "null"} not in variants:
+            variants.append({"type": "null"})
+        prop["anyOf"] = variants
+        said = prop.get("description")
+        prop["description"] = f"{said}. {meaning}" if said else meaning
+    rule = getattr(model, "rrule_needs_due", False)
+    if rule:
+        # A recurrence counts from the due date: the server refuses a rule without one.
+        schema["if"] = {"properties": {"rrule": {"type": "string"}}, "required": ["rrule"]}
+        schema["then"] = {
+            "anyOf": [
+                {"properties": {"due_date": {"type": "string"}}, "required": ["due_date"]},
+                {"properties": {"due_at": {"type": "string"}}, "required": ["due_at"]},
+            ]
+        }
+
+
+_ANNOTATIONS = frozenset({"title", "description", "default", "examples"})
+
+
 class _TaskFields(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_document_nulls)
     # What a task reads back with that only the server sets (position: see /move).
     read_only_fields: ClassVar[frozenset[str]] = RequestModel.read_only_fields | {
         "position",
         "series_id",
     }
+    # Field -> the value null stands for (_ABSENT: as if the field were left out).
+    null_values: ClassVar[dict[str, object]] = {}
+    # Field -> what null means, in words, for the OpenAPI document.
+    null_meanings: ClassVar[dict[str, str]] = {}
+    rrule_needs_due: ClassVar[bool] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_nothing(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        result = {}
+        for name, value in data.items():
+            if value is None and name in cls.null_values:
+                value = cls.null_values[name]
+                if value is _ABSENT:
+                    continue
+                value = copy(value)
+            result[name] = value
+        return result
 
 
 class TaskCreate(_TaskFields):
+    """A new task. Every field but the title may be left out or sent as null: both give the
+    field's default, its empty value."""
+
+    null_values: ClassVar[dict[str, object]] = {
+        "description": _ABSENT,
+        "completed": _ABSENT,
+        "priority": _ABSENT,
+        "tags": _ABSENT,
+        "recurrence_mode": _ABSENT,
+    }
+    null_meanings: ClassVar[dict[str, str]] = {
+        "description": "null: no description (stored as an empty string)",
+        "completed": "null: the default, not completed",
+        "list_id": "null: the Inbox",
+        "priority": 'null: "none"',
+        "tags": "null: no tags",
+        "due_date": "null: no due date",
+        "due_at": "null: no due time",
+        "remind_at": "null: no reminder",
+        "rrule": "null: not recurring",
+        "recurrence_mode": 'null: the default, "due"',
+    }
+    rrule_needs_due: ClassVar[bool] = True
+
     title: Title
     description: Description = ""
     completed: bool = False
@@ -99,14 +182,40 @@ class TaskCreate(_TaskFields):
         default=None, description="Due at a moment (with offset); when set, due_date is derived"
     )
     remind_at: Instant | None = None
-    rrule: RRule | None = Field(default=None, description="RFC 5545 RRULE; needs a due date")
+    rrule: RRule | None = Field(
+        default=None, description="RFC 5545 RRULE; needs a due date or a due time"
+    )
     recurrence_mode: RecurrenceMode = Field(
         default="due", description="Next occurrence counted from the due date or the completion"
     )
 
 
 class TaskUpdate(_TaskFields):
-    """Any subset of the fields; those left out keep their value, null clears an optional one."""
+    """Any subset of the fields; those left out keep their value. null clears a field that
+    has an empty value, and leaves unchanged one that has none (title, completed,
+    recurrence_mode)."""
+
+    null_values: ClassVar[dict[str, object]] = {
+        "title": _ABSENT,
+        "description": "",
+        "completed": _ABSENT,
+        "priority": "none",
+        "tags": [],
+        "recurrence_mode": _ABSENT,
+    }
+    null_meanings: ClassVar[dict[str, str]] = {
+        "title": "null: unchanged",
+        "description": "null: clears it (empty string)",
+        "completed": "null: unchanged",
+        "list_id": "null: moves the task to the Inbox",
+        "priority": 'null: "none"',
+        "tags": "null: removes every tag",
+        "due_date": "null: clears the due date (and the due time)",
+        "due_at": "null: clears the due time",
+        "remind_at": "null: clears the reminder",
+        "rrule": "null: stops the recurrence",
+        "recurrence_mode": "null: unchanged",
+    }
 
     title: Title | None = None
     description: Description | None = None
@@ -114,21 +223,13 @@ class TaskUpdate(_TaskFields):
     list_id: int | None = Field(default=None, ge=1)
     priority: PriorityName | None = None
     tags: Tags | None = None
-    due_date: date | None = Field(default=None, description="null clears the due date")
-    due_at: Instant | None = None
+    due_date: date | None = Field(default=None, description="Due on a calendar day, no time")
+    due_at: Instant | None = Field(default=None, description="Due at a moment (with offset)")
     remind_at: Instant | None = None
-    rrule: RRule | None = None
-    recurrence_mode: RecurrenceMode | None = None
-
-    @field_validator(
-        "title", "description", "completed", "list_id", "priority", "tags", "recurrence_mode"
+    rrule: RRule | None = Field(
+        default=None, description="RFC 5545 RRULE; the task must have a due date or due time"
     )
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only for fields the client sent: leaving one out keeps it, null is an error.
-        if value is None:
-            raise ValueError("may be left out but not null")
-        return value
+    recurrence_mode: RecurrenceMode | None = None
 
 
 class TaskCompletion(RequestModel):
