@@ -65,3 +65,14 @@ async def test_a_page_drawn_for_a_browser_keeps_allow(client: httpx.AsyncClient)
     assert response.status_code == 405
     assert response.headers["content-type"].startswith("text/html")
     assert _allow(response) == {"GET"}
+
+
+@pytest.mark.parametrize(("path", "allowed"), [("quick", {"POST"}), ("parse", {"GET"})])
+async def test_task_words_are_not_task_ids(
+    client: httpx.AsyncClient, path: str, allowed: set[str]
+) -> None:
+    """/tasks/quick is no task's address: PUT there is an unsupported method, not task 'quick'."""
+    for method in ("PUT", "DELETE"):
+        response = await client.request(method, f"/api/me/tasks/{path}")
+        assert response.status_code == 405
+        assert _allow(response) == allowed

@@ -197,8 +197,9 @@ async def test_update_validation(
 
 
 async def test_path_and_query_validation(client: httpx.AsyncClient, alice: Account) -> None:
+    # A task id is digits: /tasks/abc is no task's address (and /tasks/quick is not one).
+    assert (await client.get("/api/me/tasks/abc", headers=alice.headers)).status_code == 404
     for url in (
-        "/api/me/tasks/abc",
         "/api/me/tasks/0",
         "/api/me/tasks?limit=501",
         "/api/me/tasks?limit=0",

@@ -43,7 +43,12 @@ def _clean_name(value: str) -> str:
 
 
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_normalize_email)]
-NewPassword = Annotated[SecretStr, AfterValidator(_check_password)]
+NewPassword = Annotated[
+    SecretStr,
+    # Documented only: the check below counts the same characters and words its refusal.
+    Field(json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}),
+    AfterValidator(_check_password),
+]
 
 
 def _list_zones(schema: dict[str, Any]) -> None:

@@ -7,6 +7,14 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Python's whitespace (what str.strip and str.split remove), spelled out for the OpenAPI
+# document: `\s` means a little less in ECMAScript and in Rust's regex, which validators use.
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{_SPACE}]"
+"""A pattern for text that must not be blank: it holds a character that is not whitespace."""
+NOT_BLANK_TAG = f"^(#[\\s\\S]*{NOT_BLANK}|[^#{_SPACE}]|[{_SPACE}][\\s\\S]*{NOT_BLANK})"
+"""The same for a tag, whose one leading # is not part of its name."""
+
 
 class RequestModel(BaseModel):
     """A request body: unknown fields are an error naming the field; read-only ones are ignored.

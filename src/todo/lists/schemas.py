@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from todo.core.schemas import RequestModel
+from todo.core.schemas import NOT_BLANK, RequestModel
 
 
 def _clean_name(value: str) -> str:
@@ -16,7 +16,9 @@ def _clean_name(value: str) -> str:
 
 
 ListName = Annotated[
-    str, Field(max_length=100, examples=["Groceries"]), AfterValidator(_clean_name)
+    str,
+    Field(max_length=100, examples=["Groceries"], json_schema_extra={"pattern": NOT_BLANK}),
+    AfterValidator(_clean_name),
 ]
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#4f46e5"])]
 

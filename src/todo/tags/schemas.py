@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from todo.core.schemas import RequestModel
+from todo.core.schemas import NOT_BLANK_TAG, RequestModel
 
 
 def _clean(value: str) -> str:
@@ -15,7 +15,11 @@ def _clean(value: str) -> str:
 
 
 class TagUpdate(RequestModel):
-    name: Annotated[str, Field(max_length=50, examples=["errands"]), AfterValidator(_clean)]
+    name: Annotated[
+        str,
+        Field(max_length=50, examples=["errands"], json_schema_extra={"pattern": NOT_BLANK_TAG}),
+        AfterValidator(_clean),
+    ]
 
 
 class TagRead(BaseModel):

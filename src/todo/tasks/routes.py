@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from todo.accounts.deps import PathUser
 from todo.core import idempotency
@@ -21,7 +19,9 @@ from todo.tasks.schemas import (
     PAGE_DEFAULT,
     PAGE_MAX,
     PRIORITY_VALUE,
+    CalendarDate,
     DueFilter,
+    Instant,
     PriorityName,
     QuickAddPreview,
     QuickAddRequest,
@@ -77,10 +77,10 @@ async def list_tasks(
     due: Annotated[
         DueFilter | None, Query(description="Relative to today in your time zone")
     ] = None,
-    due_from: date | None = None,
-    due_to: date | None = None,
-    completed_from: AwareDatetime | None = None,
-    completed_to: AwareDatetime | None = None,
+    due_from: CalendarDate | None = None,
+    due_to: CalendarDate | None = None,
+    completed_from: Instant | None = None,
+    completed_to: Instant | None = None,
 ) -> list[dict[str, Any]]:
     terms = search_terms(q)
     effective_sort = sort or (RELEVANCE if terms else "created")
@@ -210,12 +210,12 @@ async def parse_quick_add(
     )
 
 
-@router.get("/{task_id}", summary="Get a task", responses=_TASK_ERRORS)
+@router.get("/{task_id:int}", summary="Get a task", responses=_TASK_ERRORS)
 async def get_task(response: Response, task: OwnedTask) -> TaskRead:
     return _read(response, task)
 
 
-@router.put("/{task_id}", summary="Update a task", responses=_WRITE_ERRORS)
+@router.put("/{task_id:int}", summary="Update a task", responses=_WRITE_ERRORS)
 async def update_task(
     response: Response,
     session: SessionDep,
@@ -229,7 +229,7 @@ async def update_task(
 
 
 @router.patch(
-    "/{task_id}/complete",
+    "/{task_id:int}/complete",
     summary="Complete or reopen a task",
     description='`{"completed": true|false}` sets the state; an empty body toggles it. '
     "Completing an occurrence of a recurring task creates the next one.",
@@ -249,7 +249,7 @@ async def complete_task(
 
 
 @router.post(
-    "/{task_id}/move",
+    "/{task_id:int}/move",
     summary="Reorder a task, or move it to another list",
     responses=_WRITE_ERRORS,
 )
@@ -263,7 +263,7 @@ async def move_task(
 
 
 @router.delete(
-    "/{task_id}",
+    "/{task_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a task",
     responses=_WRITE_ERRORS,
@@ -284,7 +284,7 @@ async def due_reminders(session: SessionDep, user: PathUser, clock: UserClock) -
 
 
 @reminders_router.post(
-    "/{task_id}/dismiss",
+    "/{task_id:int}/dismiss",
     summary="Dismiss a task's reminder",
     responses=problem_responses(401, 403, 404, 409, 422),
 )

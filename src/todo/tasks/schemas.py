@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from copy import copy
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -8,13 +9,14 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
-from todo.core.schemas import RequestModel
+from todo.core.schemas import NOT_BLANK, NOT_BLANK_TAG, RequestModel
 from todo.tasks.recurrence import InvalidRule, normalize_rule
 
 TITLE_MAX = 200
@@ -61,16 +63,36 @@ def _check_rule(value: str) -> str:
         raise ValueError(str(error)) from None
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_out(value: object) -> object:
+    # Pydantic would read a number, or a string of digits, as a Unix time: the contract says
+    # ISO 8601 text (the server's own code may pass date and datetime objects).
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and not _ISO_DAY.match(value)
+    ):
+        raise ValueError("Write it in ISO 8601, such as 2026-05-01 or 2026-05-01T09:00:00Z")
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(_written_out)]
 # Instants are kept and answered in UTC, whatever offset the client wrote them with.
-Instant = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_written_out),
+    AfterValidator(lambda value: value.astimezone(UTC)),
+]
 Title = Annotated[
     str,
-    Field(max_length=TITLE_MAX, examples=["Buy milk"]),
+    Field(max_length=TITLE_MAX, examples=["Buy milk"], json_schema_extra={"pattern": NOT_BLANK}),
     AfterValidator(_clean_title),
 ]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX, examples=["2 litres, semi-skimmed"])]
 Tags = Annotated[
-    list[Annotated[str, Field(max_length=TAG_MAX * 2)]],
+    list[
+        Annotated[str, Field(max_length=TAG_MAX * 2, json_schema_extra={"pattern": NOT_BLANK_TAG})]
+    ],
     Field(max_length=TAGS_MAX, examples=[["home", "errands"]]),
     AfterValidator(_clean_tags),
 ]
@@ -177,7 +199,9 @@ class TaskCreate(_TaskFields):
     list_id: int | None = Field(default=None, ge=1, description="Default: the Inbox")
     priority: PriorityName = "none"
     tags: Tags = Field(default_factory=list)
-    due_date: date | None = Field(default=None, description="Due on a calendar day, no time")
+    due_date: CalendarDate | None = Field(
+        default=None, description="Due on a calendar day, no time"
+    )
     due_at: Instant | None = Field(
         default=None, description="Due at a moment (with offset); when set, due_date is derived"
     )
@@ -223,7 +247,9 @@ class TaskUpdate(_TaskFields):
     list_id: int | None = Field(default=None, ge=1)
     priority: PriorityName | None = None
     tags: Tags | None = None
-    due_date: date | None = Field(default=None, description="Due on a calendar day, no time")
+    due_date: CalendarDate | None = Field(
+        default=None, description="Due on a calendar day, no time"
+    )
     due_at: Instant | None = Field(default=None, description="Due at a moment (with offset)")
     remind_at: Instant | None = None
     rrule: RRule | None = Field(
