@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from todo.core.schemas import NOT_BLANK, RequestModel
 
@@ -34,7 +34,7 @@ class ListUpdate(RequestModel):
     after_id: int | None = Field(
         default=None, ge=1, description="Move the list right after this one"
     )
-    first: bool = Field(default=False, description="Move the list to the top")
+    first: StrictBool = Field(default=False, description="Move the list to the top")
 
 
 class ListRead(BaseModel):

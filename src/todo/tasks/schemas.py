@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -91,14 +92,20 @@ Title = Annotated[
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX, examples=["2 litres, semi-skimmed"])]
 Tags = Annotated[
     list[
-        Annotated[str, Field(max_length=TAG_MAX * 2, json_schema_extra={"pattern": NOT_BLANK_TAG})]
+        # At most TAG_MAX as sent, so no tag the document allows is too long once cleaned.
+        Annotated[str, Field(max_length=TAG_MAX, json_schema_extra={"pattern": NOT_BLANK_TAG})]
     ],
     Field(max_length=TAGS_MAX, examples=[["home", "errands"]]),
     AfterValidator(_clean_tags),
 ]
 RRule = Annotated[
     str,
-    Field(max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"]),
+    # "rrule": a format of our own, RFC 5545's RECUR value; the server parses it.
+    Field(
+        max_length=500,
+        examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"],
+        json_schema_extra={"format": "rrule"},
+    ),
     AfterValidator(_check_rule),
 ]
 
@@ -195,7 +202,7 @@ class TaskCreate(_TaskFields):
 
     title: Title
     description: Description = ""
-    completed: bool = False
+    completed: StrictBool = False
     list_id: int | None = Field(default=None, ge=1, description="Default: the Inbox")
     priority: PriorityName = "none"
     tags: Tags = Field(default_factory=list)
@@ -243,7 +250,7 @@ class TaskUpdate(_TaskFields):
 
     title: Title | None = None
     description: Description | None = None
-    completed: bool | None = None
+    completed: StrictBool | None = None
     list_id: int | None = Field(default=None, ge=1)
     priority: PriorityName | None = None
     tags: Tags | None = None
@@ -259,7 +266,7 @@ class TaskUpdate(_TaskFields):
 
 
 class TaskCompletion(RequestModel):
-    completed: bool
+    completed: StrictBool
 
 
 class TaskMove(RequestModel):
@@ -271,7 +278,13 @@ class TaskMove(RequestModel):
 
 class QuickAddRequest(RequestModel):
     text: Annotated[
-        str, Field(min_length=1, max_length=500, examples=["Call Sam tomorrow 5pm !high #work"])
+        str,
+        Field(
+            min_length=1,
+            max_length=500,
+            examples=["Call Sam tomorrow 5pm !high #work"],
+            json_schema_extra={"pattern": NOT_BLANK},
+        ),
     ]
 
 
