@@ -68,9 +68,13 @@ def _routes(app: FastAPI) -> set[tuple[str, str]]:
             # A mount (static files): it must not hide parameterised paths of its own.
             assert not _PARAMETER.search(route.path), f"a mount with parameters: {route.path}"
             continue
+        # API routes as the OpenAPI document names them: `{task_id:int}` is `{task_id}`.
+        path = route.path
+        if path.startswith("/api/"):
+            path = _PARAMETER.sub(lambda match: "{" + match.group(1) + "}", path)
         for method in route.methods:
             if method != "HEAD":
-                found.add((method, route.path))
+                found.add((method, path))
     return found
 
 

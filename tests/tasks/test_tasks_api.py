@@ -184,7 +184,8 @@ async def test_create_validation(
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({"title": None}, "title"), ({"completed": None}, "completed"), ({"owner": "x"}, "owner")],
+    # null is accepted everywhere on update (tests/contract): these are refused values.
+    [({"title": "  "}, "title"), ({"completed": "maybe"}, "completed"), ({"owner": "x"}, "owner")],
 )
 async def test_update_validation(
     client: httpx.AsyncClient, alice: Account, payload: dict[str, object], field: str
@@ -196,8 +197,9 @@ async def test_update_validation(
 
 
 async def test_path_and_query_validation(client: httpx.AsyncClient, alice: Account) -> None:
+    # A task id is digits: /tasks/abc is no task's address (and /tasks/quick is not one).
+    assert (await client.get("/api/me/tasks/abc", headers=alice.headers)).status_code == 404
     for url in (
-        "/api/me/tasks/abc",
         "/api/me/tasks/0",
         "/api/me/tasks?limit=501",
         "/api/me/tasks?limit=0",

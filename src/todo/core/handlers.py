@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from todo.core.errors import AppError
 
@@ -98,17 +99,38 @@ async def _on_app_error(_request: Request, error: Exception) -> JSONResponse:
     return render_app_error(error)
 
 
-async def _on_http_error(_request: Request, error: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     title, code = _HTTP_CODES.get(error.status_code, ("Error", f"http_{error.status_code}"))
     detail = error.detail if isinstance(error.detail, str) else title
     if error.status_code == 404 and detail == "Not Found":
         detail = "There is nothing at this address."
-    elif error.status_code == 405:
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
         detail = "This method is not allowed here."
-    return problem(
-        error.status_code, title, detail, code, headers=dict(error.headers or {}) or None
-    )
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return problem(error.status_code, title, detail, code, headers=headers or None)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path. FastAPI keeps one route per method, and
+    Starlette's 405 names only the methods of the first route whose path matched."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        for route in routes:
+            match, _ = route.matches(scope)
+            # A mount (the static files) matches any method and answers its own 405.
+            if match is Match.FULL and not isinstance(route, Mount):
+                allowed.append(method)
+                break
+    return allowed
 
 
 _DISK_FULL_SQLSTATE = "53100"

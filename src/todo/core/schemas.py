@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 # PostgreSQL cannot store NUL in text at all, and the other C0 controls only ever arrive by
 # mistake or malice; one rule for both databases keeps what SQLite accepts importable into
@@ -63,8 +71,31 @@ def _check_instant(value: datetime) -> datetime:
     return utc
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_check_instant)]
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_out(value: object) -> object:
+    # Pydantic would read a number, or a string of digits, as a Unix time: the contract says
+    # ISO 8601 text (the server's own code may pass date and datetime objects).
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and not _ISO_DAY.match(value)
+    ):
+        raise ValueError("Write it in ISO 8601, such as 2026-05-01 or 2026-05-01T09:00:00Z")
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(_written_out)]
+"""A calendar day written as ISO 8601 text."""
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_out), AfterValidator(_check_instant)]
 """A moment with its offset, kept and answered in UTC, within INSTANT_MIN..INSTANT_MAX."""
+
+# Python's whitespace (what str.strip and str.split remove), spelled out for the OpenAPI
+# document: `\s` means a little less in ECMAScript and in Rust's regex, which validators use.
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{_SPACE}]"
+"""A pattern for text that must not be blank: it holds a character that is not whitespace."""
+NOT_BLANK_TAG = f"^(#[\\s\\S]*{NOT_BLANK}|[^#{_SPACE}]|[{_SPACE}][\\s\\S]*{NOT_BLANK})"
+"""The same for a tag, whose one leading # is not part of its name."""
 
 
 class RequestModel(BaseModel):

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from todo.core.ids import RowId
-from todo.core.schemas import NO_CONTROLS, RequestModel
+from todo.core.schemas import NO_CONTROLS, NOT_BLANK, RequestModel
 
 
 def _clean_name(value: str) -> str:
@@ -17,7 +17,10 @@ def _clean_name(value: str) -> str:
 
 
 ListName = Annotated[
-    str, Field(max_length=100, examples=["Groceries"]), NO_CONTROLS, AfterValidator(_clean_name)
+    str,
+    Field(max_length=100, examples=["Groceries"], json_schema_extra={"pattern": NOT_BLANK}),
+    NO_CONTROLS,
+    AfterValidator(_clean_name),
 ]
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#4f46e5"])]
 
@@ -31,7 +34,7 @@ class ListUpdate(RequestModel):
     name: ListName | None = None
     color: Color | None = None
     after_id: RowId | None = Field(default=None, description="Move the list right after this one")
-    first: bool = Field(default=False, description="Move the list to the top")
+    first: StrictBool = Field(default=False, description="Move the list to the top")
 
     @field_validator("name")
     @classmethod

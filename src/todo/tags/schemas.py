@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from todo.core.schemas import NO_CONTROLS, RequestModel
+from todo.core.schemas import NO_CONTROLS, NOT_BLANK_TAG, RequestModel
 
 
 def _clean(value: str) -> str:
@@ -16,7 +16,10 @@ def _clean(value: str) -> str:
 
 class TagUpdate(RequestModel):
     name: Annotated[
-        str, Field(max_length=50, examples=["errands"]), NO_CONTROLS, AfterValidator(_clean)
+        str,
+        Field(max_length=50, examples=["errands"], json_schema_extra={"pattern": NOT_BLANK_TAG}),
+        NO_CONTROLS,
+        AfterValidator(_clean),
     ]
 
 

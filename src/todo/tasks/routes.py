@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
@@ -12,7 +11,7 @@ from todo.core import idempotency
 from todo.core.deps import SessionDep
 from todo.core.idempotency import IdempotencyKeyHeader
 from todo.core.ids import RowId
-from todo.core.schemas import NO_CONTROLS, Instant, problem_responses
+from todo.core.schemas import NO_CONTROLS, CalendarDate, Instant, problem_responses
 from todo.tasks import service as tasks
 from todo.tasks.deps import IfMatch, OwnedTask, UserClock, etag
 from todo.tasks.models import Task
@@ -79,8 +78,8 @@ async def list_tasks(
     due: Annotated[
         DueFilter | None, Query(description="Relative to today in your time zone")
     ] = None,
-    due_from: date | None = None,
-    due_to: date | None = None,
+    due_from: CalendarDate | None = None,
+    due_to: CalendarDate | None = None,
     completed_from: Instant | None = None,
     completed_to: Instant | None = None,
 ) -> list[dict[str, Any]]:
@@ -225,12 +224,12 @@ async def parse_quick_add(
     )
 
 
-@router.get("/{task_id}", summary="Get a task", responses=_TASK_ERRORS)
+@router.get("/{task_id:int}", summary="Get a task", responses=_TASK_ERRORS)
 async def get_task(response: Response, task: OwnedTask) -> TaskRead:
     return _read(response, task)
 
 
-@router.put("/{task_id}", summary="Update a task", responses=_WRITE_ERRORS)
+@router.put("/{task_id:int}", summary="Update a task", responses=_WRITE_ERRORS)
 async def update_task(
     response: Response,
     session: SessionDep,
@@ -244,7 +243,7 @@ async def update_task(
 
 
 @router.patch(
-    "/{task_id}/complete",
+    "/{task_id:int}/complete",
     summary="Complete or reopen a task",
     description='`{"completed": true|false}` sets the state; an empty body toggles it. '
     "Completing an occurrence of a recurring task creates the next one.",
@@ -264,7 +263,7 @@ async def complete_task(
 
 
 @router.post(
-    "/{task_id}/move",
+    "/{task_id:int}/move",
     summary="Reorder a task, or move it to another list",
     responses=_WRITE_ERRORS,
 )
@@ -278,7 +277,7 @@ async def move_task(
 
 
 @router.delete(
-    "/{task_id}",
+    "/{task_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a task",
     responses=_WRITE_ERRORS,
@@ -299,7 +298,7 @@ async def due_reminders(session: SessionDep, user: PathUser, clock: UserClock) -
 
 
 @reminders_router.post(
-    "/{task_id}/dismiss",
+    "/{task_id:int}/dismiss",
     summary="Dismiss a task's reminder",
     responses=problem_responses(401, 403, 404, 409, 422),
 )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from copy import copy
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -8,11 +9,20 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
+    model_validator,
 )
 
 from todo.core.ids import RowId
-from todo.core.schemas import NO_CONTROLS, Instant, RequestModel
+from todo.core.schemas import (
+    NO_CONTROLS,
+    NOT_BLANK,
+    NOT_BLANK_TAG,
+    CalendarDate,
+    Instant,
+    RequestModel,
+)
 from todo.tasks.recurrence import InvalidRule, normalize_rule
 
 TITLE_MAX = 200
@@ -61,7 +71,7 @@ def _check_rule(value: str) -> str:
 
 Title = Annotated[
     str,
-    Field(max_length=TITLE_MAX, examples=["Buy milk"]),
+    Field(max_length=TITLE_MAX, examples=["Buy milk"], json_schema_extra={"pattern": NOT_BLANK}),
     NO_CONTROLS,
     AfterValidator(_clean_title),
 ]
@@ -69,72 +79,187 @@ Description = Annotated[
     str, Field(max_length=DESCRIPTION_MAX, examples=["2 litres, semi-skimmed"]), NO_CONTROLS
 ]
 Tags = Annotated[
-    list[Annotated[str, Field(max_length=TAG_MAX * 2), NO_CONTROLS]],
+    list[
+        # At most TAG_MAX as sent, so no tag the document allows is too long once cleaned.
+        Annotated[
+            str,
+            Field(max_length=TAG_MAX, json_schema_extra={"pattern": NOT_BLANK_TAG}),
+            NO_CONTROLS,
+        ]
+    ],
     Field(max_length=TAGS_MAX, examples=[["home", "errands"]]),
     AfterValidator(_clean_tags),
 ]
 RRule = Annotated[
     str,
-    Field(max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"]),
+    # "rrule": a format of our own, RFC 5545's RECUR value; the server parses it.
+    Field(
+        max_length=500,
+        examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"],
+        json_schema_extra={"format": "rrule"},
+    ),
     NO_CONTROLS,
     AfterValidator(_check_rule),
 ]
 
 
+# What `null` stands for in a request, so that a client may send null for "nothing" wherever
+# it may leave a field out: a field's empty value where it has one, and where it has none
+# (completed, recurrence_mode, title on update) the same as leaving the field out.
+_ABSENT = object()
+
+
+def _document_nulls(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Mark in the OpenAPI document every field that accepts null, and say what null means."""
+    meanings: dict[str, str] = getattr(model, "null_meanings", {})
+    for name, prop in schema.get("properties", {}).items():
+        meaning = meanings.get(name)
+        if meaning is None:
+            continue
+        variants = prop.pop("anyOf", None) or [
+            {k: prop.pop(k) for k in list(prop) if k not in _ANNOTATIONS}
+        ]
+        if {"type": "null"} not in variants:
+            variants.append({"type": "null"})
+        prop["anyOf"] = variants
+        said = prop.get("description")
+        prop["description"] = f"{said}. {meaning}" if said else meaning
+    rule = getattr(model, "rrule_needs_due", False)
+    if rule:
+        # A recurrence counts from the due date: the server refuses a rule without one.
+        schema["if"] = {"properties": {"rrule": {"type": "string"}}, "required": ["rrule"]}
+        schema["then"] = {
+            "anyOf": [
+                {"properties": {"due_date": {"type": "string"}}, "required": ["due_date"]},
+                {"properties": {"due_at": {"type": "string"}}, "required": ["due_at"]},
+            ]
+        }
+
+
+_ANNOTATIONS = frozenset({"title", "description", "default", "examples"})
+
+
 class _TaskFields(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_document_nulls)
     # What a task reads back with that only the server sets (position: see /move).
     read_only_fields: ClassVar[frozenset[str]] = RequestModel.read_only_fields | {
         "position",
         "series_id",
     }
+    # Field -> the value null stands for (_ABSENT: as if the field were left out).
+    null_values: ClassVar[dict[str, object]] = {}
+    # Field -> what null means, in words, for the OpenAPI document.
+    null_meanings: ClassVar[dict[str, str]] = {}
+    rrule_needs_due: ClassVar[bool] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_nothing(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        result = {}
+        for name, value in data.items():
+            if value is None and name in cls.null_values:
+                value = cls.null_values[name]
+                if value is _ABSENT:
+                    continue
+                value = copy(value)
+            result[name] = value
+        return result
 
 
 class TaskCreate(_TaskFields):
+    """A new task. Every field but the title may be left out or sent as null: both give the
+    field's default, its empty value."""
+
+    null_values: ClassVar[dict[str, object]] = {
+        "description": _ABSENT,
+        "completed": _ABSENT,
+        "priority": _ABSENT,
+        "tags": _ABSENT,
+        "recurrence_mode": _ABSENT,
+    }
+    null_meanings: ClassVar[dict[str, str]] = {
+        "description": "null: no description (stored as an empty string)",
+        "completed": "null: the default, not completed",
+        "list_id": "null: the Inbox",
+        "priority": 'null: "none"',
+        "tags": "null: no tags",
+        "due_date": "null: no due date",
+        "due_at": "null: no due time",
+        "remind_at": "null: no reminder",
+        "rrule": "null: not recurring",
+        "recurrence_mode": 'null: the default, "due"',
+    }
+    rrule_needs_due: ClassVar[bool] = True
+
     title: Title
     description: Description = ""
-    completed: bool = False
+    completed: StrictBool = False
     list_id: RowId | None = Field(default=None, description="Default: the Inbox")
     priority: PriorityName = "none"
     tags: Tags = Field(default_factory=list)
-    due_date: date | None = Field(default=None, description="Due on a calendar day, no time")
+    due_date: CalendarDate | None = Field(
+        default=None, description="Due on a calendar day, no time"
+    )
     due_at: Instant | None = Field(
         default=None, description="Due at a moment (with offset); when set, due_date is derived"
     )
     remind_at: Instant | None = None
-    rrule: RRule | None = Field(default=None, description="RFC 5545 RRULE; needs a due date")
+    rrule: RRule | None = Field(
+        default=None, description="RFC 5545 RRULE; needs a due date or a due time"
+    )
     recurrence_mode: RecurrenceMode = Field(
         default="due", description="Next occurrence counted from the due date or the completion"
     )
 
 
 class TaskUpdate(_TaskFields):
-    """Any subset of the fields; those left out keep their value, null clears an optional one."""
+    """Any subset of the fields; those left out keep their value. null clears a field that
+    has an empty value, and leaves unchanged one that has none (title, completed,
+    recurrence_mode)."""
+
+    null_values: ClassVar[dict[str, object]] = {
+        "title": _ABSENT,
+        "description": "",
+        "completed": _ABSENT,
+        "priority": "none",
+        "tags": [],
+        "recurrence_mode": _ABSENT,
+    }
+    null_meanings: ClassVar[dict[str, str]] = {
+        "title": "null: unchanged",
+        "description": "null: clears it (empty string)",
+        "completed": "null: unchanged",
+        "list_id": "null: moves the task to the Inbox",
+        "priority": 'null: "none"',
+        "tags": "null: removes every tag",
+        "due_date": "null: clears the due date (and the due time)",
+        "due_at": "null: clears the due time",
+        "remind_at": "null: clears the reminder",
+        "rrule": "null: stops the recurrence",
+        "recurrence_mode": "null: unchanged",
+    }
 
     title: Title | None = None
     description: Description | None = None
-    completed: bool | None = None
+    completed: StrictBool | None = None
     list_id: RowId | None = None
     priority: PriorityName | None = None
     tags: Tags | None = None
-    due_date: date | None = Field(default=None, description="null clears the due date")
-    due_at: Instant | None = None
-    remind_at: Instant | None = None
-    rrule: RRule | None = None
-    recurrence_mode: RecurrenceMode | None = None
-
-    @field_validator(
-        "title", "description", "completed", "list_id", "priority", "tags", "recurrence_mode"
+    due_date: CalendarDate | None = Field(
+        default=None, description="Due on a calendar day, no time"
     )
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only for fields the client sent: leaving one out keeps it, null is an error.
-        if value is None:
-            raise ValueError("may be left out but not null")
-        return value
+    due_at: Instant | None = Field(default=None, description="Due at a moment (with offset)")
+    remind_at: Instant | None = None
+    rrule: RRule | None = Field(
+        default=None, description="RFC 5545 RRULE; the task must have a due date or due time"
+    )
+    recurrence_mode: RecurrenceMode | None = None
 
 
 class TaskCompletion(RequestModel):
-    completed: bool
+    completed: StrictBool
 
 
 class TaskMove(RequestModel):
@@ -150,7 +275,12 @@ class QuickAddRequest(RequestModel):
 
     text: Annotated[
         str,
-        Field(min_length=1, max_length=500, examples=["Call Sam tomorrow 5pm !high #work"]),
+        Field(
+            min_length=1,
+            max_length=500,
+            examples=["Call Sam tomorrow 5pm !high #work"],
+            json_schema_extra={"pattern": NOT_BLANK},
+        ),
         NO_CONTROLS,
     ]
     list_id: RowId | None = Field(
@@ -159,7 +289,9 @@ class QuickAddRequest(RequestModel):
     tags: Tags = Field(
         default_factory=list, description="The tags when the text has no #tag of its own"
     )
-    due_date: date | None = Field(default=None, description="The due day when the text has no date")
+    due_date: CalendarDate | None = Field(
+        default=None, description="The due day when the text has no date"
+    )
 
     @property
     def has_defaults(self) -> bool:
