@@ -4,6 +4,7 @@ answer no 5xx and leave no lost or duplicated rows behind.
 The requests run through the ASGI app concurrently (asyncio.gather), so every one holds a
 transaction of its own while the others run: on PostgreSQL they really interleave; on
 SQLite writers take turns (BEGIN IMMEDIATE), which the same assertions must survive.
+The web app's forms are raced the same way, from one signed-in browser session.
 """
 
 from __future__ import annotations
@@ -234,8 +235,9 @@ async def test_parallel_password_changes_acknowledge_only_the_one_that_took(
         assert login.status_code == (200 if password in winners else 401), password
 
 
-# The sweep: every write route of the API, fired PARALLEL times at once against one
-# resource. A new write route without a scenario here fails `test_every_write_route_races`.
+# The sweep: every write route, the API's and the web app's forms, fired PARALLEL times at
+# once against one resource. A new write route without a scenario here fails
+# `test_every_write_route_has_a_race_scenario`.
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
