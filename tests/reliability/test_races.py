@@ -4,11 +4,14 @@ answer no 5xx and leave no lost or duplicated rows behind.
 The requests run through the ASGI app concurrently (asyncio.gather), so every one holds a
 transaction of its own while the others run: on PostgreSQL they really interleave; on
 SQLite writers take turns (BEGIN IMMEDIATE), which the same assertions must survive.
+The web app's forms are raced the same way, from one signed-in browser session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -201,8 +204,40 @@ async def test_parallel_quick_adds_into_a_new_list_make_one_list(
     assert {a.json()["list_id"] for a in answers} == {found[0]["id"]}
 
 
-# The sweep: every write route of the API, fired PARALLEL times at once against one
-# resource. A new write route without a scenario here fails `test_every_write_route_races`.
+async def test_parallel_password_changes_acknowledge_only_the_one_that_took(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    new = [f"new password {i}" for i in range(PARALLEL)]
+    answers = list(
+        await asyncio.gather(
+            *(
+                client.patch(
+                    "/api/auth/me",
+                    headers=alice.headers,
+                    json={"current_password": alice.password, "new_password": password},
+                )
+                for password in new
+            )
+        )
+    )
+    _no_5xx(answers)
+    # Each change was checked against the same current password: one replaces it, the
+    # others find it gone. Before, all 20 answered 200 and 19 of the new passwords failed.
+    winners = [p for p, a in zip(new, answers, strict=True) if a.status_code == 200]
+    assert len(winners) == 1, f"{len(winners)} changes of one password were acknowledged"
+    for answer in answers:
+        if answer.status_code != 200:
+            _clean_refusal(answer, {422}, {"wrong_password"})
+    for password in [alice.password, *new]:
+        login = await client.post(
+            "/api/auth/login", json={"email": alice.email, "password": password}
+        )
+        assert login.status_code == (200 if password in winners else 401), password
+
+
+# The sweep: every write route, the API's and the web app's forms, fired PARALLEL times at
+# once against one resource. A new write route without a scenario here fails
+# `test_every_write_route_has_a_race_scenario`.
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -214,6 +249,13 @@ class Burst:
     calls: list[tuple[str, str, dict[str, Any]]]
     refusals: dict[int, set[str]] = field(default_factory=dict)
     exactly_one_success: bool = False
+    # Web forms: a 422 page showing the form again with why is a clean refusal.
+    forms: bool = False
+    # Web forms: a racing request ended the session, so this one goes to the log-in page.
+    signed_out: bool = False
+    # The task a web form deleted (its answer carries no id).
+    deletes: int | None = None
+    check: Callable[[Ctx, list[httpx.Response]], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -401,6 +443,299 @@ async def _delete_tag(ctx: Ctx) -> Burst:
     return Burst(calls, {404: {"tag_not_found"}})
 
 
+# The web app's forms: a browser session (cookie and CSRF token) posting each form
+# PARALLEL times at once. A form answers 303 (or, for htmx, 200/204) when it did its work,
+# shows itself again with a 422 page when it refuses what was typed, and sends a browser
+# whose session a racing request ended back to the log-in page.
+
+HTMX = {"HX-Request": "true", "HX-Current-URL": "http://test/"}
+FORM_SHOWN_AGAIN = 422
+
+
+def _form(data: dict[str, str], *, htmx: bool = False) -> dict[str, Any]:
+    return {"data": data, "headers": HTMX if htmx else {}}
+
+
+def _same(url: str, data: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """One form posted PARALLEL times, half of them as htmx sends it."""
+    return [("POST", url, _form(data, htmx=i % 2 == 1)) for i in range(PARALLEL)]
+
+
+async def _web_tasks(ctx: Ctx, title: str) -> list[dict[str, Any]]:
+    return [t for t in await _all_tasks(ctx) if t["title"] == title]
+
+
+async def _web_login(ctx: Ctx) -> Burst:
+    body = {"email": ctx.who.email, "password": ctx.who.password}
+    return Burst([("POST", "/login", _form(body))] * PARALLEL)
+
+
+async def _web_signup(ctx: Ctx) -> Burst:
+    email = f"race-{uuid.uuid4().hex[:10]}@example.com"
+    body = {"email": email, "password": "long enough 1", "name": "Twin"}
+
+    async def one_account(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        login = await ctx.client.post(
+            "/api/auth/login", json={"email": email, "password": "long enough 1"}
+        )
+        assert login.status_code == 200, login.text
+
+    return Burst(
+        [("POST", "/signup", _form(body))] * PARALLEL,
+        forms=True,
+        exactly_one_success=True,
+        check=one_account,
+    )
+
+
+async def _web_logout(ctx: Ctx) -> Burst:
+    async def signed_out(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        page = await ctx.client.get("/")
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/login")
+
+    return Burst(_same("/logout", {}), check=signed_out)
+
+
+async def _web_logout_everywhere(ctx: Ctx) -> Burst:
+    return Burst(_same("/account/logout-everywhere", {}), signed_out=True)
+
+
+async def _web_delete_account(ctx: Ctx) -> Burst:
+    return Burst(
+        _same("/account/delete", {"confirm_email": ctx.who.email}),
+        {404: {"user_not_found"}},
+        signed_out=True,
+        exactly_one_success=True,
+    )
+
+
+async def _web_name(ctx: Ctx) -> Burst:
+    names = {f"Name {i}" for i in range(PARALLEL)}
+
+    async def one_of_them(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        me = (await ctx.client.get("/api/auth/me", headers=ctx.who.headers)).json()
+        assert me["name"] in names
+
+    calls = [("POST", "/account/name", _form({"name": name})) for name in sorted(names)]
+    return Burst(calls, check=one_of_them)
+
+
+async def _web_timezone(ctx: Ctx) -> Burst:
+    zones = ["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"]
+    calls = [
+        ("POST", "/account/timezone", _form({"timezone": zones[i % len(zones)]}))
+        for i in range(PARALLEL)
+    ]
+
+    async def one_of_them(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        me = (await ctx.client.get("/api/auth/me", headers=ctx.who.headers)).json()
+        assert me["timezone"] in zones
+
+    return Burst(calls, check=one_of_them)
+
+
+async def _web_password(ctx: Ctx) -> Burst:
+    new = [f"new password {i}" for i in range(PARALLEL)]
+    calls = [
+        (
+            "POST",
+            "/account/password",
+            _form({"current_password": ctx.who.password, "new_password": password}),
+        )
+        for password in new
+    ]
+
+    async def the_acknowledged_one_works(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # Each change checks the current password: one wins, the others find it changed.
+        winners = [p for p, a in zip(new, answers, strict=True) if a.status_code == 303]
+        assert len(winners) == 1, f"{len(winners)} changes of one password were acknowledged"
+        (won,) = winners
+        for password in [ctx.who.password, *new]:
+            login = await ctx.client.post(
+                "/api/auth/login", json={"email": ctx.who.email, "password": password}
+            )
+            assert login.status_code == (200 if password == won else 401), (password, won)
+            if password == won:
+                ctx.who.token, ctx.who.password = login.json()["access_token"], won
+
+    return Burst(calls, forms=True, check=the_acknowledged_one_works)
+
+
+async def _web_sort(ctx: Ctx) -> Burst:
+    lid = ctx.ids["list"]
+    # Not the default order ("newest"): the list opening in one of these shows a write landed.
+    sorts = ["oldest", "updated", "title", "manual"]
+    calls = [
+        ("POST", "/sort", _form({"list": str(lid), "sort": sorts[i % 4]}, htmx=i % 2 == 1))
+        for i in range(PARALLEL)
+    ]
+
+    async def one_of_them(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        page = await ctx.client.get(f"/?list={lid}")
+        assert page.status_code == 200
+        chosen = re.findall(r'<option value="(\w+)" selected>', page.text)
+        assert len(chosen) == 1, chosen
+        assert chosen[0] in sorts, chosen
+
+    return Burst(calls, check=one_of_them)
+
+
+async def _web_create_task(ctx: Ctx) -> Burst:
+    lid = ctx.ids["list"]
+    calls = [
+        (
+            "POST",
+            "/tasks",
+            _form(
+                {"title": f"web job {i} +Fresh #fresh #Shared", "next": f"/?list={lid}"},
+                htmx=i % 2 == 1,
+            ),
+        )
+        for i in range(PARALLEL)
+    ]
+
+    async def every_one_made(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        made = [t for t in await _all_tasks(ctx) if t["title"].startswith("web job ")]
+        assert len(made) == PARALLEL, [t["title"] for t in made]
+        listed = (await ctx.client.get("/api/me/lists", headers=ctx.who.headers)).json()
+        (fresh_list,) = [x for x in listed if x["name"] == "Fresh"]
+        assert {t["list_id"] for t in made} == {fresh_list["id"]}
+
+    return Burst(calls, check=every_one_made)
+
+
+async def _web_complete(ctx: Ctx) -> Burst:
+    url = f"/tasks/{ctx.ids['recurring']}/complete"
+    return Burst(_same(url, {"completed": "true"}), EDIT)
+
+
+async def _web_update_task(ctx: Ctx) -> Burst:
+    url = f"/tasks/{ctx.ids['task']}"
+    forms: list[dict[str, str]] = [
+        {"title": f"edit {i}"}
+        if i % 3 == 0
+        else {"list_id": str(ctx.ids["list"])}
+        if i % 3 == 1
+        else {"tags": f"edit{i}, Shared", "completed": "true"}
+        for i in range(PARALLEL)
+    ]
+    calls = [("POST", url, _form(f, htmx=i % 2 == 1)) for i, f in enumerate(forms)]
+    return Burst(calls, EDIT)
+
+
+async def _web_dismiss(ctx: Ctx) -> Burst:
+    url = f"/tasks/{ctx.ids['reminding']}/reminder/dismiss"
+
+    async def dismissed(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        due = await ctx.client.get("/api/me/reminders/due", headers=ctx.who.headers)
+        assert due.status_code == 200, due.text
+        assert ctx.ids["reminding"] not in {t["id"] for t in due.json()}
+
+    return Burst(_same(url, {}), EDIT, check=dismissed)
+
+
+async def _web_move(ctx: Ctx) -> Burst:
+    lid, anchor = ctx.ids["list"], ctx.ids["anchor"]
+    movers = [
+        (await ctx.post("/api/me/tasks", {"title": f"mover {i}", "list_id": lid}))["id"]
+        for i in range(10)
+    ]
+    calls = [
+        ("POST", f"/tasks/{m}/move", _form({"after": str(a) if a else ""}, htmx=a is None))
+        for m in movers
+        for a in (anchor, None)
+    ]
+    return Burst(calls, EDIT)
+
+
+async def _web_delete_task(ctx: Ctx) -> Burst:
+    return Burst(
+        _same(f"/tasks/{ctx.ids['task']}/delete", {}),
+        {404: {"task_not_found"}, **EDIT},
+        exactly_one_success=True,
+        deletes=ctx.ids["task"],
+    )
+
+
+async def _web_restore(ctx: Ctx) -> Burst:
+    task = {"title": "brought back", "list_id": ctx.ids["list"], "tags": ["Shared", "back"]}
+
+    async def each_one_restored(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # Undo posts the task back as it was: each Undo that answered brought one back.
+        assert len(await _web_tasks(ctx, "brought back")) == PARALLEL
+
+    return Burst(_same("/tasks/restore", {"task": json.dumps(task)}), check=each_one_restored)
+
+
+async def _web_create_list(ctx: Ctx) -> Burst:
+    return Burst(
+        [("POST", "/lists", _form({"name": "Twins"}))] * PARALLEL,
+        forms=True,
+        exactly_one_success=True,
+    )
+
+
+async def _web_rename_list(ctx: Ctx) -> Burst:
+    # Renames onto one name, each list also renamed otherwise at once: a rename that waits
+    # on its row lets others pass the name check too, so they meet the unique index, and
+    # the loser's page must still render from its transaction.
+    others = [(await ctx.post("/api/me/lists", {"name": f"other {i}"}))["id"] for i in range(10)]
+    calls = [
+        ("POST", f"/lists/{o}", _form({"name": name}))
+        for o in others
+        for name in (f"Renamed {o}", "Target")
+    ]
+    # A list may take the name after another was renamed away from it: the invariants'
+    # "one list per name" is the check, not a count of answers.
+    return Burst(calls, forms=True)
+
+
+async def _web_delete_list(ctx: Ctx) -> Burst:
+    lid = ctx.ids["list"]
+    calls = [("POST", f"/lists/{lid}/delete", _form({"tasks": "move"}))] * (PARALLEL // 2)
+    calls += [
+        ("POST", "/tasks", _form({"title": f"late {i}", "next": f"/?list={lid}"}))
+        for i in range(PARALLEL // 2)
+    ]
+
+    async def list_gone(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        deletes = [a for a in answers if a.request.url.path.endswith("/delete")]
+        assert sum(a.status_code == 303 for a in deletes) == 1, [a.status_code for a in deletes]
+        made = [t for t in await _all_tasks(ctx) if t["title"].startswith("late ")]
+        added = [a for a in answers if a.request.url.path == "/tasks"]
+        assert len(made) == sum(a.status_code == 303 for a in added)
+
+    return Burst(calls, {404: {"list_not_found"}}, check=list_gone)
+
+
+async def _web_rename_tag(ctx: Ctx) -> Burst:
+    tags = {
+        t["name"]: t["id"]
+        for t in (await ctx.client.get("/api/me/tags", headers=ctx.who.headers)).json()
+    }
+    calls = [
+        ("POST", f"/tags/{tag_id}", _form({"name": "shared"}))
+        for name, tag_id in tags.items()
+        if name != "Shared"
+    ]
+    return Burst((calls * PARALLEL)[:PARALLEL], {404: {"tag_not_found"}})
+
+
+async def _web_delete_tag(ctx: Ctx) -> Burst:
+    tag_id = next(
+        t["id"]
+        for t in (await ctx.client.get("/api/me/tags", headers=ctx.who.headers)).json()
+        if t["name"] == "Shared"
+    )
+    calls = [("POST", f"/tags/{tag_id}/delete", _form({"confirm": "yes"}))] * (PARALLEL // 2)
+    calls += [
+        ("POST", "/tasks", _form({"title": f"tagged late {i} #Shared"}, htmx=i % 2 == 1))
+        for i in range(PARALLEL // 2)
+    ]
+    return Burst(calls, {404: {"tag_not_found"}})
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -410,16 +745,37 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/logout-all"): _logout_all,
     ("POST", "/api/{user_id}/tasks"): _create_task,
     ("POST", "/api/{user_id}/tasks/quick"): _quick_add,
-    ("PUT", "/api/{user_id}/tasks/{task_id}"): _update_task,
-    ("PATCH", "/api/{user_id}/tasks/{task_id}/complete"): _complete,
-    ("POST", "/api/{user_id}/tasks/{task_id}/move"): _move,
-    ("DELETE", "/api/{user_id}/tasks/{task_id}"): _delete_task,
-    ("POST", "/api/{user_id}/reminders/{task_id}/dismiss"): _dismiss,
+    ("PUT", "/api/{user_id}/tasks/{task_id:int}"): _update_task,
+    ("PATCH", "/api/{user_id}/tasks/{task_id:int}/complete"): _complete,
+    ("POST", "/api/{user_id}/tasks/{task_id:int}/move"): _move,
+    ("DELETE", "/api/{user_id}/tasks/{task_id:int}"): _delete_task,
+    ("POST", "/api/{user_id}/reminders/{task_id:int}/dismiss"): _dismiss,
     ("POST", "/api/{user_id}/lists"): _create_list,
     ("PATCH", "/api/{user_id}/lists/{list_id}"): _update_list,
     ("DELETE", "/api/{user_id}/lists/{list_id}"): _delete_list,
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): _rename_tag,
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): _delete_tag,
+    ("POST", "/login"): _web_login,
+    ("POST", "/signup"): _web_signup,
+    ("POST", "/logout"): _web_logout,
+    ("POST", "/account/name"): _web_name,
+    ("POST", "/account/timezone"): _web_timezone,
+    ("POST", "/account/password"): _web_password,
+    ("POST", "/account/logout-everywhere"): _web_logout_everywhere,
+    ("POST", "/account/delete"): _web_delete_account,
+    ("POST", "/sort"): _web_sort,
+    ("POST", "/tasks"): _web_create_task,
+    ("POST", "/tasks/{task_id:int}/complete"): _web_complete,
+    ("POST", "/tasks/{task_id:int}"): _web_update_task,
+    ("POST", "/tasks/{task_id:int}/reminder/dismiss"): _web_dismiss,
+    ("POST", "/tasks/{task_id:int}/move"): _web_move,
+    ("POST", "/tasks/{task_id:int}/delete"): _web_delete_task,
+    ("POST", "/tasks/restore"): _web_restore,
+    ("POST", "/lists"): _web_create_list,
+    ("POST", "/lists/{list_id}"): _web_rename_list,
+    ("POST", "/lists/{list_id}/delete"): _web_delete_list,
+    ("POST", "/tags/{tag_id}"): _web_rename_tag,
+    ("POST", "/tags/{tag_id}/delete"): _web_delete_tag,
 }
 
 
@@ -427,7 +783,7 @@ def _write_routes(app: FastAPI) -> set[tuple[str, str]]:
     return {
         (method, route.path)
         for route in routing.iter_route_contexts(app.routes)
-        if route.methods is not None and route.path.startswith("/api/")
+        if route.methods is not None and not route.path.startswith("/static")
         for method in route.methods & WRITE_METHODS
     }
 
@@ -497,27 +853,79 @@ async def _invariants(ctx: Ctx, acknowledged: set[int], deleted: set[int]) -> No
         assert sum(not m["completed"] for m in members) <= 1, f"two open occurrences: {members}"
 
 
+def _csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None, f"{page.request.url} has no CSRF field"
+    return found.group(1)
+
+
+async def _sign_in_on_the_web(ctx: Ctx) -> str:
+    """Log the sweep's account in to the web app; its forms' CSRF token."""
+    client = ctx.client
+    body = {"email": ctx.who.email, "password": ctx.who.password}
+    login = await client.post(
+        "/login", data={**body, "csrf_token": _csrf(await client.get("/login"))}
+    )
+    assert login.status_code == 303, login.text
+    return _csrf(await client.get("/"))
+
+
+def _signed_out(answer: httpx.Response) -> bool:
+    """Sent to the log-in page because the session was gone (a form that ends the session
+    itself goes there too, with a notice saying it did)."""
+    if answer.status_code == 401 and "hx-redirect" in answer.headers:
+        return answer.headers["hx-redirect"].startswith("/login")
+    target = answer.headers.get("location", "")
+    return answer.status_code == 303 and target.startswith("/login") and "notice=" not in target
+
+
+def _web_done(answer: httpx.Response) -> bool:
+    return answer.status_code in (200, 204, 303) and not _signed_out(answer)
+
+
+def _request(ctx: Ctx, token: str | None, method: str, url: str, kwargs: dict[str, Any]) -> Any:
+    if url.startswith("/api/"):
+        return ctx.client.request(method, url, headers=ctx.who.headers, **kwargs)
+    assert token is not None
+    data = {**kwargs["data"], "csrf_token": token}
+    return ctx.client.request(method, url, data=data, headers=kwargs["headers"])
+
+
+def _web_answer(burst: Burst, answer: httpx.Response) -> bool:
+    """Whether a form's answer says it did its work; fails on an answer it may not give."""
+    if _web_done(answer):
+        return True
+    if burst.signed_out and _signed_out(answer):
+        return False
+    if burst.forms and answer.status_code == FORM_SHOWN_AGAIN:
+        assert answer.headers["content-type"].startswith("text/html"), answer.text
+        return False
+    allowed = burst.refusals.get(answer.status_code)
+    assert allowed is not None, f"{answer.request.url}: {answer.status_code} {answer.text}"
+    _clean_refusal(answer, {answer.status_code}, allowed)
+    return False
+
+
 @pytest.mark.parametrize("route", sorted(SCENARIOS), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_every_write_route_races(
     client: httpx.AsyncClient, sign_up: SignUp, route: tuple[str, str]
 ) -> None:
     ctx = Ctx(client, await sign_up())
     await _prepare(ctx)
+    token = None if route[1].startswith("/api/") else await _sign_in_on_the_web(ctx)
     before = {t["id"] for t in await _all_tasks(ctx)}
     burst = await SCENARIOS[route](ctx)
     assert len(burst.calls) >= PARALLEL
-    answers = list(
-        await asyncio.gather(
-            *(
-                client.request(method, url, headers=ctx.who.headers, **kwargs)
-                for method, url, kwargs in burst.calls
-            )
-        )
-    )
+    answers = list(await asyncio.gather(*(_request(ctx, token, *call) for call in burst.calls)))
     _no_5xx(answers)
     acknowledged, deleted = set(before), set()
+    successes = 0
     for answer in answers:
+        if not answer.request.url.path.startswith("/api/"):
+            successes += _web_answer(burst, answer)
+            continue
         if answer.is_success:
+            successes += 1
             body = answer.json() if answer.content else None
             if answer.request.url.path.startswith("/api/me/tasks") and body:
                 acknowledged.add(body["id"])
@@ -528,17 +936,21 @@ async def test_every_write_route_races(
         assert allowed is not None, f"{answer.request.url}: {answer.status_code} {answer.text}"
         _clean_refusal(answer, {answer.status_code}, allowed)
     if burst.exactly_one_success:
-        assert sum(a.is_success for a in answers) == 1, [a.status_code for a in answers]
-    if route == ("DELETE", "/api/auth/me"):
+        assert successes == 1, [a.status_code for a in answers]
+    if burst.deletes is not None:
+        deleted.add(burst.deletes)
+    if route in (("DELETE", "/api/auth/me"), ("POST", "/account/delete")):
         gone = await client.post(
             "/api/auth/login", json={"email": ctx.who.email, "password": ctx.who.password}
         )
         assert gone.status_code == 401
         return
-    if route == ("POST", "/api/auth/logout-all"):
+    if route in (("POST", "/api/auth/logout-all"), ("POST", "/account/logout-everywhere")):
         ctx.who.token = (
             await client.post(
                 "/api/auth/login", json={"email": ctx.who.email, "password": ctx.who.password}
             )
         ).json()["access_token"]
+    if burst.check is not None:
+        await burst.check(ctx, answers)
     await _invariants(ctx, acknowledged, deleted)

@@ -258,9 +258,27 @@ async def update_profile(
                 code="wrong_password",
                 errors=[{"field": "current_password", "reason": "does not match"}],
             )
-        user.password_hash = await passwords.hash(new_password)
-        user.session_version += 1
-        user.tokens_valid_after = utcnow()
+        checked = user.password_hash
+        new_hash = await passwords.hash(new_password)
+        # The hash was checked outside any transaction: another change of the same current
+        # password may have won meanwhile. Only a change that still finds the hash it checked
+        # may replace it, or both would be acknowledged and one of them silently lost.
+        changed = await session.exec(
+            update(User)
+            .where(col(User.id) == user.id, col(User.password_hash) == checked)
+            .values(
+                password_hash=new_hash,
+                session_version=User.session_version + 1,
+                tokens_valid_after=utcnow(),
+            )
+        )
+        if changed.rowcount == 0:
+            raise Unprocessable(
+                "The current password is wrong.",
+                code="wrong_password",
+                errors=[{"field": "current_password", "reason": "does not match"}],
+            )
+        await session.refresh(user)
         await _end_web_sessions(session, user.id, keep=keep_web_session)
     if name is not None:
         user.name = name

@@ -100,7 +100,11 @@ async def lock_for_delete(session: AsyncSession, found: TaskList) -> None:
 async def _flush_named(session: AsyncSession, found: TaskList, name: str) -> None:
     """Write a new or renamed list; a parallel request that took the name first is a 409."""
     try:
+        # begin_nested() flushes what is already pending outside the savepoint: the name
+        # changes inside it, so a unique violation rolls back only the savepoint and the
+        # request's transaction stays usable (the web app renders its form again with it).
         async with session.begin_nested():
+            found.name = name
             session.add(found)
     except IntegrityError as error:
         if NAME_INDEX not in str(error.orig):
@@ -210,7 +214,8 @@ async def update_list(
         if other is not None and other.id != found.id:
             raise _name_taken(str(new_name))
     for name, value in changes.items():
-        setattr(found, name, value)
+        if not (renaming and name == "name"):
+            setattr(found, name, value)
     found.updated_at = utcnow()
     if renaming:
         await _flush_named(session, found, str(new_name))

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import SecretStr, ValidationError
+from sqlalchemy import inspect
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from todo import backup
@@ -656,6 +657,10 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
     form = await read_form(request)
     wanted = {"true": True, "false": False}.get(form.get("completed", ""))
     task = await tasks.set_completed(session, task, wanted, clock_=_clock(me))
+    if inspect(me.user).expired_attributes:
+        # A parallel request set the same state first and the service rolled its own write
+        # back, expiring everything this request had loaded: the page needs the user again.
+        await session.refresh(me.user)
     if is_htmx(request) and task.rrule and task.completed:
         # Completing one of a series made the next: the whole list shows it.
         context = await _list_context(session, me, _list_view(request, form))
