@@ -13,6 +13,7 @@ DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _BASE = len(DIGITS)
 _VALUE = {ch: i for i, ch in enumerate(DIGITS)}
 MAX_KEY_LENGTH = 64
+_COUNTER_MAX = 4
 
 
 def _valid(key: str) -> bool:
@@ -56,8 +57,10 @@ def _leading(key: str, ch: str) -> int:
 def _width(run: int) -> int:
     # A run of m leading 'z's (or '0's) is followed by an (m + 1)-digit counter: each
     # level holds 36 times more keys than the one before, so keys grow with the logarithm
-    # of the number of appends (or prepends) instead of by one character every five.
-    return max(1, min(run + 1, MAX_KEY_LENGTH - run))
+    # of the number of appends (or prepends) instead of by one character every five. From
+    # four digits on (1.6 million keys a level) the counter stops widening, so the long
+    # runs the earlier scheme stored get only a few characters more.
+    return max(1, min(run + 1, _COUNTER_MAX, MAX_KEY_LENGTH - run))
 
 
 def _after(before: str) -> str:
