@@ -4,6 +4,8 @@ ends stay short over long runs and sort with keys of the earlier, midpoint-only 
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,7 +34,7 @@ def _valid(key: str) -> bool:
 @settings(max_examples=2000)
 def test_between_two_keys_sorts_strictly_between(a: str, b: str) -> None:
     if a == b:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="must sort before"):
             key_between(a, b)
         return
     low, high = min(a, b), max(a, b)
@@ -45,7 +47,7 @@ def test_between_two_keys_sorts_strictly_between(a: str, b: str) -> None:
         return
     assert _valid(middle)
     assert low < middle < high
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must sort before"):
         key_between(high, low)
 
 
@@ -54,12 +56,14 @@ def test_between_two_keys_sorts_strictly_between(a: str, b: str) -> None:
 def test_after_and_before_one_key(key: str) -> None:
     try:
         after = key_between(key, None)
-        assert _valid(after) and after > key
+        assert _valid(after)
+        assert after > key
     except KeyTooLong:
         assert key.startswith("z" * (MAX_KEY_LENGTH - 4))
     try:
         before = key_between(None, key)
-        assert _valid(before) and before < key
+        assert _valid(before)
+        assert before < key
     except KeyTooLong:
         assert key.startswith("0" * (MAX_KEY_LENGTH - 4))
 
@@ -74,7 +78,8 @@ def test_a_long_run_of_appends_and_prepends_stays_short(start: str | None) -> No
         preceding = key_between(None, first)
         assert first is None or preceding < first
         first = preceding
-    assert last is not None and first is not None
+    assert last is not None
+    assert first is not None
     # Logarithmic: a level of m leading 'z's (or '0's) holds 35 * 36^m keys; keys stored
     # by the earlier scheme get at most a counter's four digits more.
     base = len(start or "")
@@ -105,11 +110,13 @@ def test_new_keys_sort_with_stored_keys_of_the_old_scheme() -> None:
         stored.append(_old_key_between(stored[-1], None))
     for _ in range(250):
         stored.insert(0, _old_key_between(None, stored[0]))
-    assert stored == sorted(stored) and max(map(len, stored)) <= MAX_KEY_LENGTH
+    assert stored == sorted(stored)
+    assert max(map(len, stored)) <= MAX_KEY_LENGTH
     following = key_between(stored[-1], None)
     preceding = key_between(None, stored[0])
-    assert preceding < stored[0] and stored[-1] < following
-    for a, b in zip(stored, stored[1:], strict=False):
+    assert preceding < stored[0]
+    assert stored[-1] < following
+    for a, b in itertools.pairwise(stored):
         try:
             assert a < key_between(a, b) < b
         except KeyTooLong:
@@ -124,7 +131,7 @@ def test_spread_is_increasing_valid_and_leaves_room(count: int) -> None:
     assert all(_valid(key) for key in spaced)
     assert len({len(key) for key in spaced}) <= 1
     # Room for many moves between any two neighbours before the next respace.
-    for a, b in zip(spaced, spaced[1:], strict=False):
+    for a, b in itertools.pairwise(spaced):
         for _ in range(100):
             b = key_between(a, b)
     assert key_between(spaced[-1] if spaced else None, None)

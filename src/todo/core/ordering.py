@@ -83,11 +83,8 @@ def _before(after: str) -> str:
     if value % _BASE == 0:
         # A key never ends in '0'; one less still sorts before `after`.
         value -= 1
-    if value > 0:
-        key = "0" * run + _digits(value, width)
-    else:
-        # The counter is used up: the next level down starts at its top.
-        key = "0" * (run + 1) + "z"
+    # A used-up counter goes on at the top of the next level down.
+    key = "0" * run + _digits(value, width) if value > 0 else "0" * (run + 1) + "z"
     if len(key) > MAX_KEY_LENGTH:
         raise KeyTooLong("no room before the first position key")
     return key
