@@ -135,3 +135,14 @@ def test_spread_is_increasing_valid_and_leaves_room(count: int) -> None:
         for _ in range(100):
             b = key_between(a, b)
     assert key_between(spaced[-1] if spaced else None, None)
+
+
+def test_a_stored_key_too_long_asks_for_a_respace_and_a_malformed_one_is_refused() -> None:
+    too_long = "z" * MAX_KEY_LENGTH + "i"
+    for before, after in ((too_long, None), (None, too_long), ("a", too_long)):
+        with pytest.raises(KeyTooLong):
+            key_between(before, after)
+    for bad in ("", "a0", "A", "a-b", "z" * MAX_KEY_LENGTH + "0"):
+        with pytest.raises(ValueError, match="invalid position key") as raised:
+            key_between(bad, None)
+        assert not isinstance(raised.value, KeyTooLong)

@@ -7,8 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import Account
+from tests.test_migrations import _sql
+from todo.core.config import Settings
 from todo.core.ordering import MAX_KEY_LENGTH
 
 
@@ -68,3 +72,29 @@ async def test_moves_between_the_same_two_neighbours_respace_the_list(
         longest = max(longest, len((await _move(client, alice, moving, a))["position"]))
         assert [t["id"] for t in await _manual(client, alice)] == [a, moving, other, b]
     assert longest > MAX_KEY_LENGTH - 6  # the room did run out at least once
+
+
+async def test_a_key_stored_too_long_by_the_old_scheme_is_respaced(
+    client: httpx.AsyncClient, alice: Account, settings: Settings, backend: str
+) -> None:
+    """The midpoint scheme wrote 65-character keys where nothing checks the length
+    (SQLite); the next move or list after such a key respaces instead of a 500."""
+    too_long = "z" * MAX_KEY_LENGTH + "i"
+    if backend == "postgres":
+        # varchar(64): such a key could never be stored here.
+        with pytest.raises(DBAPIError):
+            await _sql(settings, f"UPDATE lists SET position = '{too_long}'")
+        return
+    a, b = [(await _create(client, alice, t))["id"] for t in "ab"]
+    await _sql(
+        settings,
+        f"UPDATE tasks SET position = '{too_long}' WHERE id = {b}",
+        f"UPDATE lists SET position = '{too_long}' WHERE user_id = '{alice.id}'",
+    )
+    await _move(client, alice, a, b)
+    assert [t["id"] for t in await _manual(client, alice)] == [b, a]
+    made = await client.post("/api/me/lists", headers=alice.headers, json={"name": "Next"})
+    assert made.status_code == 201, made.text
+    lists = (await client.get("/api/me/lists", headers=alice.headers)).json()
+    assert [x["name"] for x in lists] == ["Inbox", "Next"]
+    assert all(len(x["position"]) <= MAX_KEY_LENGTH for x in lists)

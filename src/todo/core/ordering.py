@@ -16,13 +16,12 @@ MAX_KEY_LENGTH = 64
 _COUNTER_MAX = 4
 
 
+def _well_formed(key: str) -> bool:
+    return bool(key) and all(c in _VALUE for c in key) and key[-1] != "0"
+
+
 def _valid(key: str) -> bool:
-    return (
-        bool(key)
-        and len(key) <= MAX_KEY_LENGTH
-        and all(c in _VALUE for c in key)
-        and key[-1] != "0"
-    )
+    return len(key) <= MAX_KEY_LENGTH and _well_formed(key)
 
 
 class KeyTooLong(ValueError):
@@ -31,7 +30,13 @@ class KeyTooLong(ValueError):
 
 
 def _check(key: str | None) -> None:
-    if key is not None and not _valid(key):
+    if key is None:
+        return
+    if len(key) > MAX_KEY_LENGTH and _well_formed(key):
+        # The earlier scheme could store a 65th character on SQLite (no length check
+        # there): such a key still sorts right, and respacing replaces it.
+        raise KeyTooLong(f"position key longer than {MAX_KEY_LENGTH} characters")
+    if not _valid(key):
         raise ValueError(f"invalid position key {key!r}")
 
 
