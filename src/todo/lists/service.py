@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
 from todo.core.ids import ID_MAX
-from todo.core.ordering import key_between
+from todo.core.ordering import KeyTooLong, key_between, spread
 from todo.lists.models import NAME_INDEX, TaskList
 
 INBOX_NAME = "Inbox"
@@ -147,7 +147,7 @@ async def add_list(
         user_id=user_id,
         name=name,
         color=color,
-        position=key_between(await _last_position(session, user_id), None),
+        position=await _position_last(session, user_id),
     )
     await _flush_named(session, created, name)
     return created
@@ -179,11 +179,54 @@ async def create_list(
     return created
 
 
-async def _position_after(session: AsyncSession, user_id: str, after_id: int | None) -> str:
+async def _position_last(session: AsyncSession, user_id: str) -> str:
+    try:
+        return key_between(await _last_position(session, user_id), None)
+    except KeyTooLong:
+        await _respace(session, user_id, moving=None)
+        return key_between(await _last_position(session, user_id), None)
+
+
+async def _respace(session: AsyncSession, user_id: str, *, moving: int | None) -> None:
+    """Renumber the user's lists (but the one being moved) in their order with short,
+    evenly spaced keys, in the caller's transaction: a move that finds no room between
+    two neighbours then succeeds instead of failing."""
+    rows = (
+        await session.exec(
+            select(TaskList.id)
+            .where(col(TaskList.user_id) == user_id, col(TaskList.id) != moving)
+            .order_by(col(TaskList.position), col(TaskList.id))
+        )
+    ).all()
+    now = utcnow()
+    for list_id, key in zip(rows, spread(len(rows)), strict=True):
+        await session.exec(
+            update(TaskList)
+            .where(col(TaskList.user_id) == user_id, col(TaskList.id) == list_id)
+            .values(position=key, updated_at=now)
+        )
+    await session.flush()
+
+
+async def _position_after(
+    session: AsyncSession, user_id: str, after_id: int | None, *, moving: int
+) -> str:
+    try:
+        return await _find_position_after(session, user_id, after_id, moving=moving)
+    except KeyTooLong:
+        await _respace(session, user_id, moving=moving)
+        return await _find_position_after(session, user_id, after_id, moving=moving)
+
+
+async def _find_position_after(
+    session: AsyncSession, user_id: str, after_id: int | None, *, moving: int
+) -> str:
+    # The moving list's own key is left out: it is about to change, and after a respace
+    # it no longer sorts among the others.
     positions = (
         await session.exec(
             select(TaskList.position, TaskList.id)
-            .where(col(TaskList.user_id) == user_id)
+            .where(col(TaskList.user_id) == user_id, col(TaskList.id) != moving)
             .order_by(col(TaskList.position), col(TaskList.id))
         )
     ).all()
@@ -222,7 +265,10 @@ async def update_list(
     if first or after_id is not None:
         if after_id == found.id:
             raise Conflict("A list cannot be placed after itself.", code="bad_position")
-        found.position = await _position_after(session, found.user_id, None if first else after_id)
+        assert found.id is not None
+        found.position = await _position_after(
+            session, found.user_id, None if first else after_id, moving=found.id
+        )
     session.add(found)
     await session.commit()
     return found

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from todo.core.idempotency import BeforeCommit
-from todo.core.ordering import key_between, time_key
+from todo.core.ordering import KeyTooLong, key_between, spread, time_key
 from todo.core.schemas import INSTANT_REASON, instant_in_range
 from todo.lists import service as lists
 from todo.lists.models import TaskList
@@ -470,8 +470,15 @@ async def _move(
         # Two rows share a key (concurrent appends): spread the list out once.
         await _respace(session, task.user_id, target, moving=task.id)
         return await _move(session, task, list_id=target, after_id=after_id)
+    try:
+        position = key_between(before, after)
+    except KeyTooLong:
+        # Many moves between the same two neighbours used up the room: spread the list
+        # out in this transaction and place the task again.
+        await _respace(session, task.user_id, target, moving=task.id)
+        return await _move(session, task, list_id=target, after_id=after_id)
     task.list_id = target
-    task.position = key_between(before, after)
+    task.position = position
     return await _save(session, task)
 
 
@@ -487,9 +494,7 @@ async def _respace(
             .order_by(col(Task.position), col(Task.id))
         )
     ).all()
-    key: str | None = None
-    for task_id in rows:
-        key = key_between(key, None)
+    for task_id, key in zip(rows, spread(len(rows)), strict=True):
         await session.exec(
             update(Task)
             .where(col(Task.user_id) == user_id, col(Task.id) == task_id)
