@@ -21,6 +21,15 @@ def upgrade() -> None:
     op.add_column("lists", sa.Column("sort", sa.String(length=20), nullable=True))
 
 
+_NAME_INDEX = "uq_lists_user_id_lower_name"
+
+
 def downgrade() -> None:
+    # SQLite drops the column by rebuilding the table from what Alembic can reflect, which
+    # leaves out 0006's expression index: take it off first and put it back after.
+    op.drop_index(_NAME_INDEX, table_name="lists")
     with op.batch_alter_table("lists") as batch_op:
         batch_op.drop_column("sort")
+    op.create_index(
+        _NAME_INDEX, "lists", ["user_id", sa.literal_column("lower(name)")], unique=True
+    )
