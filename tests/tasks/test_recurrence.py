@@ -852,9 +852,10 @@ async def test_an_early_until_round_trips_and_completes(
     [
         ("UTC", {"due_date": "9999-12-31"}),
         ("Pacific/Chatham", {"due_date": "9999-12-31"}),
-        ("UTC", {"due_at": "9999-12-31T23:00:00Z"}),
-        ("America/New_York", {"due_at": "9999-12-31T23:00:00Z"}),
-        ("UTC", {"due_date": "9999-12-30", "remind_at": "9999-12-31T23:59:00Z"}),
+        # The next day's 23:00Z is past the last instant the API accepts (9999-12-30T23:59:59Z).
+        ("UTC", {"due_at": "9999-12-30T23:00:00Z"}),
+        ("America/New_York", {"due_at": "9999-12-30T23:00:00Z"}),
+        ("UTC", {"due_date": "9999-12-29", "remind_at": "9999-12-30T23:59:00Z"}),
     ],
 )
 async def test_completing_the_last_day_of_the_calendar_ends_the_series(
@@ -869,7 +870,7 @@ async def test_completing_the_last_day_of_the_calendar_ends_the_series(
     pending = await _complete_and_list_open(client, alice, created.json()["id"])
     if "remind_at" in due:
         # The next day still exists; a reminder a day and 23:59 after it would not.
-        assert [(t["due_date"], t["remind_at"]) for t in pending] == [("9999-12-31", None)]
+        assert [(t["due_date"], t["remind_at"]) for t in pending] == [("9999-12-30", None)]
     else:
         assert pending == []
 

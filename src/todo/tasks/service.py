@@ -281,7 +281,11 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
         tz=clock_.tz,
         previous_due=previous,
     )
-    if following is None:
+    # An occurrence past the instants the API accepts would be one its owner could not send
+    # back: the series ends there, as at the end of the calendar.
+    if following is None or (
+        isinstance(following, datetime) and instant_in_range(following) is None
+    ):
         return
     if isinstance(following, datetime):
         due = _due_fields(None, following, clock_)
@@ -295,7 +299,7 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     remind_at = None
     if task.remind_at is not None:
         try:
-            remind_at = start_new + (task.remind_at - start_old)
+            remind_at = instant_in_range(start_new + (task.remind_at - start_old))
         except OverflowError:  # a reminder after the year 9999 cannot be kept
             remind_at = None
     successor = Task(
