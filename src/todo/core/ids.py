@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from annotated_types import Ge, Le
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 ID_MAX = 2**63 - 1
 _WHOLE = re.compile(r"[0-9]{1,19}")
@@ -43,5 +42,5 @@ def _whole_number(value: object) -> object:
     return value
 
 
-RowId = Annotated[int, BeforeValidator(_whole_number), Ge(1), Le(ID_MAX)]
+RowId = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_whole_number)]
 """Every id that comes from outside: path, query, body, cursor or form."""
