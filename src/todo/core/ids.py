@@ -13,7 +13,10 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-ID_MAX = 2**63 - 1
+# BIGINT ends at 2^63-1, but JSON numbers are doubles to most clients (JavaScript's
+# Number, and the OpenAPI document's bounds as FastAPI holds them), which write every whole
+# number exactly only up to 2^53-1: that is the last id accepted, and no sequence comes near it.
+ID_MAX = 2**53 - 1
 _WHOLE = re.compile(r"[0-9]{1,19}")
 
 

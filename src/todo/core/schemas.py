@@ -14,8 +14,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 # PostgreSQL cannot store NUL in text at all, and the other C0 controls only ever arrive by
 # mistake or malice; one rule for both databases keeps what SQLite accepts importable into
@@ -44,7 +48,35 @@ def check_text(value: _MaybeText) -> _MaybeText:
     return value
 
 
-NO_CONTROLS = AfterValidator(check_text)
+# The same characters as _CONTROL, for the OpenAPI document's patterns.
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+NO_CONTROL_PATTERN = f"^[^{_CONTROLS}]*$"
+
+
+class _NoControls:
+    """check_text after the type's own checks, and the same rule in the OpenAPI document (a
+    pattern, unless the field has one of its own: NOT_BLANK and NOT_BLANK_TAG include it)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(check_text, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        document = handler(schema)
+        for variant in [document, *document.get("anyOf", [])]:
+            # A format of its own (email, rrule) says more than the pattern would.
+            if (
+                variant.get("type") == "string"
+                and not {"pattern", "enum", "format"} & variant.keys()
+            ):
+                variant["pattern"] = NO_CONTROL_PATTERN
+        return document
+
+
+NO_CONTROLS = _NoControls()
 """Every string from outside carries it (body, query, form), after its Field(...) or Query(...)
 so that the length limits still answer with pydantic's own messages."""
 
@@ -92,9 +124,15 @@ Instant = Annotated[AwareDatetime, BeforeValidator(_written_out), AfterValidator
 # Python's whitespace (what str.strip and str.split remove), spelled out for the OpenAPI
 # document: `\s` means a little less in ECMAScript and in Rust's regex, which validators use.
 _SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_BLANK = f"[^{_SPACE}]"
-"""A pattern for text that must not be blank: it holds a character that is not whitespace."""
-NOT_BLANK_TAG = f"^(#[\\s\\S]*{NOT_BLANK}|[^#{_SPACE}]|[{_SPACE}][\\s\\S]*{NOT_BLANK})"
+# Whitespace that is not a control character (the controls are refused anyway).
+_PLAIN_SPACE = r"\t\n\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_SOLID = f"[^{_SPACE}{_CONTROLS}]"
+NOT_BLANK = f"^[^{_CONTROLS}]*{_SOLID}[^{_CONTROLS}]*$"
+"""A pattern for text that must not be blank and holds no control characters."""
+NOT_BLANK_TAG = (
+    f"^(#[^{_CONTROLS}]*{_SOLID}|[^#{_SPACE}{_CONTROLS}]|[{_PLAIN_SPACE}][^{_CONTROLS}]*{_SOLID})"
+    f"[^{_CONTROLS}]*$"
+)
 """The same for a tag, whose one leading # is not part of its name."""
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from todo.core.ids import RowId
 from todo.core.schemas import NO_CONTROLS, NOT_BLANK, RequestModel
@@ -36,13 +36,13 @@ class ListUpdate(RequestModel):
     after_id: RowId | None = Field(default=None, description="Move the list right after this one")
     first: StrictBool = Field(default=False, description="Move the list to the top")
 
-    @field_validator("name")
+    @model_validator(mode="before")
     @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only when the client sent a name: left out keeps it, null would empty it.
-        if value is None:
-            raise ValueError("may be left out but not null")
-        return value
+    def _null_name_is_unchanged(cls, data: object) -> object:
+        # A name cannot be emptied: null means unchanged, as title does on a task's PUT.
+        if isinstance(data, dict) and "name" in data and data["name"] is None:
+            return {key: value for key, value in data.items() if key != "name"}
+        return data
 
 
 class ListRead(BaseModel):
