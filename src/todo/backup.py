@@ -46,7 +46,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.accounts.models import User
+from todo.accounts.models import DeletedAccount, User
 from todo.accounts.schemas import Email, Name, TimeZone
 from todo.core import ordering
 from todo.core.db import utcnow
@@ -76,6 +76,9 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 _USERS = _table(User)
+# Ids of deleted Better Auth accounts: a full backup keeps them, or the first token of a
+# deleted user after a restore would create the account again.
+_DELETED = _table(DeletedAccount)
 # In the order a restore inserts them: each after the tables it refers to.
 _OWNED: dict[str, Table] = {
     "lists": _table(TaskList),
@@ -103,6 +106,9 @@ class Export(BaseModel):
     version: int = Field(description="Format version; this server writes and reads 1")
     exported_at: datetime
     users: list[UserExport]
+    deleted_accounts: list[dict[str, Any]] = Field(
+        default=[], description="Ids of deleted accounts (full backups only)"
+    )
 
 
 @dataclass(frozen=True)
@@ -144,13 +150,18 @@ async def _user_export(
     return {"user": user, **owned}
 
 
-def _document(users: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+def _document(
+    users: list[dict[str, Any]], deleted: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": utcnow().isoformat(),
         "users": users,
     }
+    if deleted is not None:
+        document["deleted_accounts"] = deleted
+    return document
 
 
 async def export_user(
@@ -174,8 +185,10 @@ async def export_all(session: AsyncSession) -> dict[str, Any]:
     """Every user's data, password hashes included: a full backup."""
     result = await _execute(session, select(_USERS).order_by(_USERS.c.created_at, _USERS.c.id))
     users = [dict(row) for row in result.mappings()]
+    deleted = await _execute(session, select(_DELETED).order_by(_DELETED.c.user_id))
     return _document(
-        [await _user_export(session, row, include_password_hash=True) for row in users]
+        [await _user_export(session, row, include_password_hash=True) for row in users],
+        [{key: _encode(value) for key, value in row.items()} for row in deleted.mappings()],
     )
 
 
@@ -271,6 +284,7 @@ class _Envelope(BaseModel):
     version: int
     exported_at: AwareDatetime
     users: list[Any]
+    deleted_accounts: list[Any] = []
 
 
 class _Account(BaseModel):
@@ -323,7 +337,11 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
-        self.rows: dict[str, list[dict[str, Any]]] = {"users": [], **{n: [] for n in _OWNED}}
+        self.rows: dict[str, list[dict[str, Any]]] = {
+            "users": [],
+            **{n: [] for n in _OWNED},
+            "deleted_accounts": [],
+        }
         # Ids are unique in the whole database, not per account.
         self._seen: dict[tuple[str, Any], str] = {}
 
@@ -376,6 +394,17 @@ class _Checker:
                 checks[name](row, at, owned)
                 owned.ids[name][row["id"]] = row
         self._tag_counts(where, owned)
+
+    def deleted(self, where: str, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            self.add(where, "must be an object")
+            return
+        row = self.row("deleted_accounts", raw, where)
+        if row is None:
+            return
+        self.unique("deleted", row["user_id"], f"{where}.user_id", "deleted account")
+        if ("user", row["user_id"]) in self._seen:
+            self.add(f"{where}.user_id", f"{row['user_id']} is also an account in this backup")
 
     def _lists(self, row: dict[str, Any], at: str, owned: _Owned) -> None:
         # List names are unique per account whatever the case (migration 0006).
@@ -437,6 +466,8 @@ def parse(document: Any) -> Backup:
     checker = _Checker()
     for index, entry in enumerate(envelope.users):
         checker.account(f"users[{index}]", entry)
+    for index, raw in enumerate(envelope.deleted_accounts):
+        checker.deleted(f"deleted_accounts[{index}]", raw)
     if checker.problems:
         raise InvalidBackup(checker.problems)
     return Backup(rows=checker.rows)
@@ -455,6 +486,7 @@ async def restore(session: AsyncSession, backup: Backup) -> Restored:
         await _insert(session, _USERS, backup.rows["users"])
         for name, table in _OWNED.items():
             await _insert(session, table, backup.rows[name])
+        await _insert(session, _DELETED, backup.rows["deleted_accounts"])
     except IntegrityError as error:
         # What the checks above do not know about yet (a constraint added since).
         reason = str(error.orig).strip().splitlines()[0]

@@ -196,6 +196,41 @@ async def test_export_then_import_is_lossless(new_database: NewDatabase, tmp_pat
     assert "already holds 2 account(s)" in again[2]
 
 
+async def test_a_full_backup_keeps_deleted_accounts_deleted(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    # Without them, the first Better Auth token of a deleted user after a restore would
+    # create the account again.
+    source = await _database(new_database, tmp_path / "a", migrate=True)
+    target = await _database(new_database, tmp_path / "b", migrate=False)
+    async with _api(source) as http:
+        await _populate(http, "ada@example.com", "a")
+        await _populate(http, "gone@example.com", "g")
+        gone = await http.get("/api/auth/me", headers=await _token(http, "gone@example.com"))
+        gone_id = gone.json()["id"]
+    code, _, err = await _todo(source, "user", "delete", "gone@example.com", "--yes")
+    assert code == 0, err
+    backup = tmp_path / "backup.json"
+    code, _, err = await _todo(source, "export", "--out", str(backup))
+    assert code == 0, err
+    document = json.loads(backup.read_text())
+    assert [row["user_id"] for row in document["deleted_accounts"]] == [gone_id]
+
+    clash = dict(document, deleted_accounts=[{"user_id": document["users"][0]["user"]["id"]}])
+    bad = tmp_path / "clash.json"
+    bad.write_text(json.dumps(clash))
+    code, _, err = await _todo(target, "import", str(bad))
+    assert code == 2
+    assert "deleted_accounts[0].user_id" in err, err
+
+    code, _, err = await _todo(target, "import", str(backup))
+    assert code == 0, err
+    again = tmp_path / "again.json"
+    code, _, err = await _todo(target, "export", "--out", str(again))
+    assert code == 0, err
+    assert json.loads(again.read_text())["deleted_accounts"] == document["deleted_accounts"]
+
+
 async def test_one_user_export_and_the_api_download(
     new_database: NewDatabase, tmp_path: Path
 ) -> None:
