@@ -535,3 +535,30 @@ def test_import_answers_malformed_files_in_one_line(
     )
     assert result.stderr.splitlines() == expected
     assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    ("entries", "field"),
+    [
+        (["x"], "deleted_accounts[0]"),
+        ([{}], "deleted_accounts[0].user_id"),
+        ([{"user_id": "a\x00b"}], "deleted_accounts[0].user_id"),
+        ([{"user_id": "x" * 65}], "deleted_accounts[0].user_id"),
+        ([{"user_id": "a", "extra": 1}], "deleted_accounts[0].extra"),
+        ([{"user_id": "a"}, {"user_id": "a"}], "deleted_accounts[1].user_id"),
+        ("not a list", "deleted_accounts"),
+    ],
+)
+def test_deleted_accounts_in_a_backup_are_checked_like_every_row(entries: Any, field: str) -> None:
+    from todo import backup
+
+    document = {
+        "format": "todo-export",
+        "version": 1,
+        "exported_at": "2026-12-02T00:00:00Z",
+        "users": [],
+        "deleted_accounts": entries,
+    }
+    with pytest.raises(backup.InvalidBackup) as refused:
+        backup.parse(document)
+    assert [problem["field"] for problem in refused.value.errors or []] == [field]
