@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
     db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
+    # Requests of one process waiting in line for a database connection (core/pool.py);
+    # one more is refused at once with 503 server_busy.
+    db_queue_limit: int = Field(default=512, ge=0, le=100_000)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_cost: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
