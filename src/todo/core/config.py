@@ -140,7 +140,9 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
-    db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
+    # How long a request waits in line for a connection before 503 database_unavailable:
+    # long enough for a burst of 256 connections on one worker to be served in turn.
+    db_pool_timeout: float = Field(default=20.0, gt=0, le=120)
     # Requests of one process waiting in line for a database connection (core/pool.py);
     # one more is refused at once with 503 server_busy.
     db_queue_limit: int = Field(default=512, ge=0, le=100_000)
