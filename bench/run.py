@@ -49,14 +49,17 @@ from todo.app import create_app
 WORK = SEED_DIR / "run"
 LUA = ROOT / "wrk" / "requests.lua"
 SCALE_RATE = 50.0  # requests per second: low enough that nothing queues
-# Far above any wait the server can impose (its pool timeout is 5 s), so that such waits
+# Above the longest wait in the server's line (DB_POOL_TIMEOUT, 20 s), so that such waits
 # show in p99 and max instead of vanishing as client timeouts (wrk's default is 2 s).
 CLIENT_TIMEOUT_S = 30
 # One worker under a list load: the connection counts of the issue, and /health probed at
-# this rate meanwhile. Runs last at least this long, past the 5 s pool timeout.
+# this rate meanwhile. Runs last at least this long, past main's old 5 s pool timeout.
 SATURATION_CONNECTIONS = (32, 256)
 HEALTH_RATE = 20.0
 SATURATION_MIN_S = 8.0
+# After a saturation run, the server counts as idle once it uses under 5% of a core.
+SETTLE_TICK_S = 0.25
+SETTLE_MAX_S = 60.0
 
 
 class Clock:
@@ -402,7 +405,21 @@ async def saturate(
         wrk(server.url, lines, concurrency=connections, duration=duration, cpu_of=server),
         _health_meanwhile(server.url, health, duration),
     )
+    await settle(server)
     return {**load, "health": probe}
+
+
+async def settle(server: Server, *, within: float = SETTLE_MAX_S) -> None:
+    """Until the server is idle: requests still in line when wrk stops are served to closed
+    connections, and would otherwise weigh on the next run (the other side's, in --compare)."""
+    deadline = time.monotonic() + within
+    used = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(SETTLE_TICK_S)
+        now = server.cpu_seconds()
+        if now - used < SETTLE_TICK_S * 0.05:
+            return
+        used = now
 
 
 async def _health_meanwhile(url: str, lines: Path, duration: float) -> dict[str, Any]:
