@@ -167,3 +167,14 @@ async def test_a_full_line_refuses_at_once_and_a_long_wait_times_out() -> None:
     assert (line.refused, line.timed_out, line.waiting) == (1, 1, 0)
     line.leave()
     assert line.try_enter()
+
+
+async def test_the_line_keeps_its_limit_when_the_pool_is_recreated(settings: Settings) -> None:
+    engine = create_engine(settings.model_copy(update={"db_queue_limit": 7}))
+    await engine.dispose()  # SQLAlchemy replaces the pool with pool.recreate()
+    try:
+        assert _line(engine).limit == 7
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()
