@@ -125,6 +125,10 @@ class FairPool(AsyncAdaptedQueuePool):
     connections (max_overflow -1) needs no line.
     """
 
+    # SQLAlchemy names a pool's logger after its class: keep it among SQLAlchemy's own
+    # (quiet unless configured), not under "todo", whose INFO level the CLI prints.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.FairPool"
+
     def __init__(self, creator: Any, queue_limit: int | None = None, **kw: Any) -> None:
         super().__init__(creator, **kw)
         places = self.size() + self._max_overflow if self._max_overflow >= 0 else None
