@@ -53,10 +53,11 @@ SCALE_RATE = 50.0  # requests per second: low enough that nothing queues
 # show in p99 and max instead of vanishing as client timeouts (wrk's default is 2 s).
 CLIENT_TIMEOUT_S = 30
 # One worker under a list load: the connection counts of the issue, and /health probed at
-# this rate meanwhile. Runs last at least this long, past main's old 5 s pool timeout.
+# this rate meanwhile. Runs last at least this long, past the longest wait in line
+# (DB_POOL_TIMEOUT, 20 s): a shorter run would end before any request could time out there.
 SATURATION_CONNECTIONS = (32, 256)
 HEALTH_RATE = 20.0
-SATURATION_MIN_S = 8.0
+SATURATION_MIN_S = 24.0
 # After a saturation run, the server counts as idle once it uses under 5% of a core.
 SETTLE_TICK_S = 0.25
 SETTLE_MAX_S = 60.0
