@@ -406,6 +406,7 @@ NOTHING_TO_SWEEP = {
     ("GET", "/api/{user_id}/reminders/due"),
     ("GET", "/api/{user_id}/lists"),
     ("GET", "/api/{user_id}/tags"),
+    ("GET", "/api/auth/tokens"),
 }
 # The other routes take parameters that FastAPI knows of (path, query, header, JSON body),
 # found from the route itself; the web forms above are swept as well.
@@ -422,6 +423,7 @@ class Target:
     task_id: int = 0
     list_id: int = 0
     tag_id: int = 0
+    token_id: int = 0
 
 
 def _base(target: Target, name: str) -> Any:
@@ -431,6 +433,8 @@ def _base(target: Target, name: str) -> Any:
         "task_id": target.task_id,
         "list_id": target.list_id,
         "tag_id": target.tag_id,
+        "token_id": target.token_id,
+        "scopes": ["tasks:read"],
         "title": "sweep",
         "text": "sweep tomorrow #x",
         "name": "sweep",
@@ -589,6 +593,11 @@ async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
     target.task_id = task.json()["id"]
     tags = (await http.get(f"{base}/tags", headers=headers)).json()
     target.tag_id = next(tag["id"] for tag in tags if tag["name"] == body["tags"][0])
+    token = await http.post(
+        "/api/auth/tokens", json={"name": "swept", "scopes": ["tasks:read"]}, headers=headers
+    )
+    assert token.status_code == 201, token.text
+    target.token_id = token.json()["id"]
 
 
 async def test_no_hostile_value_gets_a_5xx(app: FastAPI, client: httpx.AsyncClient) -> None:
