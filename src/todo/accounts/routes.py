@@ -3,9 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response, status
-from fastapi.responses import JSONResponse
 
-from todo import backup
 from todo.accounts import service as accounts
 from todo.accounts.deps import (
     LOGIN_ONLY,
@@ -15,7 +13,6 @@ from todo.accounts.deps import (
     TokensDep,
     domain_scopes,
     login_required,
-    needs_scopes,
 )
 from todo.accounts.models import AccessToken
 from todo.accounts.schemas import (
@@ -126,24 +123,6 @@ ACCOUNT = domain_scopes("account")
 )
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
-
-
-@router.get(
-    "/me/export",
-    summary="Download all your data",
-    description="Your account, lists, tags and tasks in the backup format of `todo export` "
-    "(without the password hash).",
-    response_model=backup.Export,
-    # Everything the account holds: a token must be able to read all of it.
-    dependencies=[needs_scopes("account:read", "tasks:read", "lists:read", "tags:read")],
-    responses=problem_responses(401, 403),
-)
-async def export_me(session: SessionDep, user: CurrentUser) -> JSONResponse:
-    document = await backup.export_user(session, user.id)
-    return JSONResponse(
-        document,
-        headers={"Content-Disposition": 'attachment; filename="todo-export.json"'},
-    )
 
 
 @router.patch(
