@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI, routing
 
 from tests.conftest import Account
-from tests.web.test_pages import WEB_ID_ROUTES, WEB_LIST_ROUTES, WEB_TAG_ROUTES
+from tests.web.test_pages import WEB_ID_ROUTES, WEB_LIST_ROUTES, WEB_TAG_ROUTES, WEB_TOKEN_ROUTES
 
 OWNER_PARAMETER = "user_id"
 
@@ -90,7 +90,7 @@ def test_every_id_route_is_covered(app: FastAPI) -> None:
     pages = {route for route in everything if _id_parameters(route[1])} - {
         route for route in everything if route[1].startswith("/api/")
     }
-    checked = WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES
+    checked = WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES | WEB_TOKEN_ROUTES
     assert pages <= checked, f"page routes without a BOLA check: {sorted(pages - checked)}"
     routes = {route for route in everything if route[1].startswith("/api/")}
     with_ids = {route for route in routes if _id_parameters(route[1])}

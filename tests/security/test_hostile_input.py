@@ -385,6 +385,9 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/lists/{list_id}/delete"): ("tasks",),
     ("POST", "/tags/{tag_id}"): ("name",),
     ("POST", "/tags/{tag_id}/delete"): ("confirm",),
+    ("POST", "/account/tokens"): ("token_name", "scopes", "expires"),
+    # Nothing but the id in its address (and the CSRF token every form sends).
+    ("POST", "/account/tokens/{token_id:int}/delete"): (),
 }
 # Routes with nothing to send but the caller's credentials; calling them would sign the
 # sweep out or delete its account, and the authentication tests cover them.
@@ -435,6 +438,8 @@ def _base(target: Target, name: str) -> Any:
         "tag_id": target.tag_id,
         "token_id": target.token_id,
         "scopes": ["tasks:read"],
+        "token_name": "sweep",
+        "expires": "30",
         "title": "sweep",
         "text": "sweep tomorrow #x",
         "name": "sweep",
@@ -485,7 +490,7 @@ def _parameters(route: Any) -> Parameters:
             found["body"] += [f.alias or n for n, f in (fields or {}).items()]
     key = next((m, route.path) for m in route.methods if m != "HEAD")
     form = WEB_FORMS.get(key, tuple(dict.fromkeys(found["form"])))
-    if form and key[1] not in ("/login", "/signup"):
+    if (form or key in WEB_FORMS) and key[1] not in ("/login", "/signup"):
         form = (*form, "csrf_token")
     web_headers = () if route.path.startswith("/api") else ("HX-Current-URL",)
     return Parameters(

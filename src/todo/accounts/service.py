@@ -20,6 +20,7 @@ from todo.accounts.schemas import EMAIL_MAX, NAME_MAX, SCOPES, TOKENS_PER_USER_M
 from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.hooks import Hook
+from todo.core.ids import ID_MAX
 from todo.core.security import Passwords
 from todo.core.tokens import TokenClaims, TokenService
 
@@ -548,6 +549,9 @@ async def list_access_tokens(session: AsyncSession, user_id: str) -> Sequence[Ac
 
 
 async def revoke_access_token(session: AsyncSession, user_id: str, token_id: int) -> None:
+    if not 1 <= token_id <= ID_MAX:
+        # A page's address can carry any digits; BIGINT ends before them.
+        raise _token_not_found(token_id)
     result = await session.exec(
         delete(AccessToken).where(
             col(AccessToken.user_id) == user_id, col(AccessToken.id) == token_id
