@@ -166,6 +166,16 @@ async def test_another_user_gets_404_on_every_trash_route(
     assert _titles((await client.get("/trash")).text) == ["private"]
 
 
+async def test_ids_past_bigint_are_404(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = await page_token(client)
+    for method, path in sorted(WEB_TRASH_ROUTES):
+        for task_id in (0, 2**63, 2**64):
+            url = path.replace("{task_id:int}", str(task_id))
+            response = await client.request(method, url, data={"csrf_token": token})
+            assert response.status_code == 404, (url, response.status_code)
+
+
 async def test_the_owner_can_call_every_trash_route(client: httpx.AsyncClient) -> None:
     await sign_up(client)
     for method, path in sorted(WEB_TRASH_ROUTES):

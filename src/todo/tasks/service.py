@@ -22,6 +22,7 @@ from todo.accounts import service as accounts
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from todo.core.idempotency import BeforeCommit
+from todo.core.ids import ID_MAX
 from todo.core.ordering import KeyTooLong, key_between, spread, time_key
 from todo.core.schemas import INSTANT_REASON, instant_in_range
 from todo.lists import service as lists
@@ -459,6 +460,12 @@ async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None
 TRASH_SORT = "deleted"
 
 
+def _check_row_id(task_id: int) -> None:
+    # A web page's path takes any number; one past BIGINT would fail in the database.
+    if not 1 <= task_id <= ID_MAX:
+        raise _not_in_trash(task_id)
+
+
 def _not_in_trash(task_id: int) -> NotFound:
     return NotFound(f"Task {task_id} is not in the trash.", code="task_not_found")
 
@@ -470,6 +477,7 @@ async def restore_task(session: AsyncSession, user_id: str, task_id: int, *, now
     click on Undo) one brings it back and the others find nothing to restore, a 404. Its
     list is always there: deleting a list moves its trashed tasks to the Inbox with the
     others, or deletes them with it."""
+    _check_row_id(task_id)
     result = await session.exec(
         update(Task)
         .where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
@@ -506,6 +514,7 @@ async def delete_forever(
     session: AsyncSession, user_id: str, task_id: int, *, now: datetime
 ) -> None:
     """Delete one task of the trash for good (its tag links go with it)."""
+    _check_row_id(task_id)
     result = await session.exec(
         delete(Task).where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
     )
