@@ -84,8 +84,7 @@ def _invalid(field: str, reason: str) -> Unprocessable:
 
 
 # Built once: constructing the clauses and their cache key on every request cost about
-# a twentieth of reading one task.
-# A task in the trash is not found, like a missing one: it is restored first.
+# a twentieth of reading one task. A task in the trash is not found, like a missing one.
 _ONE_TASK = select(Task).where(
     col(Task.user_id) == bindparam("user_id"),
     col(Task.id) == bindparam("task_id"),
