@@ -69,11 +69,15 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
     assert _todo(env, "user", "delete", "op@example.com", "--yes").returncode == 0
     assert _todo(env, "user", "list").stdout.strip() == ""
     assert _todo(env, "user", "delete", "op@example.com", "--yes").returncode == 1
+    purged = _todo(env, "trash", "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout.strip() == "purged 0 task(s) deleted more than 30 days ago"
     assert _todo(env, "db", "downgrade", "base").returncode == 0
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["db"], ["db", "upgrade"], ["user"], ["user", "create"]]
+    "command",
+    [[], ["serve"], ["db"], ["db", "upgrade"], ["user"], ["user", "create"], ["trash", "purge"]],
 )
 def test_help_everywhere(command: list[str], tmp_path: Path) -> None:
     result = _todo(_env("sqlite:///x.db", tmp_path), *command, "--help")

@@ -28,8 +28,9 @@ from todo.core.security import Passwords
 from todo.core.tokens import TokenService
 from todo.tags.routes import router as tags_router
 from todo.tasks.lists_routes import router as lists_router
-from todo.tasks.routes import reminders_router
+from todo.tasks.routes import reminders_router, trash_router
 from todo.tasks.routes import router as tasks_router
+from todo.tasks.tags_routes import router as tag_list_router
 from todo.web import routes as web
 from todo.web.render import CONTENT_SECURITY_POLICY, error_page
 
@@ -81,7 +82,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(backup_router)
     app.include_router(tasks_router)
     app.include_router(reminders_router)
+    app.include_router(trash_router)
     app.include_router(lists_router)
+    app.include_router(tag_list_router)
     app.include_router(tags_router)
     web.install(app)
 

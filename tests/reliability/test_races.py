@@ -10,7 +10,6 @@ The web app's forms are raced the same way, from one signed-in browser session.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from collections import Counter
@@ -695,14 +694,110 @@ async def _web_delete_task(ctx: Ctx) -> Burst:
     )
 
 
+async def _trashed(ctx: Ctx, title: str) -> int:
+    """A task made and deleted inside the scenario (after the sweep noted the tasks there
+    were), with tags and a list, so a restore has something to bring back."""
+    body = {"title": title, "list_id": ctx.ids["list"], "tags": ["Shared", "back"]}
+    task_id = int((await ctx.post("/api/me/tasks", body))["id"])
+    gone = await ctx.client.delete(f"/api/me/tasks/{task_id}", headers=ctx.who.headers)
+    assert gone.status_code == 204, gone.text
+    return task_id
+
+
+async def _trash_ids(ctx: Ctx) -> list[int]:
+    answer = await ctx.client.get("/api/me/trash?limit=500", headers=ctx.who.headers)
+    assert answer.status_code == 200, answer.text
+    return [t["id"] for t in answer.json()]
+
+
+def _restored_once(
+    task_id: int, title: str
+) -> Callable[[Ctx, list[httpx.Response]], Awaitable[None]]:
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # The one task came back, under its own id, with its list and tags: no copies.
+        back = await _web_tasks(ctx, title)
+        assert [(t["id"], t["list_id"], sorted(t["tags"])) for t in back] == [
+            (task_id, ctx.ids["list"], ["Shared", "back"])
+        ], back
+        assert task_id not in await _trash_ids(ctx)
+
+    return check
+
+
+def _gone_for_good(task_id: int) -> Callable[[Ctx, list[httpx.Response]], Awaitable[None]]:
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert task_id not in await _trash_ids(ctx)
+        found = await ctx.client.get(f"/api/me/tasks/{task_id}", headers=ctx.who.headers)
+        assert found.status_code == 404
+
+    return check
+
+
+async def _restore(ctx: Ctx) -> Burst:
+    task_id = await _trashed(ctx, "brought back")
+    return Burst(
+        [("POST", f"/api/me/tasks/{task_id}/restore", {})] * PARALLEL,
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_restored_once(task_id, "brought back"),
+    )
+
+
+async def _delete_forever(ctx: Ctx) -> Burst:
+    task_id = await _trashed(ctx, "for good")
+    return Burst(
+        [("DELETE", f"/api/me/trash/{task_id}", {})] * PARALLEL,
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_gone_for_good(task_id),
+    )
+
+
+async def _empty_trash(ctx: Ctx) -> Burst:
+    trashed = [await _trashed(ctx, f"emptied {i}") for i in range(PARALLEL // 2)]
+    calls: list[tuple[str, str, dict[str, Any]]] = [("DELETE", "/api/me/trash", {})] * (
+        PARALLEL // 2
+    )
+    calls += [("POST", f"/api/me/tasks/{t}/restore", {}) for t in trashed]
+
+    async def each_task_restored_or_gone(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert await _trash_ids(ctx) == []
+        restored = {a.json()["id"] for a in answers if a.status_code == 200}
+        live = {t["id"] for t in await _all_tasks(ctx)}
+        assert live & set(trashed) == restored
+
+    return Burst(calls, {404: {"task_not_found"}}, check=each_task_restored_or_gone)
+
+
 async def _web_restore(ctx: Ctx) -> Burst:
-    task = {"title": "brought back", "list_id": ctx.ids["list"], "tags": ["Shared", "back"]}
+    # 20 clicks on one Undo: before the trash each made a copy of the task.
+    task_id = await _trashed(ctx, "brought back")
+    return Burst(
+        _same(f"/tasks/{task_id}/restore", {"next": "/"}),
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_restored_once(task_id, "brought back"),
+    )
 
-    async def each_one_restored(ctx: Ctx, answers: list[httpx.Response]) -> None:
-        # Undo posts the task back as it was: each Undo that answered brought one back.
-        assert len(await _web_tasks(ctx, "brought back")) == PARALLEL
 
-    return Burst(_same("/tasks/restore", {"task": json.dumps(task)}), check=each_one_restored)
+async def _web_delete_forever(ctx: Ctx) -> Burst:
+    task_id = await _trashed(ctx, "for good")
+    return Burst(
+        _same(f"/trash/{task_id}/delete", {}),
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_gone_for_good(task_id),
+    )
+
+
+async def _web_empty_trash(ctx: Ctx) -> Burst:
+    for i in range(3):
+        await _trashed(ctx, f"emptied {i}")
+
+    async def emptied(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert await _trash_ids(ctx) == []
+
+    return Burst(_same("/trash/empty", {"confirm": "yes"}), check=emptied)
 
 
 async def _web_create_list(ctx: Ctx) -> Burst:
@@ -820,6 +915,9 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("PATCH", "/api/{user_id}/tasks/{task_id:int}/complete"): _complete,
     ("POST", "/api/{user_id}/tasks/{task_id:int}/move"): _move,
     ("DELETE", "/api/{user_id}/tasks/{task_id:int}"): _delete_task,
+    ("POST", "/api/{user_id}/tasks/{task_id:int}/restore"): _restore,
+    ("DELETE", "/api/{user_id}/trash/{task_id:int}"): _delete_forever,
+    ("DELETE", "/api/{user_id}/trash"): _empty_trash,
     ("POST", "/api/{user_id}/reminders/{task_id:int}/dismiss"): _dismiss,
     ("POST", "/api/{user_id}/lists"): _create_list,
     ("PATCH", "/api/{user_id}/lists/{list_id}"): _update_list,
@@ -841,7 +939,9 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): _web_dismiss,
     ("POST", "/tasks/{task_id:int}/move"): _web_move,
     ("POST", "/tasks/{task_id:int}/delete"): _web_delete_task,
-    ("POST", "/tasks/restore"): _web_restore,
+    ("POST", "/tasks/{task_id:int}/restore"): _web_restore,
+    ("POST", "/trash/{task_id:int}/delete"): _web_delete_forever,
+    ("POST", "/trash/empty"): _web_empty_trash,
     ("POST", "/lists"): _web_create_list,
     ("POST", "/lists/{list_id}"): _web_rename_list,
     ("POST", "/lists/{list_id}/delete"): _web_delete_list,

@@ -378,7 +378,9 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): ("next",),
     ("POST", "/tasks/{task_id:int}/move"): ("after", "next"),
     ("POST", "/tasks/{task_id:int}/delete"): ("next",),
-    ("POST", "/tasks/restore"): ("task", "next"),
+    ("POST", "/tasks/{task_id:int}/restore"): ("next",),
+    ("POST", "/trash/{task_id:int}/delete"): ("next",),
+    ("POST", "/trash/empty"): ("confirm",),
     ("POST", "/sort"): ("filter", "sort", "view", "list", "tag", "q"),
     ("POST", "/lists"): ("name",),
     ("POST", "/lists/{list_id}"): ("name",),
@@ -453,7 +455,6 @@ def _base(target: Target, name: str) -> Any:
         "confirm": "no",
         "confirm_email": "someone@example.com",
         "timezone": "UTC",
-        "task": json.dumps({"title": "restored"}),
         "csrf_token": target.csrf,
     }.get(name)
 
