@@ -26,11 +26,13 @@ from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
 from todo.lists.routes import router as lists_router
+from todo.notifications.routes import router as notifications_router
 from todo.tags.routes import router as tags_router
 from todo.tasks.routes import reminders_router
 from todo.tasks.routes import router as tasks_router
 from todo.web import routes as web
 from todo.web.render import CONTENT_SECURITY_POLICY, error_page
+from todo.worker import Background
 
 DESCRIPTION = """
 A multi-user task manager. Authenticate with `POST /api/auth/signup` or `/api/auth/login`
@@ -56,9 +58,14 @@ def create_app(settings: Settings) -> FastAPI:
             jwks_cache_ttl=settings.auth_jwks_cache_ttl,
         )
         app.state.ratelimiter = RateLimiter.from_settings(settings)
+        # The Web Push key, loaded on first use and kept for the life of the process.
+        app.state.keys = {}
+        app.state.jobs = Background(settings, app.state.db)
+        await app.state.jobs.start()
         try:
             yield
         finally:
+            await app.state.jobs.stop()
             await app.state.ratelimiter.aclose()
             await app.state.tokens.aclose()
             await app.state.db.dispose()
@@ -81,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reminders_router)
     app.include_router(lists_router)
     app.include_router(tags_router)
+    app.include_router(notifications_router)
     web.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.

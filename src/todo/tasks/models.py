@@ -27,6 +27,8 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_id_priority", "user_id", "priority", "id"),
         Index("ix_tasks_user_id_list_id_position", "user_id", "list_id", "position", "id"),
         Index("ix_tasks_user_id_remind_at", "user_id", "remind_at"),
+        # The reminder scan reads fired reminders of every user by time.
+        Index("ix_tasks_remind_at", "remind_at"),
         Index("ix_tasks_user_id_series_id", "user_id", "series_id", "occurrence"),
         # Never hand a deleted task's id to a new one: clients and undo may still hold it.
         {"sqlite_autoincrement": True},
