@@ -22,6 +22,12 @@ JOB_MODULES = ("todo.core.idempotency", "todo.notifications.jobs")
 SQLITE_RETRY_S = 30.0
 
 
+def quiet_queue_logs(settings: Settings) -> None:
+    # procrastinate logs every job start and end at INFO: two lines per scan, each 30 s.
+    if settings.log_level != "debug":
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
+
+
 def load_jobs() -> None:
     for module in JOB_MODULES:
         importlib.import_module(module)
@@ -34,6 +40,7 @@ def queue(settings: Settings, db: Database) -> JobQueue:
 
 async def run(settings: Settings, *, concurrency: int) -> None:
     """`todo worker`: run jobs until SIGINT or SIGTERM (jobs in flight finish first)."""
+    quiet_queue_logs(settings)
     db = Database(settings)
     lock = _SqliteLock(settings)
     while not lock.take():
@@ -42,6 +49,7 @@ async def run(settings: Settings, *, concurrency: int) -> None:
         await asyncio.sleep(SQLITE_RETRY_S)
     jobs = queue(settings, db)
     await jobs.open()
+    log.info("jobs: worker started (%d at once)", concurrency)
     try:
         await jobs.run_worker(
             concurrency=concurrency, name=f"todo-worker-{os.getpid()}", install_signal_handlers=True
@@ -95,6 +103,7 @@ class Background:
         mode = self.settings.jobs_in_process
         if mode == "never":
             return
+        quiet_queue_logs(self.settings)
         if self.db.is_sqlite:
             # The in-memory queue is per process: with several app processes on one SQLite
             # file, the one holding this lock runs the jobs, so none runs twice.

@@ -111,7 +111,6 @@ class JobQueue:
                 min_size=1,
                 max_size=settings.jobs_concurrency + 2,
                 kwargs=options,
-                open=False,
             )
         self.app = procrastinate.App(connector=connector)
         for spec in _REGISTRY.values():
