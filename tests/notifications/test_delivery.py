@@ -157,8 +157,10 @@ async def test_a_fired_reminder_arrives_once_by_email_and_by_push(
     assert mail["Message-ID"].startswith(f"<reminder-{task['id']}-")
     plain = mail.get_body(preferencelist=("plain",))
     rich = mail.get_body(preferencelist=("html",))
-    assert plain is not None and "About the <kitchen> tap" in plain.get_content()
-    assert rich is not None and "About the &lt;kitchen&gt; tap" in rich.get_content()
+    assert plain is not None
+    assert "About the <kitchen> tap" in plain.get_content()
+    assert rich is not None
+    assert "About the &lt;kitchen&gt; tap" in rich.get_content()
     [pushed] = push_service.delivered
     assert pushed.browser == "ada-laptop"
     assert pushed.payload["title"] == "Call the plumber"
@@ -216,7 +218,8 @@ async def test_each_occurrence_of_a_repeating_task_reminds_again(
     assert len(smtp.messages) == 2
     assert len(push_service.delivered) == 2
     ids = {m["Message-ID"].split("-")[1] for m in smtp.messages}
-    assert len(ids) == 2 and str(first["id"]) in ids
+    assert len(ids) == 2
+    assert str(first["id"]) in ids
 
     # The third occurrence's reminder is 10 minutes ahead: nothing yet.
     listed = await api.get("/api/me/tasks", headers=auth)
@@ -252,7 +255,8 @@ async def test_channels_follow_the_users_choice(
     off = await api.patch(
         "/api/me/notification-settings", json={"push_reminders": False}, headers=auth
     )
-    assert off.json()["push_reminders"] is False and off.json()["email_reminders"] is True
+    assert off.json()["push_reminders"] is False
+    assert off.json()["email_reminders"] is True
     await _task(api, auth, title="Email only", remind_at=_at(timedelta(seconds=-5)))
     await run_scan(jobs)
     assert len(smtp.messages) == 1
@@ -314,5 +318,7 @@ async def test_the_daily_digest_lists_today_and_overdue_once_per_local_day(
     plain = mail.get_body(preferencelist=("plain",))
     assert plain is not None
     content = plain.get_content()
-    assert "Pay rent" in content and "Buy milk" in content
-    assert "Next week" not in content and "Already done" not in content
+    assert "Pay rent" in content
+    assert "Buy milk" in content
+    assert "Next week" not in content
+    assert "Already done" not in content
