@@ -77,6 +77,9 @@ class SmtpServer:
     def messages(self) -> list[EmailMessage]:
         return list(self._inbox.messages)
 
+    def on_data(self, callback: Callable[[int], None] | None) -> None:
+        self._inbox.on_data = callback
+
     def clear(self) -> None:
         self._inbox.messages.clear()
 
