@@ -416,7 +416,12 @@ async def _mark_digest(session: AsyncSession, user_id: str, day: date) -> None:
 @job(attempts=4)
 async def send_digest(queue: JobQueue, *, user_id: str, day: str) -> None:
     """Today's and overdue tasks by email, once per local day (nothing when none)."""
-    local_day = date.fromisoformat(day)
+    async with _once(queue, f"digest:{user_id}:{day}") as first:
+        if first:
+            await _digest(queue, user_id, date.fromisoformat(day))
+
+
+async def _digest(queue: JobQueue, user_id: str, local_day: date) -> None:
     if queue.db.is_sqlite:
         async with queue.db.session(write=False) as session:
             found = await _digest_due(session, user_id, local_day)
