@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.conftest import Account
+from tests.conftest import Account, make_settings
 from todo.notifications.push import EndpointRefused, check_endpoint
 
-ENDPOINT = "https://push.example.com/v1/abc"
+ENDPOINT = "https://fcm.googleapis.com/fcm/send/abc"
 KEYS = {"p256dh": "BNc" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0MTI"}
 
 
@@ -135,7 +137,9 @@ async def test_a_test_notification_with_no_browser_sends_nothing(
 @pytest.mark.parametrize(
     "endpoint",
     [
-        "http://push.example.com/v1/abc",
+        "http://fcm.googleapis.com/fcm/send/abc",
+        "https://push.example.com/v1/abc",
+        "https://fcm.googleapis.com.example.com/x",
         "https://127.0.0.1/push",
         "https://10.1.2.3/push",
         "https://[::1]/push",
@@ -162,7 +166,7 @@ async def test_private_and_plain_http_endpoints_are_refused(
         {"endpoint": ENDPOINT},
         {"endpoint": ENDPOINT, "keys": {"p256dh": "not base64!", "auth": "x"}},
         {"endpoint": ENDPOINT, "keys": {**KEYS, "extra": "x"}},
-        {"endpoint": "ftp://push.example.com/", "keys": KEYS},
+        {"endpoint": "ftp://fcm.googleapis.com/", "keys": KEYS},
         {"endpoint": "https://" + "a" * 2000, "keys": KEYS},
         {"endpoint": ENDPOINT, "keys": KEYS, "unknown": 1},
     ],
@@ -174,12 +178,35 @@ async def test_malformed_subscriptions_are_refused(
     assert answer.status_code == 422, answer.text
 
 
-async def test_the_endpoint_check_lets_public_https_through() -> None:
-    check_endpoint("https://fcm.googleapis.com/fcm/send/abc", allow_private=False)
-    check_endpoint("https://8.8.8.8/push", allow_private=False)
-    check_endpoint("http://127.0.0.1:8080/push", allow_private=True)
+async def test_the_endpoint_check_lets_the_push_services_through(tmp_path: Path) -> None:
+    default = make_settings("sqlite:///x.db", tmp_path)
+    check_endpoint("https://fcm.googleapis.com/fcm/send/abc", default)
+    check_endpoint("https://updates.push.services.mozilla.com/wpush/v2/x", default)
+    check_endpoint("https://web.push.apple.com/QGx", default)
+    anywhere = make_settings("sqlite:///x.db", tmp_path, push_service_hosts="*")
+    check_endpoint("https://8.8.8.8/push", anywhere)
+    for private in (
+        "http://8.8.8.8/push",
+        "https://192.168.1.1/push",
+        "https://127.0.0.1/push",
+        "https://[::1]/push",
+        "https://[::ffff:10.0.0.1]/push",
+        "https://169.254.169.254/latest",
+        "https://100.64.0.1/push",
+        "https://localhost/push",
+        "https://printer.local/push",
+    ):
+        with pytest.raises(EndpointRefused):
+            check_endpoint(private, anywhere)
+    local = make_settings(
+        "sqlite:///x.db",
+        tmp_path,
+        push_service_hosts="127.0.0.1",
+        push_allow_private_endpoints=True,
+    )
+    check_endpoint("http://127.0.0.1:8080/push", local)
     with pytest.raises(EndpointRefused):
-        check_endpoint("https://192.168.1.1/push", allow_private=False)
+        check_endpoint("http://127.0.0.2:8080/push", local)
 
 
 async def test_a_name_that_resolves_to_a_private_address_is_refused_when_sending() -> None:

@@ -49,6 +49,7 @@ def notify_settings(url: str, data_dir: Path, smtp_port: int, **more: Any) -> Se
         smtp_from="todo@example.com",
         vapid_subject=SUBJECT,
         push_allow_private_endpoints=True,
+        push_service_hosts="127.0.0.1",
         **more,
     )
 

@@ -169,9 +169,25 @@ class Settings(BaseSettings):
     # given here (a PEM or the raw base64url private key); push services want a contact.
     vapid_private_key: SecretStr | None = None
     vapid_subject: str = Field(default="mailto:todo@localhost", max_length=320)
-    # Push endpoints come from browsers: private and loopback addresses are refused (SSRF)
-    # unless the operator allows them, as the tests do with a local push service.
+    # Push endpoints come from browsers, so they are untrusted (SSRF): only the hosts of
+    # the browsers' push services are used ("*.example.com" for a domain, "*" for any), and
+    # private and loopback addresses only when the operator allows them (tests do).
+    push_service_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[
+            "fcm.googleapis.com",
+            "*.push.services.mozilla.com",
+            "*.notify.windows.com",
+            "*.push.apple.com",
+        ]
+    )
     push_allow_private_endpoints: bool = False
+
+    @field_validator("push_service_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -52,13 +52,24 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_endpoint(endpoint: str, *, allow_private: bool) -> None:
+def _listed(host: str, patterns: list[str]) -> bool:
+    return any(
+        pattern == "*"
+        or host == pattern
+        or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+        for pattern in patterns
+    )
+
+
+def check_endpoint(endpoint: str, settings: Settings) -> None:
     """Refuse what can be refused without a DNS lookup; the resolver does the rest."""
     parts = urlsplit(endpoint)
-    host = parts.hostname or ""
+    host = (parts.hostname or "").lower()
     if not host:
         raise EndpointRefused("has no host")
-    if allow_private:
+    if not _listed(host, settings.push_service_hosts):
+        raise EndpointRefused(f"{host} is not a push service this server sends to")
+    if settings.push_allow_private_endpoints:
         return
     if parts.scheme != "https":
         raise EndpointRefused("must be an https URL")
@@ -176,7 +187,7 @@ async def send(
     import aiohttp
     from pywebpush import WebPushException, webpush_async
 
-    check_endpoint(subscription.endpoint, allow_private=settings.push_allow_private_endpoints)
+    check_endpoint(subscription.endpoint, settings)
     info: dict[str, Any] = {
         "endpoint": subscription.endpoint,
         "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},

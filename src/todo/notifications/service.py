@@ -98,7 +98,7 @@ async def subscribe(
     """Keep a browser's subscription; the same endpoint again updates its keys.
     Returns the subscription and whether it is new."""
     try:
-        push.check_endpoint(data.endpoint, allow_private=settings.push_allow_private_endpoints)
+        push.check_endpoint(data.endpoint, settings)
     except push.EndpointRefused as error:
         raise _refused(str(error)) from None
     existing = await _by_endpoint(session, user_id, data.endpoint)
