@@ -444,6 +444,62 @@ async def _delete_tag(ctx: Ctx) -> Burst:
     return Burst(calls, {404: {"tag_not_found"}})
 
 
+async def _notification_settings(ctx: Ctx) -> Burst:
+    # The first change of a user makes the row: parallel ones meet in its primary key.
+    bodies = [
+        {"email_reminders": i % 2 == 0, "digest_hour": i % 24}
+        if i % 3
+        else {"push_reminders": False}
+        for i in range(PARALLEL)
+    ]
+
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        final = await ctx.client.get("/api/me/notification-settings", headers=ctx.who.headers)
+        chosen = final.json()
+        assert chosen["push_reminders"] is False
+        assert chosen["digest_hour"] in {b.get("digest_hour") for b in bodies}
+
+    return Burst(
+        [("PATCH", "/api/me/notification-settings", {"json": b}) for b in bodies], check=check
+    )
+
+
+_BROWSER = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/race",
+    "keys": {"p256dh": "BNc" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0MTI"},
+}
+
+
+async def _subscribe(ctx: Ctx) -> Burst:
+    # Half the same browser (one row, its keys updated), half browsers of their own.
+    bodies = [
+        _BROWSER if i % 2 else {**_BROWSER, "endpoint": f"{_BROWSER['endpoint']}-{i}"}
+        for i in range(PARALLEL)
+    ]
+
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        endpoints = [s["endpoint"] for s in listed.json()]
+        assert sorted(endpoints) == sorted({b["endpoint"] for b in bodies})
+        assert {a.json()["id"] for a in answers if a.json()["endpoint"] == _BROWSER["endpoint"]}
+
+    return Burst([("POST", "/api/me/push-subscriptions", {"json": b}) for b in bodies], check=check)
+
+
+async def _test_push(ctx: Ctx) -> Burst:
+    # No browser subscribed: nothing leaves the machine, and every call answers 200.
+    return Burst([("POST", "/api/me/push-subscriptions/test", {})] * PARALLEL)
+
+
+async def _unsubscribe(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/push-subscriptions", _BROWSER)
+    return Burst(
+        [("DELETE", f"/api/me/push-subscriptions/{made['id']}", {})] * PARALLEL,
+        {404: {"push_subscription_not_found"}},
+        exactly_one_success=True,
+    )
+
+
 # The web app's forms: a browser session (cookie and CSRF token) posting each form
 # PARALLEL times at once. A form answers 303 (or, for htmx, 200/204) when it did its work,
 # shows itself again with a 422 page when it refuses what was typed, and sends a browser
@@ -756,6 +812,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("DELETE", "/api/{user_id}/lists/{list_id}"): _delete_list,
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): _rename_tag,
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): _delete_tag,
+    ("PATCH", "/api/{user_id}/notification-settings"): _notification_settings,
+    ("POST", "/api/{user_id}/push-subscriptions"): _subscribe,
+    ("POST", "/api/{user_id}/push-subscriptions/test"): _test_push,
+    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): _unsubscribe,
     ("POST", "/login"): _web_login,
     ("POST", "/signup"): _web_signup,
     ("POST", "/logout"): _web_logout,

@@ -43,6 +43,12 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/tags/{tag_id}"): Call(),
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): Call(json={"name": "taken over"}),
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
+    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): Call(),
+}
+
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/bola-victim",
+    "keys": {"p256dh": "BNc" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0MTI"},
 }
 
 # Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
@@ -55,6 +61,11 @@ OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/lists"): Call(),
     ("POST", "/api/{user_id}/lists"): Call(json={"name": "planted"}),
     ("GET", "/api/{user_id}/tags"): Call(),
+    ("GET", "/api/{user_id}/notification-settings"): Call(),
+    ("PATCH", "/api/{user_id}/notification-settings"): Call(json={"email_reminders": True}),
+    ("GET", "/api/{user_id}/push-subscriptions"): Call(),
+    ("POST", "/api/{user_id}/push-subscriptions"): Call(json=PUSH_SUBSCRIPTION),
+    ("POST", "/api/{user_id}/push-subscriptions/test"): Call(),
 }
 
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
@@ -132,9 +143,20 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
     )
     assert task.status_code == 201
     tags = await client.get("/api/me/tags", headers=headers)
+    subscribed = await client.post(
+        "/api/me/push-subscriptions",
+        headers=headers,
+        json={**PUSH_SUBSCRIPTION, "endpoint": f"{PUSH_SUBSCRIPTION['endpoint']}-{name[-8:]}"},
+    )
+    assert subscribed.status_code == 201, subscribed.text
     return Victim(
         account=alice,
-        ids={"task_id": task.json()["id"], "list_id": list_id, "tag_id": tags.json()[0]["id"]},
+        ids={
+            "task_id": task.json()["id"],
+            "list_id": list_id,
+            "tag_id": tags.json()[0]["id"],
+            "subscription_id": subscribed.json()["id"],
+        },
         titles=["Alice's secret task", "Secret plans", "hidden"],
     )
 
@@ -147,6 +169,8 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/lists",
         "/api/me/tags",
         "/api/me/reminders/due",
+        "/api/me/notification-settings",
+        "/api/me/push-subscriptions",
     ):
         response = await client.get(path, headers=account.headers)
         assert response.status_code == 200

@@ -431,6 +431,7 @@ def _base(target: Target, name: str) -> Any:
         "task_id": target.task_id,
         "list_id": target.list_id,
         "tag_id": target.tag_id,
+        "subscription_id": 1,
         "title": "sweep",
         "text": "sweep tomorrow #x",
         "name": "sweep",
