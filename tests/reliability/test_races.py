@@ -793,6 +793,47 @@ async def _web_delete_tag(ctx: Ctx) -> Burst:
     return Burst(calls, {404: {"tag_not_found"}})
 
 
+async def _web_notifications(ctx: Ctx) -> Burst:
+    async def saved(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        chosen = await ctx.client.get("/api/me/notification-settings", headers=ctx.who.headers)
+        assert chosen.json()["digest_hour"] == 7
+        assert chosen.json()["push_reminders"] is False
+
+    return Burst(
+        _same("/account/notifications", {"email_reminders": "on", "digest_hour": "7"}),
+        check=saved,
+    )
+
+
+async def _web_subscribe(ctx: Ctx) -> Burst:
+    async def one_browser(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        assert [s["endpoint"] for s in listed.json()] == [_BROWSER["endpoint"]]
+
+    return Burst(
+        [("POST", "/account/push-subscriptions", {"json": _BROWSER})] * PARALLEL, check=one_browser
+    )
+
+
+async def _web_unsubscribe(ctx: Ctx) -> Burst:
+    await ctx.post("/api/me/push-subscriptions", _BROWSER)
+
+    async def none_left(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        assert listed.json() == []
+
+    body = {"endpoint": _BROWSER["endpoint"]}
+    return Burst(
+        [("POST", "/account/push-subscriptions/delete", {"json": body})] * PARALLEL,
+        check=none_left,
+    )
+
+
+async def _web_push_test(ctx: Ctx) -> Burst:
+    # No browser subscribed: nothing leaves the machine.
+    return Burst(_same("/account/push-test", {}))
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -837,6 +878,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/lists/{list_id}/delete"): _web_delete_list,
     ("POST", "/tags/{tag_id}"): _web_rename_tag,
     ("POST", "/tags/{tag_id}/delete"): _web_delete_tag,
+    ("POST", "/account/notifications"): _web_notifications,
+    ("POST", "/account/push-subscriptions"): _web_subscribe,
+    ("POST", "/account/push-subscriptions/delete"): _web_unsubscribe,
+    ("POST", "/account/push-test"): _web_push_test,
 }
 
 
@@ -948,6 +993,10 @@ def _request(ctx: Ctx, token: str | None, method: str, url: str, kwargs: dict[st
     if url.startswith("/api/"):
         return ctx.client.request(method, url, headers=ctx.who.headers, **kwargs)
     assert token is not None
+    if "json" in kwargs:
+        # The account page's script posts JSON with the token in a header.
+        headers = {**kwargs.get("headers", {}), "X-CSRF-Token": token}
+        return ctx.client.request(method, url, json=kwargs["json"], headers=headers)
     data = {**kwargs["data"], "csrf_token": token}
     return ctx.client.request(method, url, data=data, headers=kwargs["headers"])
 

@@ -385,6 +385,10 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/lists/{list_id}/delete"): ("tasks",),
     ("POST", "/tags/{tag_id}"): ("name",),
     ("POST", "/tags/{tag_id}/delete"): ("confirm",),
+    ("POST", "/account/notifications"): ("email_reminders", "push_reminders", "digest_hour"),
+    # Sent by the account page's script as JSON (the browser's push subscription).
+    ("POST", "/account/push-subscriptions"): (),
+    ("POST", "/account/push-subscriptions/delete"): (),
 }
 # Routes with nothing to send but the caller's credentials; calling them would sign the
 # sweep out or delete its account, and the authentication tests cover them.
@@ -402,6 +406,8 @@ NOTHING_TO_SWEEP = {
     ("POST", "/account/logout-everywhere"),
     ("GET", "/account"),
     ("GET", "/account/export"),
+    ("GET", "/sw.js"),
+    ("POST", "/account/push-test"),
     ("GET", "/reminders"),
     ("GET", "/api/{user_id}/reminders/due"),
     ("GET", "/api/{user_id}/lists"),

@@ -303,7 +303,8 @@ async def _send(
         "title": task.title,
         "body": f"Due {due}" if due else "Reminder",
         "url": f"/tasks/{task.id}",
-        "tag": f"reminder-{task.id}",
+        # The tag of the page's own reminder notification: one replaces the other.
+        "tag": f"task-{task.id}",
     }
     targets: list[PushSubscription]
     if session is not None:

@@ -70,6 +70,10 @@ class PushSubscriptionCreate(RequestModel):
     )
 
 
+class PushSubscriptionDelete(RequestModel):
+    endpoint: str = Field(min_length=1, max_length=ENDPOINT_MAX)
+
+
 class PushSubscriptionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -16,6 +16,7 @@ from todo.core.deps import SessionDep
 from todo.core.errors import Conflict, RateLimited, Unauthorized, Unprocessable
 from todo.core.ratelimit import check_auth_attempt
 from todo.core.security import Passwords
+from todo.web import notifications
 from todo.web.common import LABELS, flash_and_redirect, redirect, web_router
 from todo.web.deps import MaybeSignedIn, Me
 from todo.web.forms import FieldErrors, app_field_errors, field_errors, read_form
@@ -185,7 +186,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
     return _signed_out(request, "signed_out")
 
 
-def _account_page(
+async def account_page(
     request: Request,
     me: Me,
     *,
@@ -200,6 +201,7 @@ def _account_page(
         {
             "user": me.user,
             "flash": me.flash,
+            "notifications": await notifications.section(request, me.user.id),
             "errors": errors or {},
             "values": {
                 "name": me.user.name,
@@ -214,8 +216,8 @@ def _account_page(
 
 
 @router.get("/account")
-async def account_page(request: Request, me: Me) -> Response:
-    return _account_page(request, me)
+async def show_account(request: Request, me: Me) -> Response:
+    return await account_page(request, me)
 
 
 @router.get("/account/export")
@@ -241,7 +243,7 @@ async def _save_profile_field(
     try:
         body = UserUpdate.model_validate({field: typed})
     except ValidationError as error:
-        return _account_page(
+        return await account_page(
             request,
             me,
             errors=field_errors(error, LABELS),
@@ -303,7 +305,7 @@ async def change_password(
     except Unprocessable as error:
         errors = app_field_errors(error, "current_password")
     except RateLimited as error:
-        return _account_page(
+        return await account_page(
             request,
             me,
             errors={"current_password": error.detail},
@@ -312,7 +314,7 @@ async def change_password(
         )
     else:
         return await flash_and_redirect(session, me, "Your password was changed.", "/account")
-    return _account_page(request, me, errors=errors, status_code=422)
+    return await account_page(request, me, errors=errors, status_code=422)
 
 
 @router.post("/account/logout-everywhere")
@@ -326,7 +328,7 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
     form = await read_form(request)
     typed = form.get("confirm_email", "")
     if typed.strip().lower() != me.user.email:
-        return _account_page(
+        return await account_page(
             request,
             me,
             errors={"confirm_email": f"Type {me.user.email} to confirm."},
