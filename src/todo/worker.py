@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import importlib
 import logging
@@ -100,29 +101,40 @@ class Background:
         self._lock = _SqliteLock(settings)
 
     async def start(self) -> None:
-        mode = self.settings.jobs_in_process
-        if mode == "never":
+        """Decide in the background: the server answers while the queue library loads
+        (about a third of a second of imports, done in a thread)."""
+        if self.settings.jobs_in_process == "never":
             return
         quiet_queue_logs(self.settings)
-        if self.db.is_sqlite:
-            # The in-memory queue is per process: with several app processes on one SQLite
-            # file, the one holding this lock runs the jobs, so none runs twice.
-            if not self._lock.take():
-                self._waiting = asyncio.create_task(self._wait_for_sqlite_lock())
+        self._waiting = asyncio.create_task(self._start(), name="todo-jobs-start")
+
+    async def _start(self) -> None:
+        try:
+            await asyncio.to_thread(load_jobs)
+            await asyncio.to_thread(importlib.import_module, "procrastinate.testing")
+            if self.db.is_sqlite:
+                # The in-memory queue is per process: with several app processes on one
+                # SQLite file, the one holding this lock runs the jobs, so none runs twice.
+                while True:
+                    if self._lock.take():
+                        break
+                    # Another process runs them; it may stop, and then this one takes over.
+                    await asyncio.sleep(SQLITE_RETRY_S)
+                await self._start_worker()
                 return
-            await self._start_worker()
-            return
-        jobs = queue(self.settings, self.db)
-        if mode == "auto":
-            try:
-                others = await jobs.live_workers()
-            except Exception as error:  # no schema yet, database down: decide without it
-                log.warning("could not look for running job workers: %s", error)
-                others = 0
-            if others:
-                log.info("jobs: %d worker(s) already running; not running jobs here", others)
-                return
-        await self._start_worker(jobs)
+            jobs = queue(self.settings, self.db)
+            if self.settings.jobs_in_process == "auto":
+                try:
+                    others = await jobs.live_workers()
+                except Exception as error:  # no schema yet, database down: decide without
+                    log.warning("could not look for running job workers: %s", error)
+                    others = 0
+                if others:
+                    log.info("jobs: %d worker(s) already running; none runs here", others)
+                    return
+            await self._start_worker(jobs)
+        except Exception:
+            log.exception("the in-process job worker did not start")
 
     async def _start_worker(self, jobs: JobQueue | None = None) -> None:
         self.queue = jobs or queue(self.settings, self.db)
@@ -130,16 +142,11 @@ class Background:
         self._worker = InProcessWorker(self.queue)
         self._worker.start()
 
-    async def _wait_for_sqlite_lock(self) -> None:
-        while True:
-            await asyncio.sleep(SQLITE_RETRY_S)
-            if self._lock.take():
-                await self._start_worker()
-                return
-
     async def stop(self) -> None:
         if self._waiting is not None:
             self._waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._waiting
         if self._worker is not None:
             await self._worker.stop()
         if self.queue is not None:
