@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -26,6 +27,7 @@ from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
+from todo.notifications import push
 from todo.notifications.routes import router as notifications_router
 from todo.tags.routes import router as tags_router
 from todo.tasks.lists_routes import router as lists_router
@@ -61,11 +63,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.ratelimiter = RateLimiter.from_settings(settings)
         # The Web Push key, loaded on first use and kept for the life of the process.
         app.state.keys = {}
+        warming = asyncio.create_task(push.warm(app.state.db, settings, app.state.keys))
         app.state.jobs = Background(settings, app.state.db)
         await app.state.jobs.start()
         try:
             yield
         finally:
+            warming.cancel()
             await app.state.jobs.stop()
             await app.state.ratelimiter.aclose()
             await app.state.tokens.aclose()

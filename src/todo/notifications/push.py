@@ -8,6 +8,7 @@ private ones), so a name that resolves to 127.0.0.1 at send time is refused as w
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
 import json
@@ -105,9 +106,24 @@ async def vapid(db: Database, settings: Settings, cache: dict[str, Any]) -> Vapi
     found = cache.get("vapid")
     if isinstance(found, Vapid):
         return found
-    keys = await _load_vapid(db, settings)
-    cache["vapid"] = keys
-    return keys
+    # One loader at a time: parallel first requests would each hold a pooled connection
+    # while opening another.
+    lock: asyncio.Lock = cache.setdefault("vapid_lock", asyncio.Lock())
+    async with lock:
+        found = cache.get("vapid")
+        if isinstance(found, Vapid):
+            return found
+        keys = await _load_vapid(db, settings)
+        cache["vapid"] = keys
+        return keys
+
+
+async def warm(db: Database, settings: Settings, cache: dict[str, Any]) -> None:
+    """Load (or make) the key when a process starts, before requests need it."""
+    try:
+        await vapid(db, settings, cache)
+    except Exception as error:  # no schema yet, database down: the first use tries again
+        log.warning("the Web Push key is not loaded yet: %s", error)
 
 
 async def _load_vapid(db: Database, settings: Settings) -> Vapid:

@@ -188,6 +188,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
 
 async def account_page(
     request: Request,
+    session: SessionDep,
     me: Me,
     *,
     errors: FieldErrors | None = None,
@@ -201,7 +202,7 @@ async def account_page(
         {
             "user": me.user,
             "flash": me.flash,
-            "notifications": await notifications.section(request, me.user.id),
+            "notifications": await notifications.section(request, session, me.user.id),
             "errors": errors or {},
             "values": {
                 "name": me.user.name,
@@ -216,8 +217,8 @@ async def account_page(
 
 
 @router.get("/account")
-async def show_account(request: Request, me: Me) -> Response:
-    return await account_page(request, me)
+async def show_account(request: Request, session: SessionDep, me: Me) -> Response:
+    return await account_page(request, session, me)
 
 
 @router.get("/account/export")
@@ -245,6 +246,7 @@ async def _save_profile_field(
     except ValidationError as error:
         return await account_page(
             request,
+            session,
             me,
             errors=field_errors(error, LABELS),
             values={field: typed},
@@ -307,6 +309,7 @@ async def change_password(
     except RateLimited as error:
         return await account_page(
             request,
+            session,
             me,
             errors={"current_password": error.detail},
             status_code=error.status,
@@ -314,7 +317,7 @@ async def change_password(
         )
     else:
         return await flash_and_redirect(session, me, "Your password was changed.", "/account")
-    return await account_page(request, me, errors=errors, status_code=422)
+    return await account_page(request, session, me, errors=errors, status_code=422)
 
 
 @router.post("/account/logout-everywhere")
@@ -330,6 +333,7 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
     if typed.strip().lower() != me.user.email:
         return await account_page(
             request,
+            session,
             me,
             errors={"confirm_email": f"Type {me.user.email} to confirm."},
             values={"confirm_email": typed},

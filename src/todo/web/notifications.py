@@ -39,14 +39,12 @@ async def _keys(request: Request) -> push.Vapid:
     return await push.vapid(db, settings, cache)
 
 
-async def section(request: Request, user_id: str) -> dict[str, Any]:
-    """What the account page shows in its Notifications section. Read in a session of its
-    own: the page is also drawn after a form's refusal, whatever state that left behind."""
+async def section(request: Request, session: SessionDep, user_id: str) -> dict[str, Any]:
+    """What the account page shows in its Notifications section, read in the request's
+    session (a second one per request would halve what the connection pool serves)."""
     settings: Settings = request.app.state.settings
-    db: Database = request.app.state.db
-    async with db.session(write=False) as session:
-        chosen = await notifications.preferences(session, user_id)
-        browsers = await notifications.subscriptions(session, user_id)
+    chosen = await notifications.preferences(session, user_id)
+    browsers = await notifications.subscriptions(session, user_id)
     return {
         "email_reminders": chosen.email_reminders,
         "push_reminders": chosen.push_reminders,
@@ -85,6 +83,7 @@ async def save_notifications(request: Request, session: SessionDep, me: Me) -> R
 
         return await account_page(
             request,
+            session,
             me,
             errors={"digest_hour": "Choose an hour of the day, or no digest."},
             status_code=422,
