@@ -1,5 +1,6 @@
-"""notifications: reminder channels, push subscriptions, delivery markers, the VAPID key;
-on PostgreSQL, the job queue's own schema (procrastinate)
+"""notifications: reminder channels, push subscriptions, delivery markers, the job queue
+
+Also the VAPID key's table, and on PostgreSQL the job queue's own schema (procrastinate).
 
 Revision ID: 0010_notifications
 Revises: 0008_list_sort
