@@ -178,6 +178,26 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=100, help="Jobs run at once (default: JOBS_CONCURRENCY)."),
+    ] = None,
+) -> None:
+    """Run the background jobs (reminders, digests, expiry) until SIGINT or SIGTERM.
+
+    On PostgreSQL run as many as you like, on any machine; an app process started while
+    one runs leaves the jobs to it (JOBS_IN_PROCESS=auto). On SQLite one process at a
+    time runs them: `todo serve` does unless JOBS_IN_PROCESS=never."""
+    from todo import worker as jobs
+
+    settings = _settings()
+    with _database_errors(settings):
+        _ready(settings)
+        asyncio.run(jobs.run(settings, concurrency=concurrency or settings.jobs_concurrency))
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""

@@ -479,6 +479,62 @@ async def _delete_tag(ctx: Ctx) -> Burst:
     return Burst(calls, {404: {"tag_not_found"}})
 
 
+async def _notification_settings(ctx: Ctx) -> Burst:
+    # The first change of a user makes the row: parallel ones meet in its primary key.
+    bodies = [
+        {"email_reminders": i % 2 == 0, "digest_hour": i % 24}
+        if i % 3
+        else {"push_reminders": False}
+        for i in range(PARALLEL)
+    ]
+
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        final = await ctx.client.get("/api/me/notification-settings", headers=ctx.who.headers)
+        chosen = final.json()
+        assert chosen["push_reminders"] is False
+        assert chosen["digest_hour"] in {b.get("digest_hour") for b in bodies}
+
+    return Burst(
+        [("PATCH", "/api/me/notification-settings", {"json": b}) for b in bodies], check=check
+    )
+
+
+_BROWSER = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/race",
+    "keys": {"p256dh": "BNc" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0MTI"},
+}
+
+
+async def _subscribe(ctx: Ctx) -> Burst:
+    # Half the same browser (one row, its keys updated), half browsers of their own.
+    bodies = [
+        _BROWSER if i % 2 else {**_BROWSER, "endpoint": f"{_BROWSER['endpoint']}-{i}"}
+        for i in range(PARALLEL)
+    ]
+
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        endpoints = [s["endpoint"] for s in listed.json()]
+        assert sorted(endpoints) == sorted({b["endpoint"] for b in bodies})
+        assert {a.json()["id"] for a in answers if a.json()["endpoint"] == _BROWSER["endpoint"]}
+
+    return Burst([("POST", "/api/me/push-subscriptions", {"json": b}) for b in bodies], check=check)
+
+
+async def _test_push(ctx: Ctx) -> Burst:
+    # No browser subscribed: nothing leaves the machine, and every call answers 200.
+    return Burst([("POST", "/api/me/push-subscriptions/test", {})] * PARALLEL)
+
+
+async def _unsubscribe(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/push-subscriptions", _BROWSER)
+    return Burst(
+        [("DELETE", f"/api/me/push-subscriptions/{made['id']}", {})] * PARALLEL,
+        {404: {"push_subscription_not_found"}},
+        exactly_one_success=True,
+    )
+
+
 # The web app's forms: a browser session (cookie and CSRF token) posting each form
 # PARALLEL times at once. A form answers 303 (or, for htmx, 200/204) when it did its work,
 # shows itself again with a 422 page when it refuses what was typed, and sends a browser
@@ -900,6 +956,47 @@ async def _web_revoke_token(ctx: Ctx) -> Burst:
     )
 
 
+async def _web_notifications(ctx: Ctx) -> Burst:
+    async def saved(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        chosen = await ctx.client.get("/api/me/notification-settings", headers=ctx.who.headers)
+        assert chosen.json()["digest_hour"] == 7
+        assert chosen.json()["push_reminders"] is False
+
+    return Burst(
+        _same("/account/notifications", {"email_reminders": "on", "digest_hour": "7"}),
+        check=saved,
+    )
+
+
+async def _web_subscribe(ctx: Ctx) -> Burst:
+    async def one_browser(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        assert [s["endpoint"] for s in listed.json()] == [_BROWSER["endpoint"]]
+
+    return Burst(
+        [("POST", "/account/push-subscriptions", {"json": _BROWSER})] * PARALLEL, check=one_browser
+    )
+
+
+async def _web_unsubscribe(ctx: Ctx) -> Burst:
+    await ctx.post("/api/me/push-subscriptions", _BROWSER)
+
+    async def none_left(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        assert listed.json() == []
+
+    body = {"endpoint": _BROWSER["endpoint"]}
+    return Burst(
+        [("POST", "/account/push-subscriptions/delete", {"json": body})] * PARALLEL,
+        check=none_left,
+    )
+
+
+async def _web_push_test(ctx: Ctx) -> Burst:
+    # No browser subscribed: nothing leaves the machine.
+    return Burst(_same("/account/push-test", {}))
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -924,6 +1021,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("DELETE", "/api/{user_id}/lists/{list_id}"): _delete_list,
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): _rename_tag,
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): _delete_tag,
+    ("PATCH", "/api/{user_id}/notification-settings"): _notification_settings,
+    ("POST", "/api/{user_id}/push-subscriptions"): _subscribe,
+    ("POST", "/api/{user_id}/push-subscriptions/test"): _test_push,
+    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): _unsubscribe,
     ("POST", "/login"): _web_login,
     ("POST", "/signup"): _web_signup,
     ("POST", "/logout"): _web_logout,
@@ -949,6 +1050,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tags/{tag_id}/delete"): _web_delete_tag,
     ("POST", "/account/tokens"): _web_create_token,
     ("POST", "/account/tokens/{token_id:int}/delete"): _web_revoke_token,
+    ("POST", "/account/notifications"): _web_notifications,
+    ("POST", "/account/push-subscriptions"): _web_subscribe,
+    ("POST", "/account/push-subscriptions/delete"): _web_unsubscribe,
+    ("POST", "/account/push-test"): _web_push_test,
 }
 
 
@@ -1060,6 +1165,10 @@ def _request(ctx: Ctx, token: str | None, method: str, url: str, kwargs: dict[st
     if url.startswith("/api/"):
         return ctx.client.request(method, url, headers=ctx.who.headers, **kwargs)
     assert token is not None
+    if "json" in kwargs:
+        # The account page's script posts JSON with the token in a header.
+        headers = {**kwargs.get("headers", {}), "X-CSRF-Token": token}
+        return ctx.client.request(method, url, json=kwargs["json"], headers=headers)
     data = {**kwargs["data"], "csrf_token": token}
     return ctx.client.request(method, url, data=data, headers=kwargs["headers"])
 

@@ -54,6 +54,12 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/auth/tokens/{token_id}"): Call(),
     ("POST", "/api/{user_id}/tasks/{task_id}/restore"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/trash/{task_id}"): Call(trashed=True),
+    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): Call(),
+}
+
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/bola-victim",
+    "keys": {"p256dh": "BNc" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0MTI"},
 }
 
 # Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
@@ -68,6 +74,11 @@ OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/tags"): Call(),
     ("GET", "/api/{user_id}/trash"): Call(),
     ("DELETE", "/api/{user_id}/trash"): Call(),
+    ("GET", "/api/{user_id}/notification-settings"): Call(),
+    ("PATCH", "/api/{user_id}/notification-settings"): Call(json={"email_reminders": True}),
+    ("GET", "/api/{user_id}/push-subscriptions"): Call(),
+    ("POST", "/api/{user_id}/push-subscriptions"): Call(json=PUSH_SUBSCRIPTION),
+    ("POST", "/api/{user_id}/push-subscriptions/test"): Call(),
 }
 
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
@@ -165,6 +176,12 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
     assert trashed.status_code == 201
     gone = await client.delete(f"/api/me/tasks/{trashed.json()['id']}", headers=headers)
     assert gone.status_code == 204
+    subscribed = await client.post(
+        "/api/me/push-subscriptions",
+        headers=headers,
+        json={**PUSH_SUBSCRIPTION, "endpoint": f"{PUSH_SUBSCRIPTION['endpoint']}-{name[-8:]}"},
+    )
+    assert subscribed.status_code == 201, subscribed.text
     return Victim(
         account=alice,
         ids={
@@ -173,6 +190,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "tag_id": tags.json()[0]["id"],
             "token_id": token.json()["id"],
             "trashed_id": trashed.json()["id"],
+            "subscription_id": subscribed.json()["id"],
         },
         titles=[
             "Alice's secret task",
@@ -194,6 +212,8 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/reminders/due",
         "/api/auth/tokens",
         "/api/me/trash",
+        "/api/me/notification-settings",
+        "/api/me/push-subscriptions",
     ):
         response = await client.get(path, headers=account.headers)
         assert response.status_code == 200

@@ -390,6 +390,10 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/account/tokens"): ("token_name", "scopes", "expires"),
     # Nothing but the id in its address (and the CSRF token every form sends).
     ("POST", "/account/tokens/{token_id:int}/delete"): (),
+    ("POST", "/account/notifications"): ("email_reminders", "push_reminders", "digest_hour"),
+    # Sent by the account page's script as JSON (the browser's push subscription).
+    ("POST", "/account/push-subscriptions"): (),
+    ("POST", "/account/push-subscriptions/delete"): (),
 }
 # Routes with nothing to send but the caller's credentials; calling them would sign the
 # sweep out or delete its account, and the authentication tests cover them.
@@ -407,6 +411,8 @@ NOTHING_TO_SWEEP = {
     ("POST", "/account/logout-everywhere"),
     ("GET", "/account"),
     ("GET", "/account/export"),
+    ("GET", "/sw.js"),
+    ("POST", "/account/push-test"),
     ("GET", "/reminders"),
     ("GET", "/api/{user_id}/reminders/due"),
     ("GET", "/api/{user_id}/lists"),
@@ -442,6 +448,7 @@ def _base(target: Target, name: str) -> Any:
         "scopes": ["tasks:read"],
         "token_name": "sweep",
         "expires": "30",
+        "subscription_id": 1,
         "title": "sweep",
         "text": "sweep tomorrow #x",
         "name": "sweep",

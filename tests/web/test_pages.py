@@ -541,8 +541,10 @@ async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) ->
     assert transferred < 60_000
     # 100 KB until the sidebar, quick-add preview, reordering and reminders came (105 KB);
     # the phone drawer and focus kept by row id (issue 10) brought it to 110.7 KB, and 111.2 KB
-    # on PostgreSQL, whose ids (in every row's links and forms) have more digits there.
-    assert decoded < 112_000
+    # on PostgreSQL, whose ids (in every row's links and forms) have more digits there. The
+    # account page's tokens and notifications and the trash view brought one app.css to
+    # 113.6 KB; what travels (compressed) stays under the 60 KB above.
+    assert decoded < 120_000
 
 
 async def test_the_account_page_downloads_my_data_and_only_mine(client: httpx.AsyncClient) -> None:

@@ -27,6 +27,8 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_id_priority", "user_id", "priority", "id"),
         Index("ix_tasks_user_id_list_id_position", "user_id", "list_id", "position", "id"),
         Index("ix_tasks_user_id_remind_at", "user_id", "remind_at"),
+        # The reminder scan reads fired reminders of every user by time.
+        Index("ix_tasks_remind_at", "remind_at"),
         Index("ix_tasks_user_id_series_id", "user_id", "series_id", "occurrence"),
         # The trash, newest deletion first, and the purge of what is older than 30 days.
         # Partial: it holds trashed tasks only, so creating a task writes nothing to it and

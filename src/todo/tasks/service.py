@@ -646,6 +646,23 @@ async def due_reminders(session: AsyncSession, user_id: str, *, now: datetime) -
     return result.all()
 
 
+async def open_due_by(
+    session: AsyncSession, user_id: str, day: date, *, limit: int = 50
+) -> Sequence[Task]:
+    """Open tasks due on `day` or before (overdue), oldest due first: the daily digest."""
+    result = await session.exec(
+        select(Task)
+        .where(
+            col(Task.user_id) == user_id,
+            col(Task.completed).is_(False),
+            col(Task.due_date) <= day,
+        )
+        .order_by(col(Task.due_date), col(Task.due_at), col(Task.id))
+        .limit(limit)
+    )
+    return result.all()
+
+
 async def dismiss_reminder(session: AsyncSession, task: Task) -> Task:
     if task.reminder_dismissed:
         return task
