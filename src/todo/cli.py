@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from todo.client.commands import register as register_people_commands
 from todo.core.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -22,8 +23,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
+OPERATOR_PANEL = "Operating a server (on its database)"
+app.add_typer(db_app, name="db", rich_help_panel=OPERATOR_PANEL)
+app.add_typer(user_app, name="user", rich_help_panel=OPERATOR_PANEL)
+register_people_commands(app)
 
 T = TypeVar("T")
 
@@ -129,7 +132,7 @@ def _migrating(action: Callable[[Settings], T]) -> T:
         return action(settings)
 
 
-@app.command()
+@app.command(rich_help_panel=OPERATOR_PANEL)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PORT")] = 8000,
@@ -294,7 +297,7 @@ def user_delete(
     typer.echo(f"deleted {email}")
 
 
-@app.command("export")
+@app.command("export", rich_help_panel=OPERATOR_PANEL)
 def export(
     out: Annotated[
         Path, typer.Option("--out", help="File to write; `-` writes to standard output.")
@@ -342,7 +345,7 @@ def export(
     typer.echo(f"exported {users} account(s) and {tasks} task(s) to {out}", err=True)
 
 
-@app.command("import")
+@app.command("import", rich_help_panel=OPERATOR_PANEL)
 def import_(
     file: Annotated[Path, typer.Argument(help="A file written by `todo export`.")],
 ) -> None:
@@ -390,5 +393,7 @@ def _not_alembic_setup(record: logging.LogRecord) -> bool:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Every request the people's commands make would be a line of noise above their output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_setup)
     app()
