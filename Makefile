@@ -50,6 +50,7 @@ test-faults: .venv/.synced
 lint: .venv/.synced
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
+	.venv/bin/lint-imports
 
 fmt: .venv/.synced
 	.venv/bin/ruff check --fix src tests bench

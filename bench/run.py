@@ -438,10 +438,12 @@ async def ceiling(plan: Plan, workers: int) -> dict[str, Any]:
 def _has_web_list_page() -> bool:
     """Whether the web app serves its task list at / (it is being built alongside)."""
     try:
-        from todo.web.routes import router
+        from todo.web import routes
     except ImportError:
         return False
-    return any(getattr(route, "path", None) == "/" for route in router.routes)
+    # Before the web routes were split by domain, routes.py held one router.
+    routers = getattr(routes, "ROUTERS", None) or [getattr(routes, "router", None)]
+    return any(getattr(route, "path", None) == "/" for router in routers for route in router.routes)
 
 
 def main() -> None:

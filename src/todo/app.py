@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse
 
 from todo.accounts.routes import router as accounts_router
+from todo.backup.routes import router as backup_router
 from todo.core import handlers
 from todo.core.config import Settings, load_settings
 from todo.core.db import Database
@@ -25,8 +26,8 @@ from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
-from todo.lists.routes import router as lists_router
 from todo.tags.routes import router as tags_router
+from todo.tasks.lists_routes import router as lists_router
 from todo.tasks.routes import reminders_router
 from todo.tasks.routes import router as tasks_router
 from todo.web import routes as web
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     _mount_docs(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
+    app.include_router(backup_router)
     app.include_router(tasks_router)
     app.include_router(reminders_router)
     app.include_router(lists_router)

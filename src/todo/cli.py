@@ -219,8 +219,8 @@ def user_create(
     """Create an account."""
     from pydantic import ValidationError
 
-    from todo.accounts import service as accounts
     from todo.accounts.schemas import SignupRequest
+    from todo.services import accounts
 
     try:
         body = SignupRequest.model_validate({"email": email, "password": password, "name": name})
@@ -252,8 +252,8 @@ def user_create(
 @user_app.command("list")
 def user_list() -> None:
     """List accounts: id, email, name."""
-    from todo.accounts import service as accounts
     from todo.core.db import Database
+    from todo.services import accounts
 
     async def rows(settings: Settings) -> list[str]:
         db = Database(settings)
@@ -274,8 +274,8 @@ def user_delete(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete an account and every task it owns."""
-    from todo.accounts import service as accounts
     from todo.core.db import Database
+    from todo.services import accounts
 
     if not yes:
         typer.confirm(f"Delete {email} and all of its tasks?", abort=True)
@@ -307,9 +307,9 @@ def export(
     ] = None,
 ) -> None:
     """Back up every account (or one) with all its data as JSON, password hashes included."""
-    from todo import backup
-    from todo.accounts import service as accounts
+    from todo.backup import service as backup
     from todo.core.db import Database
+    from todo.services import accounts
 
     async def dump(settings: Settings) -> dict[str, Any] | None:
         db = Database(settings)
@@ -350,7 +350,8 @@ def import_(
     file: Annotated[Path, typer.Argument(help="A file written by `todo export`.")],
 ) -> None:
     """Restore a backup into an empty database (the schema is created when missing)."""
-    from todo import backup, migrations
+    from todo import migrations
+    from todo.backup import service as backup
     from todo.core.db import Database
 
     try:

@@ -550,7 +550,7 @@ def test_import_answers_malformed_files_in_one_line(
     ],
 )
 def test_deleted_accounts_in_a_backup_are_checked_like_every_row(entries: Any, field: str) -> None:
-    from todo import backup
+    from todo.backup import service as backup
 
     document = {
         "format": "todo-export",

@@ -3,9 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
-from fastapi.responses import JSONResponse
 
-from todo import backup
 from todo.accounts import service as accounts
 from todo.accounts.deps import CurrentUser, PasswordsDep, TokensDep
 from todo.accounts.schemas import (
@@ -104,22 +102,6 @@ async def token(
 @router.get("/me", summary="The signed-in user", responses=problem_responses(401))
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
-
-
-@router.get(
-    "/me/export",
-    summary="Download all your data",
-    description="Your account, lists, tags and tasks in the backup format of `todo export` "
-    "(without the password hash).",
-    response_model=backup.Export,
-    responses=problem_responses(401),
-)
-async def export_me(session: SessionDep, user: CurrentUser) -> JSONResponse:
-    document = await backup.export_user(session, user.id)
-    return JSONResponse(
-        document,
-        headers={"Content-Disposition": 'attachment; filename="todo-export.json"'},
-    )
 
 
 @router.patch(

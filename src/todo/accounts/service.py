@@ -18,10 +18,15 @@ from todo.accounts.models import DeletedAccount, User, WebSession
 from todo.accounts.schemas import EMAIL_MAX, NAME_MAX
 from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from todo.core.hooks import Hook
 from todo.core.security import Passwords
 from todo.core.tokens import TokenClaims, TokenService
-from todo.lists import service as lists
-from todo.tasks import service as tasks
+
+# Run inside the writer's transaction; handlers never commit.
+account_created: Hook[AsyncSession, str] = Hook("account_created")
+"""A new account (its user id): lists gives it an Inbox."""
+timezone_changed: Hook[AsyncSession, str, ZoneInfo] = Hook("timezone_changed")
+"""An account's new time zone: tasks re-derives the day of every timed due date."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ async def _insert_with_inbox(session: AsyncSession, user: User) -> bool:
     session.add(user)
     try:
         await session.flush()
-        await lists.add_inbox(session, user.id)
+        await account_created.run(session, user.id)
     except IntegrityError:
         await session.rollback()
         return False
@@ -284,7 +289,7 @@ async def update_profile(
         user.name = name
     if timezone is not None and timezone != user.timezone:
         user.timezone = timezone
-        await tasks.retime_due_dates(session, user.id, ZoneInfo(timezone))
+        await timezone_changed.run(session, user.id, ZoneInfo(timezone))
     user.updated_at = utcnow()
     session.add(user)
     await session.commit()

@@ -466,7 +466,7 @@ def _csv_task(row: dict[str, str], *, where: str, clock: Clock) -> Draft:
 
 def _todo_export(text: str, *, name: str, clock: Clock) -> Parsed:
     """The web app's "Download my data" file (or `todo export --user`): one account."""
-    from todo import backup
+    from todo.backup import service as backup
 
     try:
         document = json.loads(text)

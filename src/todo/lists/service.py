@@ -11,6 +11,7 @@ from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo.accounts import service as accounts
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
 from todo.core.ids import ID_MAX
@@ -33,6 +34,11 @@ async def add_inbox(session: AsyncSession, user_id: str) -> TaskList:
     session.add(inbox)
     await session.flush()
     return inbox
+
+
+@accounts.account_created.connect
+async def _give_inbox(session: AsyncSession, user_id: str) -> None:
+    await add_inbox(session, user_id)
 
 
 async def inbox(session: AsyncSession, user_id: str) -> TaskList:

@@ -18,6 +18,7 @@ from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo.accounts import service as accounts
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from todo.core.idempotency import BeforeCommit
@@ -614,6 +615,7 @@ async def delete_list(session: AsyncSession, found: TaskList, *, tasks: DeleteMo
     await session.commit()
 
 
+@accounts.timezone_changed.connect
 async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) -> None:
     """After a time zone change, re-derive the calendar day of every timed due; no commit."""
     timed = (

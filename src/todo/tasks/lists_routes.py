@@ -1,3 +1,7 @@
+"""The lists' API. It lives with tasks, not in lists/, because its answers count a list's
+tasks and its delete moves or deletes them: lists sit below tasks in the layers, and a list
+on its own knows nothing of what it holds."""
+
 from __future__ import annotations
 
 from typing import Annotated

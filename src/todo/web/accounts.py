@@ -1,0 +1,337 @@
+"""The account pages: log in, sign up, log out, and the account's own settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from pydantic import SecretStr, ValidationError
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from todo.accounts import service as accounts
+from todo.accounts.deps import PasswordsDep
+from todo.accounts.schemas import LoginRequest, SignupRequest, UserUpdate
+from todo.backup import service as backup
+from todo.core.deps import SessionDep
+from todo.core.errors import Conflict, RateLimited, Unauthorized, Unprocessable
+from todo.core.ratelimit import check_auth_attempt
+from todo.core.security import Passwords
+from todo.web.common import LABELS, flash_and_redirect, redirect, web_router
+from todo.web.deps import MaybeSignedIn, Me
+from todo.web.forms import FieldErrors, app_field_errors, field_errors, read_form
+from todo.web.render import render
+from todo.web.security import (
+    SESSION_COOKIE,
+    VISITOR_COOKIE,
+    delete_cookie,
+    safe_next,
+    session_token,
+    set_cookie,
+)
+
+router = web_router()
+
+
+LOGIN_NOTICES = {
+    "signed_out": "You are logged out.",
+    "everywhere": "You are logged out on every device.",
+    "deleted": "Your account and all of its tasks were deleted.",
+}
+
+
+def _with_session(request: Request, target: str, token: str) -> RedirectResponse:
+    response = redirect(target)
+    max_age = int(accounts.WEB_SESSION_MAX.total_seconds())
+    set_cookie(response, request, SESSION_COOKIE, token, max_age=max_age)
+    delete_cookie(response, request, VISITOR_COOKIE)
+    return response
+
+
+def _signed_out(request: Request, notice: str) -> RedirectResponse:
+    response = redirect(f"/login?notice={notice}")
+    delete_cookie(response, request, SESSION_COOKIE)
+    return response
+
+
+def _too_many(request: Request, error: RateLimited, template: str, **context: Any) -> Response:
+    return render(
+        request,
+        template,
+        {"email": "", "values": {}, "notice": None, **context, "errors": {"form": error.detail}},
+        status_code=error.status,
+        headers=error.headers,
+    )
+
+
+@router.get("/login")
+async def login_page(
+    request: Request,
+    signed_in: MaybeSignedIn,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    notice: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    if signed_in is not None:
+        return redirect(safe_next(next))
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "next": safe_next(next),
+            "email": "",
+            "errors": {},
+            "notice": LOGIN_NOTICES.get(notice or ""),
+        },
+    )
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep, passwords: PasswordsDep) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    errors: FieldErrors
+    status_code = 422
+    try:
+        body = LoginRequest.model_validate(
+            {"email": form.get("email", ""), "password": form.get("password", "")}
+        )
+        await check_auth_attempt(request, "login", body.email)
+        result = await accounts.web_login(
+            session,
+            passwords=passwords,
+            email=body.email,
+            password=body.password.get_secret_value(),
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Unauthorized as error:
+        errors, status_code = {"form": error.detail}, 401
+    except RateLimited as error:
+        return _too_many(
+            request, error, "accounts/login.html", next=target, email=form.get("email", "")
+        )
+    else:
+        return _with_session(request, target, result.token)
+    return render(
+        request,
+        "accounts/login.html",
+        {"next": target, "email": form.get("email", ""), "errors": errors, "notice": None},
+        status_code=status_code,
+    )
+
+
+@router.get("/signup")
+async def signup_page(
+    request: Request,
+    signed_in: MaybeSignedIn,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    if signed_in is not None:
+        return redirect(safe_next(next))
+    return render(
+        request,
+        "accounts/signup.html",
+        {"next": safe_next(next), "values": {}, "errors": {}},
+    )
+
+
+@router.post("/signup")
+async def signup(request: Request, session: SessionDep, passwords: PasswordsDep) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    values = {"email": form.get("email", ""), "name": form.get("name", "")}
+    errors: FieldErrors
+    try:
+        body = SignupRequest.model_validate({**values, "password": form.get("password", "")})
+        await check_auth_attempt(request, "signup", body.email)
+        result = await accounts.web_signup(
+            session,
+            passwords=passwords,
+            email=body.email,
+            password=body.password.get_secret_value(),
+            name=body.name,
+            timezone=_browser_zone(form.get("timezone", "")),
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Conflict as error:
+        errors = {"email": error.detail}
+    except RateLimited as error:
+        return _too_many(request, error, "accounts/signup.html", next=target, values=values)
+    else:
+        return _with_session(request, target, result.token)
+    return render(
+        request,
+        "accounts/signup.html",
+        {"next": target, "values": values, "errors": errors},
+        status_code=422,
+    )
+
+
+def _browser_zone(raw: str) -> str:
+    """The time zone the browser reported at sign-up; anything unknown (or a browser
+    without JavaScript) gets UTC rather than a refused sign-up."""
+    try:
+        zone = UserUpdate.model_validate({"timezone": raw.strip()}).timezone
+    except ValidationError:
+        return "UTC"
+    return zone or "UTC"
+
+
+@router.post("/logout")
+async def logout(request: Request, session: SessionDep) -> Response:
+    token = session_token(request)
+    if token is not None:
+        await accounts.end_web_session(session, token)
+    return _signed_out(request, "signed_out")
+
+
+def _account_page(
+    request: Request,
+    me: Me,
+    *,
+    errors: FieldErrors | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "user": me.user,
+            "flash": me.flash,
+            "errors": errors or {},
+            "values": {
+                "name": me.user.name,
+                "timezone": me.user.timezone,
+                "confirm_email": "",
+                **(values or {}),
+            },
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+@router.get("/account")
+async def account_page(request: Request, me: Me) -> Response:
+    return _account_page(request, me)
+
+
+@router.get("/account/export")
+async def download_my_data(session: SessionDep, me: Me) -> Response:
+    """The same document as GET /api/auth/me/export and `todo export --user`."""
+    document = await backup.export_user(session, me.user.id)
+    return JSONResponse(
+        document,
+        headers={"Content-Disposition": 'attachment; filename="todo-export.json"'},
+    )
+
+
+async def _save_profile_field(
+    request: Request,
+    session: SessionDep,
+    passwords: Passwords,
+    me: Me,
+    field: str,
+    saved: str,
+) -> Response:
+    """One field of the account page's own small forms: saved, or shown again with why."""
+    typed = (await read_form(request)).get(field, "")
+    try:
+        body = UserUpdate.model_validate({field: typed})
+    except ValidationError as error:
+        return _account_page(
+            request,
+            me,
+            errors=field_errors(error, LABELS),
+            values={field: typed},
+            status_code=422,
+        )
+    await accounts.update_profile(
+        session, me.user, passwords=passwords, **{field: getattr(body, field)}
+    )
+    return await flash_and_redirect(session, me, saved, "/account")
+
+
+@router.post("/account/name")
+async def change_name(
+    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+) -> Response:
+    return await _save_profile_field(
+        request, session, passwords, me, "name", "Your name was saved."
+    )
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+@router.post("/account/timezone")
+async def change_timezone(
+    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+) -> Response:
+    return await _save_profile_field(
+        request, session, passwords, me, "timezone", "Your time zone was saved."
+    )
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request, session: SessionDep, passwords: PasswordsDep, me: Me
+) -> Response:
+    form = await read_form(request)
+    errors: FieldErrors
+    try:
+        body = UserUpdate.model_validate(
+            {
+                "current_password": form.get("current_password", ""),
+                "new_password": form.get("new_password", ""),
+            }
+        )
+        await check_auth_attempt(request, "login", me.user.email)
+        await accounts.update_profile(
+            session,
+            me.user,
+            passwords=passwords,
+            current_password=_secret(body.current_password),
+            new_password=_secret(body.new_password),
+            keep_web_session=me.session_id,
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Unprocessable as error:
+        errors = app_field_errors(error, "current_password")
+    except RateLimited as error:
+        return _account_page(
+            request,
+            me,
+            errors={"current_password": error.detail},
+            status_code=error.status,
+            headers=error.headers,
+        )
+    else:
+        return await flash_and_redirect(session, me, "Your password was changed.", "/account")
+    return _account_page(request, me, errors=errors, status_code=422)
+
+
+@router.post("/account/logout-everywhere")
+async def logout_everywhere(request: Request, session: SessionDep, me: Me) -> Response:
+    await accounts.logout_everywhere(session, me.user)
+    return _signed_out(request, "everywhere")
+
+
+@router.post("/account/delete")
+async def delete_account(request: Request, session: SessionDep, me: Me) -> Response:
+    form = await read_form(request)
+    typed = form.get("confirm_email", "")
+    if typed.strip().lower() != me.user.email:
+        return _account_page(
+            request,
+            me,
+            errors={"confirm_email": f"Type {me.user.email} to confirm."},
+            values={"confirm_email": typed},
+            status_code=422,
+        )
+    await accounts.delete_user(session, me.user.id)
+    return _signed_out(request, "deleted")

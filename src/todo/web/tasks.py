@@ -1,0 +1,381 @@
+"""The task list and a task's own page: add, complete, edit, move, delete, restore."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from pydantic import ValidationError
+from sqlalchemy import inspect
+from starlette.responses import Response
+
+from todo.core.db import utcnow
+from todo.core.deps import SessionDep
+from todo.core.errors import BadRequest, Unprocessable
+from todo.core.ids import parse_row_id
+from todo.core.schemas import NO_CONTROLS
+from todo.lists import service as lists
+from todo.tasks import service as tasks
+from todo.tasks.models import Task
+from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
+from todo.web import taskform
+from todo.web.common import LABELS, clock_of, flash_and_redirect, redirect, web_router
+from todo.web.deps import Flash, Me, OwnedTask, is_htmx, wants_fragment
+from todo.web.display import today
+from todo.web.forms import (
+    QUICK_ADD_MAX,
+    FieldErrors,
+    QuickAddLine,
+    app_field_errors,
+    field_errors,
+    read_form,
+)
+from todo.web.listing import SEARCH_MAX, ListView
+from todo.web.page import changed_counts, list_context, list_view, owned_tag, shown_list
+from todo.web.render import render
+from todo.web.security import local_path, safe_next
+
+router = web_router()
+
+
+@router.get("/")
+async def task_list(
+    request: Request,
+    session: SessionDep,
+    me: Me,
+    show: Annotated[str | None, Query(alias="filter", max_length=20)] = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    scope: Annotated[str | None, Query(alias="view", max_length=20)] = None,
+    list_id: Annotated[str | None, Query(alias="list", max_length=20)] = None,
+    tag_id: Annotated[str | None, Query(alias="tag", max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=SEARCH_MAX), NO_CONTROLS] = None,
+) -> Response:
+    view = ListView.parse(show, sort, cursor, scope=scope, list_id=list_id, tag_id=tag_id, q=q)
+    context = await list_context(session, me, view)
+    if wants_fragment(request):
+        more = request.headers.get("hx-target") == "task-list"
+        return render(request, "tasks/_more.html" if more else "tasks/_region_update.html", context)
+    return render(
+        request,
+        "tasks/list.html",
+        {**context, "flash": me.flash, "title": "", "errors": {}},
+    )
+
+
+@router.post("/sort")
+async def choose_sort(request: Request, session: SessionDep, me: Me) -> Response:
+    """The order a list is shown in, kept with the list so it opens that way next time."""
+    form = await read_form(request)
+    view = ListView.parse(
+        form.get("filter"),
+        form.get("sort"),
+        scope=form.get("view"),
+        list_id=form.get("list"),
+        tag_id=form.get("tag"),
+        q=form.get("q"),
+    )
+    if not view.sort_given:
+        raise BadRequest("Choose one of the offered orders.", code="bad_sort")
+    shown = await shown_list(session, me, view)
+    if shown is not None:
+        await lists.remember_sort(session, shown, view.sort)
+    if is_htmx(request):
+        context = await list_context(session, me, view)
+        return render(
+            request, "tasks/_region_update.html", context, headers={"HX-Push-Url": view.url()}
+        )
+    return redirect(view.url())
+
+
+@router.post("/tasks")
+async def create_task(request: Request, session: SessionDep, me: Me) -> Response:
+    form = await read_form(request)
+    view = list_view(request, form)
+    text = form.get("title", "")
+    errors: FieldErrors = {}
+    try:
+        # Quick add reads dates, recurrence, !priority, #tags and +list out of the line.
+        QuickAddLine.model_validate({"title": text})
+        created = await tasks.quick_add(
+            session,
+            me.user.id,
+            text,
+            clock_=clock_of(me),
+            **await _view_defaults(session, me, view),
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Unprocessable as error:
+        errors = {"title": _reason(error)}
+    if errors:
+        invalid = {"title": text, "errors": errors}
+        if is_htmx(request):
+            return render(
+                request,
+                "tasks/_new_task.html",
+                {"view": view, **invalid},
+                status_code=422,
+                headers={"HX-Retarget": "#new-task", "HX-Reswap": "outerHTML"},
+            )
+        context = await list_context(session, me, view)
+        return render(request, "tasks/list.html", {**context, **invalid}, status_code=422)
+    context = await list_context(session, me, view)
+    # A task this view cannot show (a search, Completed) must not vanish without a word.
+    elsewhere = None
+    if all(task.id != created.id for task in context["page"].items):
+        where = (await lists.get_list(session, me.user.id, created.list_id)).name
+        elsewhere = f"Added “{created.title}” to {where}; this view does not show it."
+    if is_htmx(request):
+        toast = Flash(elsewhere) if elsewhere else None
+        return render(
+            request,
+            "tasks/_created.html",
+            {**context, "title": "", "errors": {}, "toast": toast},
+        )
+    if elsewhere:
+        return await flash_and_redirect(session, me, elsewhere, view.url())
+    return redirect(view.url())
+
+
+async def _view_defaults(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
+    """What a task typed in this view gets so that it shows there: the view's list, tag or
+    day (what the line itself says still wins)."""
+    if view.list_id is not None:
+        return {"list_id": (await lists.get_list(session, me.user.id, view.list_id)).id}
+    if view.tag_id is not None:
+        return {"tags": [(await owned_tag(session, me, view.tag_id)).name]}
+    if view.scope in ("today", "upcoming"):
+        return {"due_date": today(me.user.timezone)}
+    return {}
+
+
+def _reason(error: Unprocessable) -> str:
+    """The service's reason as a sentence for a person."""
+    reasons = [str(entry.get("reason")) for entry in error.errors or [] if entry.get("reason")]
+    if not reasons:
+        return error.detail
+    reason = reasons[0]
+    return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
+
+
+@router.get("/tasks/preview")
+async def quick_add_preview(
+    request: Request,
+    me: Me,
+    title: Annotated[str, Query(max_length=QUICK_ADD_MAX), NO_CONTROLS] = "",
+) -> Response:
+    """The parts of a quick-add line the server recognises, as chips under the input."""
+    if not wants_fragment(request):
+        return redirect("/")
+    found: tasks.Preview | None = None
+    problem = None
+    if title.strip():
+        try:
+            found = tasks.preview(title, clock_=clock_of(me))
+        except Unprocessable as error:
+            problem = _reason(error)
+    return render(
+        request,
+        "tasks/_preview.html",
+        {"found": found, "problem": problem, "user": me.user},
+    )
+
+
+def _replacing_row(task_id: int | None) -> dict[str, str]:
+    return {"HX-Retarget": f"#task-{task_id}", "HX-Reswap": "outerHTML"}
+
+
+async def _row_changed(request: Request, session: SessionDep, me: Me, task: Task) -> Response:
+    context = await changed_counts(session, me, list_view(request, {}))
+    return render(
+        request,
+        "tasks/_row_changed.html",
+        {**context, "task": task},
+        headers=_replacing_row(task.id),
+    )
+
+
+@router.post("/tasks/{task_id:int}/complete")
+async def complete_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    wanted = {"true": True, "false": False}.get(form.get("completed", ""))
+    task = await tasks.set_completed(session, task, wanted, clock_=clock_of(me))
+    if inspect(me.user).expired_attributes:
+        # A parallel request set the same state first and the service rolled its own write
+        # back, expiring everything this request had loaded: the page needs the user again.
+        await session.refresh(me.user)
+    if is_htmx(request) and task.rrule and task.completed:
+        # Completing one of a series made the next: the whole list shows it.
+        context = await list_context(session, me, list_view(request, form))
+        headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
+        return render(request, "tasks/_region_update.html", context, headers=headers)
+    if is_htmx(request):
+        view = list_view(request, form)
+        if not view.shows(completed=task.completed):
+            # A filtered view lets the row go, as a reload would; the counts still change.
+            context = await changed_counts(session, me, view)
+            return render(
+                request, "tasks/_counts_oob.html", context, headers=_replacing_row(task.id)
+            )
+        return await _row_changed(request, session, me, task)
+    return redirect(safe_next(form.get("next")))
+
+
+async def _detail_context(
+    session: SessionDep, me: Me, task: Task, values: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "user": me.user,
+        "task": task,
+        "values": values,
+        "lists": await tasks.lists_with_counts(session, me.user.id),
+        "repeats": taskform.REPEATS,
+        "recurrence_modes": taskform.RECURRENCE_MODES,
+        "day_names": taskform.DAY_NAMES,
+    }
+
+
+@router.get("/tasks/{task_id:int}")
+async def task_page(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    back = local_path(request.headers.get("referer")) or "/"
+    values = taskform.values_of(task, clock_of(me).tz)
+    return render(
+        request,
+        "tasks/detail.html",
+        {
+            **await _detail_context(session, me, task, values),
+            "flash": me.flash,
+            "errors": {},
+            "next": back if back == "/" or back.startswith("/?") else "/",
+        },
+    )
+
+
+@router.get("/tasks/{task_id:int}/edit")
+async def edit_row(request: Request, task: OwnedTask) -> Response:
+    if not wants_fragment(request):
+        return redirect(f"/tasks/{task.id}")
+    context = {"task": task, "value": task.title, "errors": {}}
+    return render(request, "tasks/_edit_row.html", context)
+
+
+@router.get("/tasks/{task_id:int}/row")
+async def task_row(request: Request, me: Me, task: OwnedTask) -> Response:
+    if not wants_fragment(request):
+        return redirect("/")
+    context = {"task": task, "user": me.user, "view": list_view(request, {})}
+    return render(request, "tasks/_row.html", context)
+
+
+@router.post("/tasks/{task_id:int}")
+async def update_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    days = [day for day in (await request.form()).getlist("repeat_days") if isinstance(day, str)]
+    target = safe_next(form.get("next"))
+    clock = clock_of(me)
+    errors: FieldErrors
+    try:
+        data = TaskUpdate.model_validate(taskform.changes_of(form, days, clock.tz))
+        task = await tasks.update_task(session, task, data, clock_=clock)
+    except taskform.FormProblem as problem:
+        errors = {problem.field: problem.message}
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Unprocessable as error:
+        errors = app_field_errors(error, "due_date")
+    else:
+        if is_htmx(request):
+            return await _row_changed(request, session, me, task)
+        return await flash_and_redirect(session, me, f"Saved “{task.title}”.", target)
+    if is_htmx(request):
+        context = {"task": task, "value": form.get("title", ""), "errors": errors}
+        return render(request, "tasks/_edit_row.html", context, status_code=422)
+    values = taskform.resubmitted(task, clock.tz, form, days)
+    return render(
+        request,
+        "tasks/detail.html",
+        {**await _detail_context(session, me, task, values), "errors": errors, "next": target},
+        status_code=422,
+    )
+
+
+@router.get("/reminders")
+async def reminders(request: Request, session: SessionDep, me: Me) -> Response:
+    """Reminders that are due, polled by the page to show them as they fall due."""
+    if not wants_fragment(request):
+        return redirect("/")
+    due = await tasks.due_reminders(session, me.user.id, now=utcnow())
+    return render(request, "tasks/_reminders.html", {"reminders": due})
+
+
+@router.post("/tasks/{task_id:int}/reminder/dismiss")
+async def dismiss_reminder(request: Request, session: SessionDep, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    await tasks.dismiss_reminder(session, task)
+    if is_htmx(request):
+        return Response(status_code=200)
+    return redirect(safe_next(form.get("next")))
+
+
+@router.post("/tasks/{task_id:int}/move")
+async def move_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    """Drag and drop, or Alt+Arrow: place the task right after another of its list."""
+    form = await read_form(request)
+    after = form.get("after", "")
+    after_id = parse_row_id(after) if after else None
+    if after and after_id is None:
+        raise BadRequest("Say after which task this one goes.", code="bad_position")
+    await tasks.move_task(session, task, list_id=None, after_id=after_id)
+    if is_htmx(request):
+        return Response(status_code=204)
+    return redirect(safe_next(form.get("next")))
+
+
+def _restorable(task: Task) -> str | None:
+    """What an Undo button must post back to bring a deleted task back: the task as the API
+    reads it, in the fields a new task takes."""
+    read = TaskRead.model_validate(task).model_dump(mode="json")
+    fields = {name: read[name] for name in TaskCreate.model_fields if name in read}
+    if fields["completed"] and fields.get("rrule"):
+        # Completing it already made the next occurrence, which carries the series on.
+        fields.pop("rrule")
+    try:
+        return TaskCreate.model_validate(fields).model_dump_json()
+    except ValidationError:
+        return None
+
+
+@router.post("/tasks/{task_id:int}/delete")
+async def delete_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    form = await read_form(request)
+    undo = _restorable(task)
+    title, task_id = task.title, task.id
+    await tasks.delete_task(session, task)
+    message = f"Deleted “{title}”."
+    if is_htmx(request):
+        view = list_view(request, form)
+        return render(
+            request,
+            "tasks/_deleted.html",
+            {**await changed_counts(session, me, view), "toast": Flash(message, undo)},
+            headers=_replacing_row(task_id),
+        )
+    return await flash_and_redirect(session, me, message, safe_next(form.get("next")), undo=undo)
+
+
+@router.post("/tasks/restore")
+async def restore_task(request: Request, session: SessionDep, me: Me) -> Response:
+    form = await read_form(request)
+    try:
+        data = TaskCreate.model_validate_json(form.get("task", ""))
+    except ValidationError:
+        raise BadRequest(
+            "This task cannot be brought back any more.", code="restore_failed"
+        ) from None
+    task = await tasks.create_task(session, me.user.id, data, clock_=clock_of(me))
+    view = list_view(request, form)
+    if is_htmx(request):
+        context = await list_context(session, me, view)
+        return render(request, "tasks/_region_update.html", context)
+    return await flash_and_redirect(session, me, f"Restored “{task.title}”.", view.url())
