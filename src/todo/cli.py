@@ -297,6 +297,50 @@ def user_delete(
     typer.echo(f"deleted {email}")
 
 
+@user_app.command("set-password")
+def user_set_password(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+    ] = False,
+) -> None:
+    """Set an account's password (asked twice); ends its tokens and web sessions."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from todo.accounts import service as accounts
+    from todo.accounts.schemas import NewPassword
+
+    if password_stdin:
+        # One line, as `docker login --password-stdin` reads it: the newline is not part of it.
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        checked = TypeAdapter(NewPassword).validate_python(password)
+    except ValidationError as error:
+        _fail(f"password: {str(error.errors()[0]['msg']).removeprefix('Value error, ')}", code=2)
+
+    async def change(settings: Settings) -> None:
+        from todo.core.db import Database
+        from todo.core.security import Passwords
+
+        db = Database(settings)
+        try:
+            async with db.session(write=True) as session:
+                await accounts.set_password(
+                    session,
+                    Passwords(settings),
+                    email=email,
+                    new_password=checked.get_secret_value(),
+                )
+        finally:
+            await db.dispose()
+
+    _run(change)
+    typer.echo(f"set the password of {email}; its earlier tokens and sessions are ended")
+
+
 @app.command("export", rich_help_panel=OPERATOR_PANEL)
 def export(
     out: Annotated[
@@ -384,6 +428,15 @@ def import_(
         migrations.upgrade(settings)
         restored = asyncio.run(load(settings))
     typer.echo(f"imported {restored.users} account(s) and {restored.tasks} task(s) from {file}")
+    # A "download my data" file has no password hashes: say how those accounts can log in.
+    locked = [row["email"] for row in checked.rows["users"] if not row.get("password_hash")]
+    if locked:
+        shown = ", ".join(locked[:5]) + (f" and {len(locked) - 5} more" if len(locked) > 5 else "")
+        typer.echo(
+            f"note: {len(locked)} account(s) have no password ({shown}): give one with "
+            "`todo user set-password EMAIL`, or log in through Better Auth",
+            err=True,
+        )
 
 
 def _not_alembic_setup(record: logging.LogRecord) -> bool:
