@@ -162,6 +162,11 @@ def parse(text: str, fmt: Format, *, name: str, clock: Clock) -> Parsed:
         "todo": _todo_export,
     }
     parsed = readers[fmt](text, name=name, clock=clock)
+    for draft in parsed.drafts:
+        if draft.completed:
+            # A completed task is history. Created with its rule it would repeat once more,
+            # beside the next occurrence the file already holds (or its program made).
+            draft.rrule, draft.recurrence_mode = None, "due"
     checked = [draft for draft in parsed.drafts if _check(draft, parsed.problems)]
     _assign_keys(checked, name=name, fmt=fmt)
     return Parsed(drafts=checked, problems=parsed.problems, notes=parsed.notes)

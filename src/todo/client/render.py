@@ -68,29 +68,31 @@ def tasks_table(
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column("ID", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
-    # The title takes what the other columns leave and wraps inside its cell: a long title
-    # never pushes the table past the terminal.
-    table.add_column("Title", ratio=1, overflow="fold", min_width=12)
+    # The title (with its tags) takes what the other columns leave and wraps inside its
+    # cell: a long title never pushes the table past the terminal's width.
+    table.add_column("Task", ratio=1, overflow="fold", min_width=16)
     table.add_column("Due", no_wrap=True)
-    table.add_column("Priority", no_wrap=True)
+    table.add_column("Pri", no_wrap=True)
     if show_list:
-        table.add_column("List", overflow="fold", max_width=20)
-    table.add_column("Tags", overflow="fold", max_width=24)
+        table.add_column("List", overflow="fold", max_width=16)
     for task in tasks:
         mark = "x" if task.get("completed") else ""
         if task.get("rrule"):
             mark += "R"
         priority = task.get("priority") or "none"
+        title = Text(clean(task.get("title", "")), style="dim" if task.get("completed") else "")
+        tags = _tags(task)
+        if tags:
+            title.append(" " + clean(tags), style="cyan")
         cells: list[Text] = [
             Text(str(task["id"])),
             Text(mark),
-            Text(clean(task.get("title", "")), style="dim" if task.get("completed") else ""),
+            title,
             Text(due_text(task)),
             Text("" if priority == "none" else priority, style=_PRIORITY_STYLE.get(priority, "")),
         ]
         if show_list:
             cells.append(Text(clean(lists.get(task.get("list_id", 0), ""))))
-        cells.append(Text(clean(_tags(task))))
         table.add_row(*cells)
     return table
 
