@@ -1,0 +1,293 @@
+"""The people's `todo` commands against a live server: log in, work with tasks, see errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.client.conftest import PASSWORD, Person
+from tests.reliability.live import free_port
+
+
+def _tasks(person: Person, **params: Any) -> list[dict[str, Any]]:
+    with person.api() as api:
+        response = api.get("/api/me/tasks", params={"status": "all", "limit": 500, **params})
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_login_keeps_a_private_token_and_logout_forgets_it(stranger: Person) -> None:
+    logged = stranger.ok("login", stranger.server.url, "--email", stranger.email)
+    assert stranger.email in logged.stdout
+    assert stat.S_IMODE(stranger.config.stat().st_mode) == 0o600
+    saved = json.loads(stranger.config.read_text())
+    assert saved["url"] == stranger.server.url
+    with stranger.api() as api:
+        assert api.get("/api/auth/me").json()["email"] == stranger.email
+    stranger.ok("ls")
+
+    assert "Logged out" in stranger.ok("logout").stdout
+    assert not stranger.config.exists()
+    after = stranger.todo("ls")
+    assert after.exit_code == 2
+    assert "not logged in" in _one_error_line(after.stderr)
+
+
+def test_login_asks_for_what_it_is_not_given(stranger: Person) -> None:
+    result = stranger.todo(
+        "login",
+        stranger.server.url + "/",
+        input=f"{stranger.email}\n{PASSWORD}\n",
+        TODO_PASSWORD=None,
+    )
+    assert result.exit_code == 0, result.stderr
+    # The password is asked without echo: it never shows in what the terminal printed.
+    assert PASSWORD not in result.stdout
+    assert json.loads(stranger.config.read_text())["url"] == stranger.server.url
+
+
+def test_a_wrong_password_is_one_line(stranger: Person) -> None:
+    result = stranger.todo(
+        "login", stranger.server.url, "--email", stranger.email, TODO_PASSWORD="wrong password"
+    )
+    assert result.exit_code == 1
+    assert "password is wrong" in _one_error_line(result.stderr)
+    assert not stranger.config.exists()
+
+
+def test_the_environment_wins_over_the_file(person: Person, tmp_path: Path) -> None:
+    token = person.token()
+    person.ok("add", "Only via the environment")
+    elsewhere = Person(person.server, person.email, tmp_path / "empty", person.runner)
+    found = elsewhere.json("ls", TODO_URL=person.server.url, TODO_TOKEN=token)
+    assert [task["title"] for task in found] == ["Only via the environment"]
+    bogus = elsewhere.todo("ls", TODO_URL=person.server.url, TODO_TOKEN="not-a-token")
+    assert bogus.exit_code == 1
+    _one_error_line(bogus.stderr)
+    # A TODO_URL of another server never gets the stored token.
+    other = person.todo("ls", TODO_URL="http://127.0.0.1:9")
+    assert other.exit_code == 2
+    assert "not logged in" in _one_error_line(other.stderr)
+
+
+def test_add_ls_done_edit_and_rm(person: Person) -> None:
+    rent = person.json("add", "Pay rent every month on the 1st #home !high +Bills")
+    assert rent["title"] == "Pay rent"
+    assert rent["rrule"] == "FREQ=MONTHLY;BYMONTHDAY=1"
+    assert rent["tags"] == ["home"]
+    assert rent["priority"] == "high"
+    lists = {entry["name"]: entry["id"] for entry in person.json("lists")}
+    assert rent["list_id"] == lists["Bills"]
+    # Words without quotes are one line of text too.
+    added = person.ok("add", "Buy", "milk", "tomorrow")
+    assert "Buy milk" in added.stdout
+    milk = next(t for t in person.json("ls") if t["title"] == "Buy milk")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert milk["due_date"] == tomorrow
+
+    table = person.ok("ls").stdout
+    assert "Pay rent" in table
+    assert "Buy milk" in table
+    assert [t["title"] for t in person.json("ls", "Bills")] == ["Pay rent"]
+    assert "Bills" in person.ok("lists").stdout
+
+    person.ok("done", str(milk["id"]))
+    assert [t["title"] for t in person.json("ls", "--done")] == ["Buy milk"]
+    assert "Buy milk" not in [t["title"] for t in person.json("ls")]
+    person.ok("undone", str(milk["id"]))
+    assert "Buy milk" in [t["title"] for t in person.json("ls")]
+
+    edited = person.json(
+        "edit",
+        str(milk["id"]),
+        "--title",
+        "Buy oat milk",
+        "--priority",
+        "urgent",
+        "--due",
+        "2027-01-02",
+        "--list",
+        "bills",
+        "--tag",
+        "shop",
+        "--add-tag",
+        "food",
+    )
+    assert edited["title"] == "Buy oat milk"
+    assert edited["priority"] == "urgent"
+    assert edited["due_date"] == "2027-01-02"
+    assert edited["list_id"] == lists["Bills"]
+    assert edited["tags"] == ["food", "shop"]
+    friday = person.json("edit", str(milk["id"]), "--due", "next fri", "--remove-tag", "food")
+    assert date.fromisoformat(friday["due_date"]).weekday() == 4
+    assert friday["tags"] == ["shop"]
+    cleared = person.json("edit", str(milk["id"]), "--due", "none", "--list", "Inbox")
+    assert cleared["due_date"] is None
+    assert cleared["list_id"] == lists["Inbox"]
+
+    kept = person.todo("rm", str(milk["id"]), input="n\n")
+    assert kept.exit_code == 0
+    assert "kept" in kept.stdout
+    assert milk["id"] in [t["id"] for t in _tasks(person)]
+    person.ok("rm", str(milk["id"]), "--yes")
+    assert milk["id"] not in [t["id"] for t in _tasks(person)]
+
+
+def test_views_and_filters(person: Person) -> None:
+    person.ok("add", "Alpha today")
+    overdue = person.json("add", "Bravo")
+    person.ok("edit", str(overdue["id"]), "--due", "2020-01-01")
+    person.ok("add", "Charlie in 3 days")
+    person.ok("add", "Delta #errand !low")
+    echo = person.json("add", "Echo")
+    person.ok("done", str(echo["id"]))
+
+    def titles(*args: str) -> set[str]:
+        return {task["title"] for task in person.json("ls", *args)}
+
+    assert titles("today") == {"Alpha", "Bravo"}
+    assert titles("upcoming") == {"Alpha", "Charlie"}
+    assert titles("--tag", "errand") == {"Delta"}
+    assert titles("--priority", "low") == {"Delta"}
+    assert titles("--search", "charlie") == {"Charlie"}
+    assert titles("--done") == {"Echo"}
+    assert titles("--all") == {"Alpha", "Bravo", "Charlie", "Delta", "Echo"}
+    assert titles() == {"Alpha", "Bravo", "Charlie", "Delta"}
+    assert len(person.json("ls", "--limit", "2")) == 2
+    unknown = person.todo("ls", "Nowhere")
+    assert unknown.exit_code == 2
+    assert "no list named 'Nowhere'" in _one_error_line(unknown.stderr)
+
+
+def test_a_long_title_stays_inside_a_narrow_table(person: Person) -> None:
+    person.ok("add", "x" * 200)
+    # Markup in a title is text, never styling.
+    person.ok("add", "[bold red]Literal[/] #tag")
+    out = person.ok("ls", COLUMNS="60").stdout
+    assert all(len(line) <= 60 for line in out.splitlines()), out
+    assert out.count("x") >= 200
+    assert "[bold red]Literal[/]" in out
+
+
+def test_colour_follows_no_color(person: Person) -> None:
+    person.ok("add", "Loud !urgent")
+    colour = re.compile(r"\x1b\[(?:[0-9]+;)*3[0-7]m")
+    assert colour.search(person.ok("ls", FORCE_COLOR="1", NO_COLOR=None).stdout)
+    assert not colour.search(person.ok("ls", FORCE_COLOR="1", NO_COLOR="1").stdout)
+
+
+def test_refusals_are_one_line_with_the_right_exit_code(person: Person) -> None:
+    task = person.json("add", "Target")
+    ident = str(task["id"])
+    cases: list[tuple[tuple[str, ...], int, str]] = [
+        (("edit", ident, "--title", "T" * 300), 1, "at most 200 characters"),
+        (("add", "a\x01b"), 1, "control characters"),
+        (("add", "y" * 600), 1, "at most 500 characters"),
+        (("edit", ident, "--due", "2026-02-30"), 2, "not a date"),
+        (("edit", ident, "--due", "when pigs fly"), 2, "cannot read"),
+        (("edit", ident), 2, "nothing to change"),
+        (("done", "999999999"), 1, "not found"),
+        (("done", "abc"), 2, "not a task id"),
+        (("done", "99999999999999999999"), 2, "not a task id"),
+        (("rm", "0", "--yes"), 2, "not a task id"),
+    ]
+    for args, code, words in cases:
+        result = person.todo(*args)
+        assert result.exit_code == code, (args, result.stderr)
+        assert words in _one_error_line(result.stderr), (args, result.stderr)
+    usage = person.todo("ls", "--priority", "bogus")
+    assert usage.exit_code == 2
+    assert "Traceback" not in usage.output
+    assert person.json("ls")[0]["title"] == "Target"
+
+
+def _run_todo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "todo", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "TODO_URL": down,
+        "TODO_TOKEN": "whatever",
+        "TODO_PASSWORD": PASSWORD,
+    }
+    for args in (("ls",), ("add", "Milk"), ("done", "1"), ("lists",)):
+        result = _run_todo(env, *args)
+        assert result.returncode == 1, result.stderr
+        assert f"cannot reach the server at {down}" in _one_error_line(result.stderr)
+        assert result.stdout == ""
+    login = _run_todo(env, "login", down, "--email", "a@example.com")
+    assert login.returncode == 1
+    assert "cannot reach the server" in _one_error_line(login.stderr)
+    assert not (tmp_path / "todo" / "config.json").exists()
+
+
+def test_set_password_ends_the_old_tokens(person: Person) -> None:
+    operator = {
+        "DATABASE_URL": person.server.database_url,
+        "DATA_DIR": str(person.server.data_dir),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "ARGON2_PARALLELISM": "1",
+    }
+    old_token = person.token()
+    short = person.todo(
+        "user", "set-password", person.email, "--password-stdin", input="short\n", **operator
+    )
+    assert short.exit_code == 2
+    assert "at least 8" in _one_error_line(short.stderr)
+    unknown = person.todo(
+        "user",
+        "set-password",
+        "nobody@example.com",
+        "--password-stdin",
+        input="long enough 1\n",
+        **operator,
+    )
+    assert unknown.exit_code == 1
+    _one_error_line(unknown.stderr)
+
+    person.ok(
+        "user",
+        "set-password",
+        person.email,
+        input="a new password\na new password\n",
+        **operator,
+    )
+    refused = httpx.get(
+        f"{person.server.url}/api/auth/me", headers={"Authorization": f"Bearer {old_token}"}
+    )
+    assert refused.status_code == 401
+    stale = person.todo("ls")
+    assert stale.exit_code == 1
+    assert "todo login" in _one_error_line(stale.stderr)
+    assert person.todo("login", person.server.url, "--email", person.email).exit_code == 1
+    person.ok("login", person.server.url, "--email", person.email, TODO_PASSWORD="a new password")
+    person.ok("ls")
