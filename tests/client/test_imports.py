@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
+import subprocess
+import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +234,28 @@ def test_files_that_cannot_be_read_are_one_line(person: Person, tmp_path: Path) 
     assert "dates.txt line 1: not a todo.txt line" in dates.stderr
     assert "dates.txt line 2: due: 'tomorrow' is not a date" in dates.stderr
     assert _tasks(person) == {}
+
+
+def test_a_terminal_shows_progress(person: Person) -> None:
+    # stderr on a pseudo-terminal, as when a person runs it; stdout piped, as in a script.
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "todo", "import-tasks", str(FIXTURES / "tasks.csv")],
+            env={**os.environ, **{k: v for k, v in person.env().items() if v is not None}},
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(terminal)
+    shown = b""
+    with suppress(OSError):  # the terminal's other end reads EIO once everything is read
+        while chunk := os.read(controller, 65536):
+            shown += chunk
+    os.close(controller)
+    assert result.returncode == 0
+    assert result.stdout == "imported 3 task(s) from tasks.csv; new lists: Groceries, Work\n"
+    assert b"Importing" in shown
+    assert len(_tasks(person)) == 3
