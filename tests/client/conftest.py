@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.conftest import NewDatabase, make_settings
 from tests.reliability.live import server_env, serving

@@ -87,6 +87,15 @@ class Api:
             raise Unreachable(f"the connection to {self.url} failed: {_reason(error)}") from None
         if response.status_code >= 400:
             raise _detail(response)
+        if response.is_redirect:
+            # Never followed: a POST would become a GET, and the token could leave for
+            # another host. The address to log in to is the one it points at.
+            target = response.headers.get("Location", "another address")
+            raise ApiError(
+                response.status_code,
+                f"{response.request.url} redirects to {target}: log in with the server's own "
+                "address (`todo login URL`)",
+            )
         return response
 
     def json(self, method: str, path: str, **options: Any) -> Any:
