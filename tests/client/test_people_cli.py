@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import stat
 import subprocess
 import sys
+import threading
 from datetime import UTC, date, datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner
 
 from tests.client.conftest import PASSWORD, Person
 from tests.reliability.live import free_port
@@ -291,3 +295,26 @@ def test_set_password_ends_the_old_tokens(person: Person) -> None:
     assert person.todo("login", person.server.url, "--email", person.email).exit_code == 1
     person.ok("login", person.server.url, "--email", person.email, TODO_PASSWORD="a new password")
     person.ok("ls")
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Its log would go where the command's one line is read."""
+
+
+def test_an_address_that_is_not_a_todo_server_is_one_line(tmp_path: Path) -> None:
+    handler = functools.partial(_QuietFiles, directory=str(tmp_path))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as other:
+        thread = threading.Thread(target=other.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{other.server_address[1]}"
+            person = Person(None, "x@example.com", tmp_path / "cfg", CliRunner())  # type: ignore[arg-type]
+            result = person.todo("ls", TODO_URL=url, TODO_TOKEN="token")
+            login = person.todo("login", url, "--email", "x@example.com")
+        finally:
+            other.shutdown()
+    assert result.exit_code == 1
+    assert "is this the address of a Todo server?" in _one_error_line(result.stderr)
+    assert login.exit_code == 1
+    assert "is this the address of a Todo server?" in _one_error_line(login.stderr)
