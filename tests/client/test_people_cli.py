@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
-from tests.client.conftest import PASSWORD, Person
+from tests.client.conftest import PASSWORD, Person, Server
 from tests.reliability.live import free_port
 
 
@@ -309,7 +309,8 @@ def test_an_address_that_is_not_a_todo_server_is_one_line(tmp_path: Path) -> Non
         thread.start()
         try:
             url = f"http://127.0.0.1:{other.server_address[1]}"
-            person = Person(None, "x@example.com", tmp_path / "cfg", CliRunner())  # type: ignore[arg-type]
+            nowhere = Server(url, "none", "", tmp_path)
+            person = Person(nowhere, "x@example.com", tmp_path / "cfg", CliRunner())
             result = person.todo("ls", TODO_URL=url, TODO_TOKEN="token")
             login = person.todo("login", url, "--email", "x@example.com")
         finally:
