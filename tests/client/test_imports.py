@@ -184,10 +184,13 @@ def test_bad_rows_are_named_and_nothing_is_imported(person: Person) -> None:
     assert result.exit_code == 2
     assert "bad.csv line 3: priority" in result.stderr
     assert "bad.csv line 4: due: '2027-02-30' is not a date" in result.stderr
+    # After a blank line, and a cell over two lines: the line the row starts on.
+    assert "bad.csv line 7: done: must be true or false" in result.stderr
     assert "Traceback" not in result.output
     assert _tasks(person) == {}
     skipped = person.ok("import-tasks", str(FIXTURES / "bad.csv"), "--skip-bad")
     assert "imported 2 task(s)" in skipped.stdout
+    assert "line 7" in skipped.stderr
     assert sorted(_tasks(person)) == ["Another good one", "Good one"]
 
 

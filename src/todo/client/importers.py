@@ -200,21 +200,42 @@ def _assign_keys(drafts: list[Draft], *, name: str, fmt: Format) -> None:
         draft.idempotency_key = f"todo-import-{digest[:48]}"
 
 
+class _Lines:
+    """The file's lines for the CSV reader, numbered: a record's first line is where it is,
+    whatever blank lines before it or quoted line breaks inside it."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.number = 0
+        self.first: int | None = None
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if self.first is None and line.strip():
+            self.first = self.number
+        return line
+
+
 def _records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """CSV records with the line each starts on (a quoted cell may span lines)."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", strict=True)
-    start = 2
+    """CSV records with the line each starts on."""
+    lines = _Lines(text)
+    reader = csv.DictReader(lines, restval="", strict=True)
     while True:
+        lines.first = None
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            raise ImportFileError(f"line {reader.line_num}: not valid CSV: {error}") from None
+            raise ImportFileError(f"line {lines.number}: not valid CSV: {error}") from None
+        start = lines.first or lines.number
         if None in row:
             raise ImportFileError(f"line {start}: more cells than the header has columns")
         yield start, row
-        start = reader.line_num + 1
 
 
 def _header(text: str) -> list[str]:
