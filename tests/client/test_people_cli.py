@@ -250,7 +250,15 @@ def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     login = _run_todo(env, "login", down, "--email", "a@example.com")
     assert login.returncode == 1
     assert "cannot reach the server" in _one_error_line(login.stderr)
-    assert not (tmp_path / "todo" / "config.json").exists()
+    config = tmp_path / "todo" / "config.json"
+    assert not config.exists()
+    # Logging out of a server that is down forgets the token here and says it still works.
+    config.parent.mkdir()
+    config.write_text(json.dumps({"url": down, "token": "secret", "token_id": 7}))
+    logout = _run_todo({**env, "TODO_URL": "", "TODO_TOKEN": ""}, "logout")
+    assert logout.returncode == 1
+    assert "could not be revoked" in _one_error_line(logout.stderr)
+    assert not config.exists()
 
 
 def test_set_password_ends_the_old_tokens(person: Person) -> None:
