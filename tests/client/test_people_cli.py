@@ -327,3 +327,16 @@ def test_an_address_that_is_not_a_todo_server_is_one_line(tmp_path: Path) -> Non
     assert "is this the address of a Todo server?" in _one_error_line(result.stderr)
     assert login.exit_code == 1
     assert "is this the address of a Todo server?" in _one_error_line(login.stderr)
+
+
+def test_the_help_names_the_api_choices() -> None:
+    from typing import get_args
+
+    from todo.client import commands
+    from todo.tasks.schemas import PRIORITIES, SortKey
+
+    # The choices are read from the schemas when parsed; the help's words must keep up.
+    assert [w for w in re.split(r"[, ]+", commands._PRIORITY_HELP) if w != "or"] == list(PRIORITIES)
+    assert [w for w in re.split(r"[, ]+", commands._SORT_HELP) if w != "or"] == list(
+        get_args(SortKey)
+    )

@@ -13,15 +13,13 @@ import re
 import socket
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, get_args
 
 import typer
-
-from todo.tasks.schemas import PRIORITIES, SortKey
 
 if TYPE_CHECKING:
     from todo.client.api import Api
@@ -45,20 +43,37 @@ VIEWS = ("today", "upcoming")
 _ID = re.compile(r"[0-9]{1,16}")
 
 
-def _choice(name: str, choices: tuple[str, ...]) -> Any:
-    """A parser that takes one of the API's own names (from its schemas), any case."""
+def _choice(name: str, choices: Callable[[], tuple[str, ...]]) -> Any:
+    """A parser that takes one of the API's own names, in any case. The names come from the
+    API's schemas when a value is parsed: loading them for every `todo` command (`todo
+    serve` included) would slow them all down."""
 
     def parse(text: str) -> str:
-        if text.lower() not in choices:
-            raise typer.BadParameter(f"{text!r} is not one of {', '.join(choices)}")
+        known = choices()
+        if text.lower() not in known:
+            raise typer.BadParameter(f"{text!r} is not one of {', '.join(known)}")
         return text.lower()
 
     parse.__name__ = name
     return parse
 
 
-_PRIORITY = _choice("priority", PRIORITIES)
-_SORT = _choice("sort", get_args(SortKey))
+def _priorities() -> tuple[str, ...]:
+    from todo.tasks.schemas import PRIORITIES
+
+    return PRIORITIES
+
+
+def _sort_keys() -> tuple[str, ...]:
+    from todo.tasks.schemas import SortKey
+
+    return get_args(SortKey)
+
+
+_PRIORITY = _choice("priority", _priorities)
+_SORT = _choice("sort", _sort_keys)
+_PRIORITY_HELP = "none, low, medium, high or urgent"
+_SORT_HELP = "created, updated, title, due_date, priority, manual or completed"
 
 
 class UsageProblem(Exception):
@@ -283,15 +298,13 @@ def ls(
     priority: Annotated[
         list[str] | None,
         typer.Option(
-            parser=_PRIORITY, help=f"{'|'.join(PRIORITIES)}: only these (repeatable: any)."
+            parser=_PRIORITY, help=f"Only this priority ({_PRIORITY_HELP}; repeatable: any)."
         ),
     ] = None,
     search: Annotated[str | None, typer.Option(help="Words in the title or notes.")] = None,
     done: Annotated[bool, typer.Option("--done", help="Completed tasks only.")] = False,
     every: Annotated[bool, typer.Option("--all", help="Open and completed tasks.")] = False,
-    sort: Annotated[
-        str | None, typer.Option(parser=_SORT, help="|".join(get_args(SortKey)))
-    ] = None,
+    sort: Annotated[str | None, typer.Option(parser=_SORT, help=f"Sort by {_SORT_HELP}.")] = None,
     limit: Annotated[
         int, typer.Option(min=1, max=100_000, help="Show at most this many tasks.")
     ] = LIST_LIMIT_DEFAULT,
@@ -399,7 +412,7 @@ def edit(
         typer.Option(help='2026-12-24, 2026-12-24T17:30, words such as "next fri 5pm", or none.'),
     ] = None,
     priority: Annotated[
-        str | None, typer.Option(parser=_PRIORITY, help="|".join(PRIORITIES))
+        str | None, typer.Option(parser=_PRIORITY, help=f"A new priority: {_PRIORITY_HELP}.")
     ] = None,
     list_name: Annotated[
         str | None, typer.Option("--list", help="Move to this list (Inbox for the Inbox).")
