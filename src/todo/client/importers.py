@@ -270,7 +270,8 @@ def _todoist(text: str, *, name: str, clock: Clock) -> Parsed:
         kind = row.get("TYPE", "").strip().lower()
         content = row.get("CONTENT", "")
         where = f"line {line}"
-        if not kind and not content.strip():
+        # "meta" rows hold the project's view settings (view_style=board): nothing to import.
+        if kind == "meta" or (not kind and not content.strip()):
             continue
         if kind == "section":
             section = " ".join(content.split()) or None
@@ -285,7 +286,7 @@ def _todoist(text: str, *, name: str, clock: Clock) -> Parsed:
             continue
         if kind != "task":
             parsed.problems.append(
-                Problem(where, f"TYPE: must be task, section or note, not {kind!r}")
+                Problem(where, f"TYPE: must be task, section, note or meta, not {kind!r}")
             )
             continue
         try:
