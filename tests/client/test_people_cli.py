@@ -340,3 +340,25 @@ def test_the_help_names_the_api_choices() -> None:
     assert [w for w in re.split(r"[, ]+", commands._SORT_HELP) if w != "or"] == list(
         get_args(SortKey)
     )
+
+
+def test_a_bad_address_or_config_file_is_one_line(tmp_path: Path) -> None:
+    nowhere = Server("http://127.0.0.1:9", "none", "", tmp_path)
+    person = Person(nowhere, "x@example.com", tmp_path / "cfg", CliRunner())
+    for args, env, words in (
+        (("login", "todo.example.com"), {}, "not a server address"),
+        (("login", "ftp://todo.example.com"), {}, "not an http:// or https:// address"),
+        (("ls",), {"TODO_URL": "nonsense", "TODO_TOKEN": "x"}, "TODO_URL"),
+    ):
+        result = person.todo(*args, **env)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert words in _one_error_line(result.stderr)
+    person.config.parent.mkdir(parents=True)
+    person.config.write_text("{not json")
+    broken = person.todo("ls")
+    assert broken.exit_code == 2
+    assert "run `todo login URL` again" in _one_error_line(broken.stderr)
+    person.config.write_text('{"url": "http://127.0.0.1:9"}')
+    partial = person.todo("ls")
+    assert partial.exit_code == 2
+    assert "not a login of this program" in _one_error_line(partial.stderr)
