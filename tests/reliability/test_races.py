@@ -23,6 +23,8 @@ import pytest
 from fastapi import FastAPI, routing
 
 from tests.conftest import Account, SignUp
+from tests.security.support import bearer
+from todo.accounts.schemas import TOKENS_PER_USER_MAX
 
 PARALLEL = 20
 NOT_FOUND_CODES = {"list_not_found"}
@@ -309,6 +311,40 @@ async def _logout_all(ctx: Ctx) -> Burst:
     return Burst(
         [("POST", "/api/auth/logout-all", {})] * PARALLEL,
         {401: {"token_revoked", "invalid_token", "unauthorized"}},
+    )
+
+
+async def _create_token(ctx: Ctx) -> Burst:
+    # Room for half of them: each creation must count the others' tokens.
+    room = PARALLEL // 2
+    for i in range(TOKENS_PER_USER_MAX - room):
+        await ctx.post("/api/auth/tokens", {"name": f"old {i}", "scopes": ["tasks:read"]})
+
+    async def the_cap_holds(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert [a.status_code for a in answers].count(201) == room
+        tokens = await ctx.client.get("/api/auth/tokens", headers=ctx.who.headers)
+        assert len(tokens.json()) == TOKENS_PER_USER_MAX
+
+    body = {"name": "parallel", "scopes": ["tasks:read", "tasks:write"]}
+    return Burst(
+        [("POST", "/api/auth/tokens", {"json": body})] * PARALLEL,
+        {409: {"too_many_tokens"}},
+        check=the_cap_holds,
+    )
+
+
+async def _revoke_token(ctx: Ctx) -> Burst:
+    token = await ctx.post("/api/auth/tokens", {"name": "doomed", "scopes": ["tasks:read"]})
+
+    async def revoked(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        used = await ctx.client.get("/api/me/tasks", headers=bearer(token["token"]))
+        assert used.status_code == 401, used.text
+
+    return Burst(
+        [("DELETE", f"/api/auth/tokens/{token['id']}", {})] * PARALLEL,
+        {404: {"token_not_found"}},
+        exactly_one_success=True,
+        check=revoked,
     )
 
 
@@ -737,6 +773,38 @@ async def _web_delete_tag(ctx: Ctx) -> Burst:
     return Burst(calls, {404: {"tag_not_found"}})
 
 
+async def _web_create_token(ctx: Ctx) -> Burst:
+    room = PARALLEL // 2
+    for i in range(TOKENS_PER_USER_MAX - room):
+        await ctx.post("/api/auth/tokens", {"name": f"old {i}", "scopes": ["tasks:read"]})
+
+    async def the_cap_holds(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # Made ones show their page with the secret; the others show the form again.
+        assert [a.status_code for a in answers].count(200) == room
+        tokens = await ctx.client.get("/api/auth/tokens", headers=ctx.who.headers)
+        assert len(tokens.json()) == TOKENS_PER_USER_MAX
+
+    form = {"token_name": "parallel", "scopes": "tasks:read", "expires": "30"}
+    return Burst(
+        [("POST", "/account/tokens", _form(form))] * PARALLEL, forms=True, check=the_cap_holds
+    )
+
+
+async def _web_revoke_token(ctx: Ctx) -> Burst:
+    token = await ctx.post("/api/auth/tokens", {"name": "doomed", "scopes": ["tasks:read"]})
+
+    async def revoked(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        used = await ctx.client.get("/api/me/tasks", headers=bearer(token["token"]))
+        assert used.status_code == 401, used.text
+
+    return Burst(
+        [("POST", f"/account/tokens/{token['id']}/delete", _form({}))] * PARALLEL,
+        {404: {"token_not_found"}},
+        exactly_one_success=True,
+        check=revoked,
+    )
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -744,6 +812,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("PATCH", "/api/auth/me"): _update_me,
     ("DELETE", "/api/auth/me"): _delete_me,
     ("POST", "/api/auth/logout-all"): _logout_all,
+    ("POST", "/api/auth/tokens"): _create_token,
+    ("DELETE", "/api/auth/tokens/{token_id}"): _revoke_token,
     ("POST", "/api/{user_id}/tasks"): _create_task,
     ("POST", "/api/{user_id}/tasks/quick"): _quick_add,
     ("PUT", "/api/{user_id}/tasks/{task_id:int}"): _update_task,
@@ -777,6 +847,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/lists/{list_id}/delete"): _web_delete_list,
     ("POST", "/tags/{tag_id}"): _web_rename_tag,
     ("POST", "/tags/{tag_id}/delete"): _web_delete_tag,
+    ("POST", "/account/tokens"): _web_create_token,
+    ("POST", "/account/tokens/{token_id:int}/delete"): _web_revoke_token,
 }
 
 

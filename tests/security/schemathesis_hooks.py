@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -92,9 +93,16 @@ def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -
         for name in list(case.headers):
             if name.lower() == "idempotency-key":
                 case.headers[name] = uuid.uuid4().hex
+    body = case.body
+    # A token's expiry must lie ahead of the server's clock (at most a year), which the
+    # document cannot know: a well-formed instant becomes one a month from now. Anything else
+    # (a number, a malformed string) is sent as generated.
+    if operation == ("POST", "/api/auth/tokens") and isinstance(body, dict):
+        expires = body.get("expires_at")
+        if isinstance(expires, str) and _is_instant(expires):
+            body["expires_at"] = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     # A rule needs a due date on the task; the document cannot know the stored task's, so a
     # PUT that sets a rule brings one.
-    body = case.body
     if (
         operation == ("PUT", "/api/{user_id}/tasks/{task_id}")
         and isinstance(body, dict)
@@ -102,6 +110,13 @@ def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -
         and not any(isinstance(body.get(name), str) for name in ("due_date", "due_at"))
     ):
         body["due_date"] = "2030-01-07"
+
+
+def _is_instant(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
 
 
 @schemathesis.hook

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI, routing
 
 from tests.conftest import Account
-from tests.web.test_pages import WEB_ID_ROUTES, WEB_LIST_ROUTES, WEB_TAG_ROUTES
+from tests.web.test_pages import WEB_ID_ROUTES, WEB_LIST_ROUTES, WEB_TAG_ROUTES, WEB_TOKEN_ROUTES
 
 OWNER_PARAMETER = "user_id"
 
@@ -43,6 +43,7 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/tags/{tag_id}"): Call(),
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): Call(json={"name": "taken over"}),
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
+    ("DELETE", "/api/auth/tokens/{token_id}"): Call(),
 }
 
 # Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
@@ -89,7 +90,7 @@ def test_every_id_route_is_covered(app: FastAPI) -> None:
     pages = {route for route in everything if _id_parameters(route[1])} - {
         route for route in everything if route[1].startswith("/api/")
     }
-    checked = WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES
+    checked = WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES | WEB_TOKEN_ROUTES
     assert pages <= checked, f"page routes without a BOLA check: {sorted(pages - checked)}"
     routes = {route for route in everything if route[1].startswith("/api/")}
     with_ids = {route for route in routes if _id_parameters(route[1])}
@@ -132,10 +133,21 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
     )
     assert task.status_code == 201
     tags = await client.get("/api/me/tags", headers=headers)
+    token = await client.post(
+        "/api/auth/tokens",
+        headers=headers,
+        json={"name": "Secret script", "scopes": ["tasks:read"]},
+    )
+    assert token.status_code == 201
     return Victim(
         account=alice,
-        ids={"task_id": task.json()["id"], "list_id": list_id, "tag_id": tags.json()[0]["id"]},
-        titles=["Alice's secret task", "Secret plans", "hidden"],
+        ids={
+            "task_id": task.json()["id"],
+            "list_id": list_id,
+            "tag_id": tags.json()[0]["id"],
+            "token_id": token.json()["id"],
+        },
+        titles=["Alice's secret task", "Secret plans", "hidden", "Secret script"],
     )
 
 
@@ -147,6 +159,7 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/lists",
         "/api/me/tags",
         "/api/me/reminders/due",
+        "/api/auth/tokens",
     ):
         response = await client.get(path, headers=account.headers)
         assert response.status_code == 200
@@ -185,6 +198,9 @@ async def test_a_foreign_user_id_in_the_path_is_403_everywhere(
     victim = await _victim_with_everything(client, alice)
     before = await _snapshot(client, alice)
     for (method, path), call in sorted({**ID_ROUTES, **OWNER_ROUTES}.items()):
+        if "{" + OWNER_PARAMETER + "}" not in path:
+            # The account's own routes (/api/auth/...) name no user: nothing to be foreign.
+            continue
         url = _fill(path, alice.id, victim.ids)
         response = await client.request(
             method, url, headers=bob.headers, json=call.json, params=call.params

@@ -385,6 +385,9 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/lists/{list_id}/delete"): ("tasks",),
     ("POST", "/tags/{tag_id}"): ("name",),
     ("POST", "/tags/{tag_id}/delete"): ("confirm",),
+    ("POST", "/account/tokens"): ("token_name", "scopes", "expires"),
+    # Nothing but the id in its address (and the CSRF token every form sends).
+    ("POST", "/account/tokens/{token_id:int}/delete"): (),
 }
 # Routes with nothing to send but the caller's credentials; calling them would sign the
 # sweep out or delete its account, and the authentication tests cover them.
@@ -406,6 +409,7 @@ NOTHING_TO_SWEEP = {
     ("GET", "/api/{user_id}/reminders/due"),
     ("GET", "/api/{user_id}/lists"),
     ("GET", "/api/{user_id}/tags"),
+    ("GET", "/api/auth/tokens"),
 }
 # The other routes take parameters that FastAPI knows of (path, query, header, JSON body),
 # found from the route itself; the web forms above are swept as well.
@@ -422,6 +426,7 @@ class Target:
     task_id: int = 0
     list_id: int = 0
     tag_id: int = 0
+    token_id: int = 0
 
 
 def _base(target: Target, name: str) -> Any:
@@ -431,6 +436,10 @@ def _base(target: Target, name: str) -> Any:
         "task_id": target.task_id,
         "list_id": target.list_id,
         "tag_id": target.tag_id,
+        "token_id": target.token_id,
+        "scopes": ["tasks:read"],
+        "token_name": "sweep",
+        "expires": "30",
         "title": "sweep",
         "text": "sweep tomorrow #x",
         "name": "sweep",
@@ -481,7 +490,7 @@ def _parameters(route: Any) -> Parameters:
             found["body"] += [f.alias or n for n, f in (fields or {}).items()]
     key = next((m, route.path) for m in route.methods if m != "HEAD")
     form = WEB_FORMS.get(key, tuple(dict.fromkeys(found["form"])))
-    if form and key[1] not in ("/login", "/signup"):
+    if (form or key in WEB_FORMS) and key[1] not in ("/login", "/signup"):
         form = (*form, "csrf_token")
     web_headers = () if route.path.startswith("/api") else ("HX-Current-URL",)
     return Parameters(
@@ -589,6 +598,15 @@ async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
     target.task_id = task.json()["id"]
     tags = (await http.get(f"{base}/tags", headers=headers)).json()
     target.tag_id = next(tag["id"] for tag in tags if tag["name"] == body["tags"][0])
+    token = await http.post(
+        "/api/auth/tokens", json={"name": "swept", "scopes": ["tasks:read"]}, headers=headers
+    )
+    if token.status_code == 409:
+        # The sweep's own valid values filled the account up: any token of it will do.
+        target.token_id = (await http.get("/api/auth/tokens", headers=headers)).json()[0]["id"]
+        return
+    assert token.status_code == 201, token.text
+    target.token_id = token.json()["id"]
 
 
 async def test_no_hostile_value_gets_a_5xx(app: FastAPI, client: httpx.AsyncClient) -> None:

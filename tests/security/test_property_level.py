@@ -21,7 +21,9 @@ SERVER_OWNED = {
     "position": "0001",
     "series_id": "00000000-0000-0000-0000-000000000000",
 }
-SECRET_FIELDS = {"password_hash", "password", "session_version", "tokens_valid_after"}
+SECRET_FIELDS = {
+    "password_hash", "password", "session_version", "tokens_valid_after", "digest", "token",
+}  # fmt: skip
 
 
 def _recent(stamp: str) -> bool:
@@ -136,6 +138,16 @@ async def test_no_response_carries_secrets_or_other_users_data(
         "/api/me/tasks", headers=alice.headers, json={"title": "a", "tags": ["a"]}
     )
     task_id = task.json()["id"]
+    for owner in (alice, bob):
+        made = await client.post(
+            "/api/auth/tokens",
+            headers=owner.headers,
+            json={
+                "name": f"{'bob' if owner is bob else 'alice'}'s script",
+                "scopes": ["tasks:read"],
+            },
+        )
+        assert made.status_code == 201, made.text
     responses = [
         task,
         await client.post(
@@ -155,6 +167,7 @@ async def test_no_response_carries_secrets_or_other_users_data(
         await client.get("/api/me/lists", headers=alice.headers),
         await client.get("/api/me/tags", headers=alice.headers),
         await client.get("/api/me/tasks?q=bob", headers=alice.headers),
+        await client.get("/api/auth/tokens", headers=alice.headers),
         await client.get("/openapi.json"),
     ]
     for response in responses:

@@ -58,7 +58,13 @@ async def _api_view(http: httpx.AsyncClient, email: str) -> list[Any]:
     headers = bearer(login.json()["access_token"])
     return [
         (await http.get(path, headers=headers)).json()
-        for path in ("/api/auth/me", "/api/me/tasks?status=all", "/api/me/lists", "/api/me/tags")
+        for path in (
+            "/api/auth/me",
+            "/api/me/tasks?status=all",
+            "/api/me/lists",
+            "/api/me/tags",
+            "/api/auth/tokens",
+        )
     ]
 
 
@@ -94,6 +100,10 @@ async def test_every_form_refuses_forged_requests(
     )
     assert tagged.status_code == 200
     ids["tag_id"] = (await client.get("/api/me/tags", headers=api_headers)).json()[0]["id"]
+    kept = await client.post(
+        "/api/auth/tokens", headers=api_headers, json={"name": "Kept", "scopes": ["tasks:read"]}
+    )
+    ids["token_id"] = kept.json()["id"]
     before = await _api_view(client, email)
     real = await page_token(client)
     for method, path in _state_changing(app):

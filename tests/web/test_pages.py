@@ -321,6 +321,8 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}
 # Routes over a tag id: test_tag_pages checks them for other users and for CSRF.
 WEB_TAG_ROUTES = {("POST", "/tags/{tag_id}"), ("POST", "/tags/{tag_id}/delete")}
+# Routes over a token id: test_token_pages checks them for other users and for CSRF.
+WEB_TOKEN_ROUTES = {("POST", "/account/tokens/{token_id:int}/delete")}
 
 
 def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
@@ -331,7 +333,7 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
         for method in route.methods
         if method != "HEAD"
     }
-    assert with_ids == WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES
+    assert with_ids == WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES | WEB_TOKEN_ROUTES
 
 
 async def _call(

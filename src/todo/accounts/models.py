@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import uuid4
 
-from sqlalchemy import Index, Text
+from sqlalchemy import BigInteger, Index, Integer, Text
 from sqlmodel import Column, Field, SQLModel, String
 
 from todo.core.db import UTCDateTime, utcnow
@@ -51,3 +51,31 @@ class DeletedAccount(SQLModel, table=True):
 
     user_id: str = Field(primary_key=True, max_length=64)
     deleted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AccessToken(SQLModel, table=True):
+    """A personal access token. Like a web session, only the SHA-256 of its secret is kept,
+    so a copy of this table opens nothing."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (
+        Index("ix_access_tokens_user_id_created_at", "user_id", "created_at"),
+        # The one index without user_id first: a bearer token is all its request carries, so
+        # the look-up is by its digest alone (as web_sessions' primary key is).
+        Index("uq_access_tokens_digest", "digest", unique=True),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", max_length=64)
+    name: str = Field(max_length=100)
+    digest: str = Field(max_length=64)
+    # Space-separated, in the order of accounts.schemas.SCOPES (as OAuth writes scopes).
+    scopes: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Written at most once a minute per token: checking a token must not be a write.
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,12 +2,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Path, Request, Response, status
 
 from todo.accounts import service as accounts
-from todo.accounts.deps import CurrentUser, PasswordsDep, TokensDep
+from todo.accounts.deps import (
+    LOGIN_ONLY,
+    CurrentCaller,
+    CurrentUser,
+    PasswordsDep,
+    TokensDep,
+    domain_scopes,
+    login_required,
+)
+from todo.accounts.models import AccessToken
 from todo.accounts.schemas import (
     PASSWORD_MAX,
+    AccessTokenCreate,
+    AccessTokenCreated,
+    AccessTokenRead,
     AuthResponse,
     LoginRequest,
     SignupRequest,
@@ -17,6 +29,7 @@ from todo.accounts.schemas import (
     UserUpdated,
 )
 from todo.core.deps import SessionDep
+from todo.core.ids import RowId
 from todo.core.ratelimit import AuthAttempt, auth_attempt, check_auth_attempt
 from todo.core.schemas import NO_CONTROLS, problem_responses
 
@@ -99,7 +112,15 @@ async def token(
     return TokenResponse(access_token=result.access_token, expires_in=result.expires_in)
 
 
-@router.get("/me", summary="The signed-in user", responses=problem_responses(401))
+ACCOUNT = domain_scopes("account")
+
+
+@router.get(
+    "/me",
+    summary="The signed-in user",
+    dependencies=[ACCOUNT],
+    responses=problem_responses(401, 403),
+)
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
@@ -109,18 +130,23 @@ async def me(user: CurrentUser) -> UserRead:
     summary="Change name, time zone or password",
     description="A new password needs `current_password` and is limited like log-in. It ends "
     "every token and web session of the account, the caller's token included: the answer "
-    "then carries the caller's next token in `access_token`.",
-    responses=problem_responses(401, 422, 429),
+    "then carries the caller's next token in `access_token`. A personal access token "
+    "(with `account:write`) may change the name and time zone, never the password.",
+    dependencies=[ACCOUNT],
+    responses=problem_responses(401, 403, 422, 429),
 )
 async def update_me(
     request: Request,
     session: SessionDep,
     passwords: PasswordsDep,
     tokens: TokensDep,
-    user: CurrentUser,
+    caller: CurrentCaller,
     body: UserUpdate,
 ) -> UserUpdated:
+    user = caller.user
     changes_password = body.current_password is not None or body.new_password is not None
+    if changes_password and not caller.is_login:
+        raise login_required()
     if changes_password:
         # Each guess of the current password counts against the same budget as a log-in.
         await check_auth_attempt(request, "login", user.email)
@@ -146,7 +172,8 @@ async def update_me(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete the account and every task it owns",
-    responses=problem_responses(401),
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403),
 )
 async def delete_me(session: SessionDep, user: CurrentUser) -> Response:
     await accounts.delete_user(session, user.id)
@@ -157,8 +184,68 @@ async def delete_me(session: SessionDep, user: CurrentUser) -> Response:
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Log out everywhere: every token issued so far stops working",
-    responses=problem_responses(401),
+    description="Personal access tokens included: they are revoked.",
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403),
 )
 async def logout_all(session: SessionDep, user: CurrentUser) -> Response:
     await accounts.logout_everywhere(session, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _token_read(record: AccessToken) -> AccessTokenRead:
+    return AccessTokenRead.model_validate(
+        {
+            "id": record.id,
+            "name": record.name,
+            "scopes": accounts.token_scopes(record),
+            "created_at": record.created_at,
+            "expires_at": record.expires_at,
+            "last_used_at": record.last_used_at,
+        }
+    )
+
+
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a personal access token",
+    description="For scripts and other programs: send it as `Authorization: Bearer "
+    "todo_pat_...`. It may do only what its scopes allow, and the secret is in this answer "
+    "only. Only a log-in may create, list or revoke tokens.",
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_token(
+    session: SessionDep, user: CurrentUser, body: AccessTokenCreate
+) -> AccessTokenCreated:
+    created = await accounts.create_access_token(
+        session, user.id, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+    )
+    return AccessTokenCreated(**_token_read(created.record).model_dump(), token=created.token)
+
+
+@router.get(
+    "/tokens",
+    summary="Your personal access tokens, newest first, without their secrets",
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403),
+)
+async def list_tokens(session: SessionDep, user: CurrentUser) -> list[AccessTokenRead]:
+    return [_token_read(record) for record in await accounts.list_access_tokens(session, user.id)]
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a personal access token: it stops working at once",
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def revoke_token(
+    session: SessionDep,
+    user: CurrentUser,
+    token_id: Annotated[RowId, Path(description="The token's id")],
+) -> Response:
+    await accounts.revoke_access_token(session, user.id, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
-from todo.core.schemas import NO_CONTROLS, RequestModel
+from todo.core.schemas import NO_CONTROLS, NOT_BLANK, Instant, RequestModel
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
@@ -132,3 +132,110 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token kind, not a secret)
     expires_in: int
+
+
+# Personal access tokens: what other programs (scripts, the command line, integrations) sign
+# in with, each limited to the scopes its owner chose. The one list of scopes: the API's
+# checks, the token schemas and the web app's checkboxes all read it.
+SCOPES: dict[str, str] = {
+    "tasks:read": "Read tasks and reminders",
+    "tasks:write": "Create, change, complete, move and delete tasks; dismiss reminders",
+    "lists:read": "Read lists",
+    "lists:write": "Create, rename, reorder and delete lists",
+    "tags:read": "Read tags",
+    "tags:write": "Rename and delete tags",
+    "account:read": "Read the account's name, email address and time zone",
+    "account:write": "Change the account's name and time zone (never its password)",
+}
+Scope = Literal[
+    "tasks:read",
+    "tasks:write",
+    "lists:read",
+    "lists:write",
+    "tags:read",
+    "tags:write",
+    "account:read",
+    "account:write",
+]
+TOKEN_NAME_MAX = 100
+TOKENS_PER_USER_MAX = 50
+# A year: a forgotten token in a script dies eventually, and a yearly renewal is no chore.
+TOKEN_LIFETIME_MAX = timedelta(days=366)
+# A list may name a scope twice (it counts once), but not without end.
+TOKEN_SCOPES_LISTED_MAX = 2 * len(SCOPES)
+
+
+def _clean_token_name(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("Name must not be empty")
+    return value
+
+
+def _in_token_lifetime(value: datetime) -> datetime:
+    now = datetime.now(UTC)
+    if value <= now:
+        raise ValueError("must be in the future")
+    if value > now + TOKEN_LIFETIME_MAX:
+        raise ValueError(f"must be at most {TOKEN_LIFETIME_MAX.days} days from now")
+    return value
+
+
+def _canonical_scopes(value: list[str]) -> list[str]:
+    # One spelling per set of scopes, in the order of SCOPES, whatever order they came in.
+    return [scope for scope in SCOPES if scope in value]
+
+
+TokenName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=TOKEN_NAME_MAX,
+        examples=["Backup script"],
+        json_schema_extra={"pattern": NOT_BLANK},
+    ),
+    NO_CONTROLS,
+    AfterValidator(_clean_token_name),
+]
+
+
+class AccessTokenCreate(RequestModel):
+    name: TokenName
+    scopes: Annotated[
+        list[Scope],
+        Field(
+            min_length=1,
+            max_length=TOKEN_SCOPES_LISTED_MAX,
+            description="What the token may do; GET needs `<domain>:read`, other methods "
+            "`<domain>:write`",
+            examples=[["tasks:read", "tasks:write"]],
+        ),
+        AfterValidator(_canonical_scopes),
+    ]
+    expires_at: Annotated[Instant, AfterValidator(_in_token_lifetime)] | None = Field(
+        default=None,
+        description=f"When the token stops working: in the future, at most "
+        f"{TOKEN_LIFETIME_MAX.days} days ahead; null (the default) never expires",
+    )
+
+
+class AccessTokenRead(BaseModel):
+    """A token as listed: never its secret, which only the answer to its creation carries."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="Within a minute: a token's use is written down at most once a minute"
+    )
+
+
+class AccessTokenCreated(AccessTokenRead):
+    token: str = Field(
+        description="The secret, shown this once: only its SHA-256 digest is kept",
+        examples=["todo_pat_3q2-7wEvD9cX0Qk5aJm1YbT8uZrLhN4sVgPiOeKdWfA"],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.accounts.models import DeletedAccount, User, WebSession
-from todo.accounts.schemas import EMAIL_MAX, NAME_MAX
+from todo.accounts.models import AccessToken, DeletedAccount, User, WebSession
+from todo.accounts.schemas import EMAIL_MAX, NAME_MAX, SCOPES, TOKENS_PER_USER_MAX
 from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.hooks import Hook
+from todo.core.ids import ID_MAX
 from todo.core.security import Passwords
 from todo.core.tokens import TokenClaims, TokenService
 
@@ -323,12 +325,15 @@ async def set_password(
 
 
 async def logout_everywhere(session: AsyncSession, user: User) -> None:
+    """End every token, web session and personal access token of the account: someone
+    who fears a stolen log-in fears what it may have created too."""
     await session.exec(
         update(User)
         .where(col(User.id) == user.id)
         .values(session_version=User.session_version + 1, tokens_valid_after=utcnow())
     )
     await _end_web_sessions(session, user.id)
+    await session.exec(delete(AccessToken).where(col(AccessToken.user_id) == user.id))
     await session.commit()
 
 
@@ -483,5 +488,152 @@ async def end_web_session(session: AsyncSession, token: str) -> None:
 async def set_flash(session: AsyncSession, session_id: str, flash: str | None) -> None:
     await session.exec(
         update(WebSession).where(col(WebSession.id) == session_id).values(flash=flash)
+    )
+    await session.commit()
+
+
+# Personal access tokens: opaque secrets for other programs, limited to scopes. A password
+# change leaves them working (as GitHub does: scripts keep running); "log out everywhere",
+# deleting the token or the account ends them.
+
+ACCESS_TOKEN_PREFIX = "todo_pat_"  # noqa: S105 (how a token starts, not a secret)
+# The prefix and 32 random bytes in URL-safe base64, nothing else: anything other is refused
+# before the database is asked.
+_ACCESS_TOKEN = re.compile(r"todo_pat_[A-Za-z0-9_-]{43}")
+# How stale `last_used_at` may be: a token in use is written down once a minute, not on
+# every request.
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewAccessToken:
+    record: AccessToken
+    token: str
+    """The secret, for its creator's answer only: the database keeps its digest."""
+
+
+@dataclass(frozen=True)
+class AccessTokenUse:
+    user: User
+    token_id: int
+    scopes: frozenset[str]
+    touch_due: bool
+
+
+def token_scopes(record: AccessToken) -> list[str]:
+    return record.scopes.split()
+
+
+def _token_not_found(token_id: int) -> NotFound:
+    return NotFound(f"Token {token_id} was not found.", code="token_not_found")
+
+
+async def create_access_token(
+    session: AsyncSession,
+    user_id: str,
+    *,
+    name: str,
+    scopes: Sequence[str],
+    expires_at: datetime | None = None,
+) -> NewAccessToken:
+    """A new token with these scopes (checked by AccessTokenCreate); commits."""
+    # Parallel creations for one user take turns here (SQLite's writers take turns anyway),
+    # so that each counts the tokens the others made and the cap holds.
+    await session.exec(
+        select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
+    )
+    held = await session.exec(
+        select(func.count()).select_from(AccessToken).where(col(AccessToken.user_id) == user_id)
+    )
+    if held.one() >= TOKENS_PER_USER_MAX:
+        raise Conflict(
+            f"An account can have at most {TOKENS_PER_USER_MAX} personal access tokens: "
+            "revoke one first.",
+            code="too_many_tokens",
+        )
+    token = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = AccessToken(
+        user_id=user_id,
+        name=name,
+        digest=_digest(token),
+        scopes=" ".join(scope for scope in SCOPES if scope in scopes),
+        expires_at=expires_at,
+    )
+    session.add(record)
+    await session.commit()
+    return NewAccessToken(record=record, token=token)
+
+
+async def list_access_tokens(session: AsyncSession, user_id: str) -> Sequence[AccessToken]:
+    """The user's tokens, newest first, expired ones included until they are revoked."""
+    result = await session.exec(
+        select(AccessToken)
+        .where(col(AccessToken.user_id) == user_id)
+        .order_by(col(AccessToken.created_at).desc(), col(AccessToken.id).desc())
+    )
+    return result.all()
+
+
+async def revoke_access_token(session: AsyncSession, user_id: str, token_id: int) -> None:
+    if not 1 <= token_id <= ID_MAX:
+        # A page's address can carry any digits; BIGINT ends before them.
+        raise _token_not_found(token_id)
+    result = await session.exec(
+        delete(AccessToken).where(
+            col(AccessToken.user_id) == user_id, col(AccessToken.id) == token_id
+        )
+    )
+    if result.rowcount == 0:
+        raise _token_not_found(token_id)
+    await session.commit()
+
+
+def is_access_token(token: str) -> bool:
+    """Whether a bearer token is meant as a personal access token (rather than a JWT)."""
+    return token.startswith(ACCESS_TOKEN_PREFIX)
+
+
+async def resolve_access_token(
+    session: AsyncSession, token: str, *, now: datetime | None = None
+) -> AccessTokenUse:
+    """The user and scopes a personal access token opens, or Unauthorized."""
+    if _ACCESS_TOKEN.fullmatch(token) is None:
+        raise Unauthorized("The token is invalid.", code="invalid_token")
+    result = await session.exec(
+        select(AccessToken, User)
+        .join(User, col(User.id) == col(AccessToken.user_id))
+        .where(col(AccessToken.digest) == _digest(token))
+    )
+    row = result.one_or_none()
+    if row is None:
+        raise Unauthorized(
+            "The token is not known: it was revoked, or never issued.", code="invalid_token"
+        )
+    record, user = row
+    now = now or utcnow()
+    if record.expires_at is not None and record.expires_at <= now:
+        raise Unauthorized("The token has expired.", code="token_expired")
+    assert record.id is not None
+    return AccessTokenUse(
+        user=user,
+        token_id=record.id,
+        scopes=frozenset(token_scopes(record)),
+        touch_due=record.last_used_at is None or now - record.last_used_at >= LAST_USED_STEP,
+    )
+
+
+async def touch_access_token(
+    session: AsyncSession, token_id: int, *, now: datetime | None = None
+) -> None:
+    """Write down that a token was used; a parallel request that did so already wins."""
+    now = now or utcnow()
+    await session.exec(
+        update(AccessToken)
+        .where(
+            col(AccessToken.id) == token_id,
+            col(AccessToken.last_used_at).is_(None)
+            | (col(AccessToken.last_used_at) <= now - LAST_USED_STEP),
+        )
+        .values(last_used_at=now)
     )
     await session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from todo.accounts.deps import CurrentUser
+from todo.accounts.deps import CurrentUser, needs_scopes
 from todo.backup import service as backup
 from todo.core.deps import SessionDep
 from todo.core.schemas import problem_responses
@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api/auth", tags=["accounts"])
     description="Your account, lists, tags and tasks in the backup format of `todo export` "
     "(without the password hash).",
     response_model=backup.Export,
-    responses=problem_responses(401),
+    # Everything the account holds: a token must be able to read all of it.
+    dependencies=[needs_scopes("account:read", "tasks:read", "lists:read", "tags:read")],
+    responses=problem_responses(401, 403),
 )
 async def export_me(session: SessionDep, user: CurrentUser) -> JSONResponse:
     document = await backup.export_user(session, user.id)

@@ -180,7 +180,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Malformed request",
         401: "Missing, invalid or expired token",
-        403: "The path names another user",
+        403: "The path names another user, or the token may not do this (its scopes)",
         404: "Not found, or not yours",
         409: "Conflicts with existing data",
         412: "If-Match does not match the current version",

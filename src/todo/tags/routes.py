@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from todo.accounts.deps import PathUser
+from todo.accounts.deps import PathUser, domain_scopes
 from todo.core.deps import SessionDep
 from todo.core.ids import RowId
 from todo.core.schemas import problem_responses
@@ -12,7 +12,9 @@ from todo.tags import service as tags
 from todo.tags.models import Tag
 from todo.tags.schemas import TagRead, TagUpdate
 
-router = APIRouter(prefix="/api/{user_id}/tags", tags=["tags"])
+router = APIRouter(
+    prefix="/api/{user_id}/tags", tags=["tags"], dependencies=[domain_scopes("tags")]
+)
 
 
 async def _owned_tag(

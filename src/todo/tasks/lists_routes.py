@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from todo.accounts.deps import PathUser
+from todo.accounts.deps import PathUser, domain_scopes
 from todo.core.deps import SessionDep
 from todo.core.ids import RowId
 from todo.core.schemas import problem_responses
@@ -17,7 +17,9 @@ from todo.lists.models import TaskList
 from todo.lists.schemas import DeleteMode, ListCreate, ListRead, ListUpdate
 from todo.tasks import service as tasks
 
-router = APIRouter(prefix="/api/{user_id}/lists", tags=["lists"])
+router = APIRouter(
+    prefix="/api/{user_id}/lists", tags=["lists"], dependencies=[domain_scopes("lists")]
+)
 
 
 async def _owned_list(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from todo.accounts.deps import PathUser
+from todo.accounts.deps import PathUser, domain_scopes
 from todo.core import idempotency
 from todo.core.deps import SessionDep
 from todo.core.idempotency import IdempotencyKeyHeader
@@ -34,8 +34,13 @@ from todo.tasks.schemas import (
     TaskUpdate,
 )
 
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
-reminders_router = APIRouter(prefix="/api/{user_id}/reminders", tags=["reminders"])
+router = APIRouter(
+    prefix="/api/{user_id}/tasks", tags=["tasks"], dependencies=[domain_scopes("tasks")]
+)
+# A reminder is a task's: reading and dismissing them is reading and changing tasks.
+reminders_router = APIRouter(
+    prefix="/api/{user_id}/reminders", tags=["reminders"], dependencies=[domain_scopes("tasks")]
+)
 
 _ERRORS = problem_responses(401, 403, 404, 422)
 _TASK_ERRORS = problem_responses(401, 403, 404, 422)

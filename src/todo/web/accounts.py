@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -10,8 +12,17 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from todo.accounts import service as accounts
 from todo.accounts.deps import PasswordsDep
-from todo.accounts.schemas import LoginRequest, SignupRequest, UserUpdate
+from todo.accounts.schemas import (
+    SCOPES,
+    TOKEN_NAME_MAX,
+    TOKENS_PER_USER_MAX,
+    AccessTokenCreate,
+    LoginRequest,
+    SignupRequest,
+    UserUpdate,
+)
 from todo.backup import service as backup
+from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import Conflict, RateLimited, Unauthorized, Unprocessable
 from todo.core.ratelimit import check_auth_attempt
@@ -185,15 +196,30 @@ async def logout(request: Request, session: SessionDep) -> Response:
     return _signed_out(request, "signed_out")
 
 
-def _account_page(
+# What the token form offers: a few lifetimes, each within TOKEN_LIFETIME_MAX.
+TOKEN_EXPIRIES: dict[str, int | None] = {"7": 7, "30": 30, "90": 90, "365": 365, "never": None}
+TOKEN_EXPIRY_LABELS = {
+    "7": "In 7 days",
+    "30": "In 30 days",
+    "90": "In 90 days",
+    "365": "In a year",
+    "never": "Never",
+}
+
+
+async def _account_page(
     request: Request,
+    session: SessionDep,
     me: Me,
     *,
     errors: FieldErrors | None = None,
     values: dict[str, str] | None = None,
+    chosen_scopes: Sequence[str] = (),
+    new_token: accounts.NewAccessToken | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    tokens = await accounts.list_access_tokens(session, me.user.id)
     return render(
         request,
         "accounts/account.html",
@@ -205,8 +231,24 @@ def _account_page(
                 "name": me.user.name,
                 "timezone": me.user.timezone,
                 "confirm_email": "",
+                "token_name": "",
+                "expires": "30",
                 **(values or {}),
             },
+            "tokens": [
+                {
+                    "record": record,
+                    "scopes": accounts.token_scopes(record),
+                    "expired": record.expires_at is not None and record.expires_at <= utcnow(),
+                }
+                for record in tokens
+            ],
+            "new_token": new_token,
+            "scopes": SCOPES,
+            "chosen_scopes": set(chosen_scopes),
+            "expiries": [(value, TOKEN_EXPIRY_LABELS[value]) for value in TOKEN_EXPIRY_LABELS],
+            "tokens_max": TOKENS_PER_USER_MAX,
+            "token_name_max": TOKEN_NAME_MAX,
         },
         status_code=status_code,
         headers=headers,
@@ -214,8 +256,8 @@ def _account_page(
 
 
 @router.get("/account")
-async def account_page(request: Request, me: Me) -> Response:
-    return _account_page(request, me)
+async def account_page(request: Request, session: SessionDep, me: Me) -> Response:
+    return await _account_page(request, session, me)
 
 
 @router.get("/account/export")
@@ -241,8 +283,9 @@ async def _save_profile_field(
     try:
         body = UserUpdate.model_validate({field: typed})
     except ValidationError as error:
-        return _account_page(
+        return await _account_page(
             request,
+            session,
             me,
             errors=field_errors(error, LABELS),
             values={field: typed},
@@ -303,8 +346,9 @@ async def change_password(
     except Unprocessable as error:
         errors = app_field_errors(error, "current_password")
     except RateLimited as error:
-        return _account_page(
+        return await _account_page(
             request,
+            session,
             me,
             errors={"current_password": error.detail},
             status_code=error.status,
@@ -312,7 +356,7 @@ async def change_password(
         )
     else:
         return await flash_and_redirect(session, me, "Your password was changed.", "/account")
-    return _account_page(request, me, errors=errors, status_code=422)
+    return await _account_page(request, session, me, errors=errors, status_code=422)
 
 
 @router.post("/account/logout-everywhere")
@@ -326,8 +370,9 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
     form = await read_form(request)
     typed = form.get("confirm_email", "")
     if typed.strip().lower() != me.user.email:
-        return _account_page(
+        return await _account_page(
             request,
+            session,
             me,
             errors={"confirm_email": f"Type {me.user.email} to confirm."},
             values={"confirm_email": typed},
@@ -335,3 +380,65 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
         )
     await accounts.delete_user(session, me.user.id)
     return _signed_out(request, "deleted")
+
+
+@router.post("/account/tokens")
+async def create_token(request: Request, session: SessionDep, me: Me) -> Response:
+    """A new personal access token, shown on the page this once: the answer is the page
+    itself, not a redirect, so the secret is never stored for a later page to show."""
+    form = await read_form(request)
+    chosen = [value for value in (await request.form()).getlist("scopes") if isinstance(value, str)]
+    name = form.get("token_name", "")
+    expires = form.get("expires", "")
+    values = {"token_name": name, "expires": expires}
+    errors: FieldErrors = {}
+    if expires not in TOKEN_EXPIRIES:
+        errors["expires"] = "Choose when the token expires."
+    days = TOKEN_EXPIRIES.get(expires)
+    try:
+        body = AccessTokenCreate.model_validate(
+            {
+                "name": name,
+                "scopes": chosen,
+                "expires_at": utcnow() + timedelta(days=days) if days is not None else None,
+            }
+        )
+    except ValidationError as error:
+        for field, sentence in field_errors(error, LABELS).items():
+            if field == "scopes":
+                errors["scopes"] = "Choose at least one of the scopes listed."
+            else:
+                errors["token_name" if field == "name" else "form"] = sentence
+    if errors:
+        return await _account_page(
+            request,
+            session,
+            me,
+            errors=errors,
+            values=values,
+            chosen_scopes=chosen,
+            status_code=422,
+        )
+    try:
+        created = await accounts.create_access_token(
+            session, me.user.id, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+        )
+    except Conflict as error:
+        return await _account_page(
+            request,
+            session,
+            me,
+            errors={"form": error.detail},
+            values=values,
+            chosen_scopes=chosen,
+            status_code=422,
+        )
+    return await _account_page(request, session, me, new_token=created)
+
+
+@router.post("/account/tokens/{token_id:int}/delete")
+async def revoke_token(session: SessionDep, me: Me, token_id: int) -> Response:
+    await accounts.revoke_access_token(session, me.user.id, token_id)
+    return await flash_and_redirect(
+        session, me, "The token was revoked: it no longer works.", "/account"
+    )

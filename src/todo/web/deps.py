@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
 from todo.accounts.models import User
-from todo.core.db import Database
-from todo.core.deps import READ_METHODS, SessionDep
+from todo.core.deps import READ_METHODS, SessionDep, write_aside
 from todo.core.errors import NotFound
 from todo.core.ids import ID_MAX
 from todo.tasks import service as tasks
@@ -68,18 +65,6 @@ def wants_fragment(request: Request) -> bool:
     return is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
 
 
-async def _write(
-    request: Request, session: AsyncSession, change: Callable[[AsyncSession], Awaitable[None]]
-) -> None:
-    if request.method not in READ_METHODS:
-        # The request already holds the write lock (SQLite); a second writer would wait on it.
-        await change(session)
-        return
-    db: Database = request.app.state.db
-    async with db.session(write=True) as writer:
-        await change(writer)
-
-
 async def _signed_in(request: Request, session: SessionDep) -> SignedIn | None:
     token = session_token(request)
     if token is None:
@@ -89,11 +74,11 @@ async def _signed_in(request: Request, session: SessionDep) -> SignedIn | None:
         return None
     session_id = found.session_id
     if found.renew_due:
-        await _write(request, session, lambda s: accounts.renew_web_session(s, session_id))
+        await write_aside(request, session, lambda s: accounts.renew_web_session(s, session_id))
     flash = None
     if found.flash is not None and request.method == "GET" and not wants_fragment(request):
         flash = Flash.load(found.flash)
-        await _write(request, session, lambda s: accounts.set_flash(s, session_id, None))
+        await write_aside(request, session, lambda s: accounts.set_flash(s, session_id, None))
     return SignedIn(user=found.user, session_id=session_id, flash=flash)
 
 

@@ -445,4 +445,20 @@
         .then(announce)
     }, REMINDER_POLL_MILLISECONDS)
   }
+
+  // A new token's Copy button: the secret is shown once, so copying it must be easy. Where the
+  // clipboard is not available (plain http on another host), the field is selected instead.
+  document.querySelectorAll('[data-copy]').forEach(function (button) {
+    const field = byId(button.dataset.copy)
+    if (!field) return
+    const label = button.textContent
+    button.addEventListener('click', function () {
+      field.select()
+      if (!navigator.clipboard) return
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = button.dataset.copied
+        setTimeout(function () { button.textContent = label }, 2000)
+      })
+    })
+  })
 })()
