@@ -304,8 +304,15 @@ def user_set_password(
         bool,
         typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
     ] = False,
+    revoke_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-tokens",
+            help="Revoke its personal access tokens too (they survive a password change).",
+        ),
+    ] = False,
 ) -> None:
-    """Set an account's password (asked twice); ends its tokens and web sessions."""
+    """Set an account's password (asked twice); ends its log-ins and web sessions."""
     from pydantic import TypeAdapter, ValidationError
 
     from todo.accounts import service as accounts
@@ -333,12 +340,16 @@ def user_set_password(
                     Passwords(settings),
                     email=email,
                     new_password=checked.get_secret_value(),
+                    revoke_access_tokens=revoke_tokens,
                 )
         finally:
             await db.dispose()
 
     _run(change)
-    typer.echo(f"set the password of {email}; its earlier tokens and sessions are ended")
+    ended = (
+        "log-ins, sessions and personal access tokens" if revoke_tokens else "log-ins and sessions"
+    )
+    typer.echo(f"set the password of {email}; its earlier {ended} are ended")
 
 
 @app.command("export", rich_help_panel=OPERATOR_PANEL)

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from tests.client.conftest import PASSWORD, Person, Server
 from tests.reliability.live import free_port
+from todo.accounts.schemas import SCOPES
 
 
 def _tasks(person: Person, **params: Any) -> list[dict[str, Any]]:
@@ -44,15 +46,77 @@ def test_login_keeps_a_private_token_and_logout_forgets_it(stranger: Person) -> 
     assert stat.S_IMODE(stranger.config.stat().st_mode) == 0o600
     saved = json.loads(stranger.config.read_text())
     assert saved["url"] == stranger.server.url
+    # A personal access token with every scope, named after this computer: never the password.
+    assert saved["token"].startswith("todo_pat_")
+    assert PASSWORD not in stranger.config.read_text()
+    listed = _tokens(stranger)
+    assert [t["id"] for t in listed] == [saved["token_id"]]
+    assert listed[0]["name"] == f"todo CLI on {socket.gethostname()}"
+    assert set(listed[0]["scopes"]) == set(SCOPES)
     with stranger.api() as api:
         assert api.get("/api/auth/me").json()["email"] == stranger.email
     stranger.ok("ls")
 
     assert "Logged out" in stranger.ok("logout").stdout
     assert not stranger.config.exists()
+    assert _tokens(stranger) == []
+    revoked = httpx.get(
+        f"{stranger.server.url}/api/auth/me",
+        headers={"Authorization": f"Bearer {saved['token']}"},
+    )
+    assert revoked.status_code == 401
     after = stranger.todo("ls")
     assert after.exit_code == 2
     assert "not logged in" in _one_error_line(after.stderr)
+
+
+def _tokens(person: Person) -> list[dict[str, Any]]:
+    login = httpx.post(
+        f"{person.server.url}/api/auth/login",
+        json={"email": person.email, "password": PASSWORD},
+        timeout=30,
+    )
+    listed = httpx.get(
+        f"{person.server.url}/api/auth/tokens",
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=30,
+    )
+    assert listed.status_code == 200, listed.text
+    found: list[dict[str, Any]] = listed.json()
+    return found
+
+
+def test_logout_asks_for_the_password_or_only_forgets(person: Person) -> None:
+    # Without a password (none in the environment, no terminal to ask on) nothing changes.
+    blind = person.todo("logout", TODO_PASSWORD=None)
+    assert blind.exit_code == 2
+    assert "--forget" in _one_error_line(blind.stderr)
+    assert person.config.exists()
+    wrong = person.todo("logout", TODO_PASSWORD="not my password")
+    assert wrong.exit_code == 1
+    assert "the login here is kept" in _one_error_line(wrong.stderr)
+    assert person.config.exists()
+    # A token revoked on the account page meanwhile: logging out still ends cleanly.
+    token_id = json.loads(person.config.read_text())["token_id"]
+    login = httpx.post(
+        f"{person.server.url}/api/auth/login",
+        json={"email": person.email, "password": PASSWORD},
+        timeout=30,
+    )
+    gone = httpx.delete(
+        f"{person.server.url}/api/auth/tokens/{token_id}",
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=30,
+    )
+    assert gone.status_code == 204
+    assert "Logged out" in person.ok("logout").stdout
+    assert not person.config.exists()
+
+    person.ok("login", person.server.url, "--email", person.email)
+    forgot = person.ok("logout", "--forget", TODO_PASSWORD=None)
+    assert "still works" in forgot.stdout
+    assert not person.config.exists()
+    assert len(_tokens(person)) == 1
 
 
 def test_login_asks_for_what_it_is_not_given(stranger: Person) -> None:
@@ -252,13 +316,14 @@ def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     assert "cannot reach the server" in _one_error_line(login.stderr)
     config = tmp_path / "todo" / "config.json"
     assert not config.exists()
-    # Logging out of a server that is down forgets the token here and says it still works.
+    # Logging out of a server that is down changes nothing, and says how to only forget.
     config.parent.mkdir()
-    config.write_text(json.dumps({"url": down, "token": "secret", "token_id": 7}))
+    config.write_text(json.dumps({"url": down, "token": "secret", "token_id": 7, "email": "a@b.c"}))
     logout = _run_todo({**env, "TODO_URL": "", "TODO_TOKEN": ""}, "logout")
     assert logout.returncode == 1
-    assert "could not be revoked" in _one_error_line(logout.stderr)
-    assert not config.exists()
+    assert "cannot reach the server" in _one_error_line(logout.stderr)
+    assert "--forget" in logout.stderr
+    assert config.exists()
 
 
 def test_set_password_ends_the_old_tokens(person: Person) -> None:
@@ -269,7 +334,6 @@ def test_set_password_ends_the_old_tokens(person: Person) -> None:
         "ARGON2_MEMORY_COST": "1024",
         "ARGON2_PARALLELISM": "1",
     }
-    old_token = person.token()
     short = person.todo(
         "user", "set-password", person.email, "--password-stdin", input="short\n", **operator
     )
@@ -286,23 +350,46 @@ def test_set_password_ends_the_old_tokens(person: Person) -> None:
     assert unknown.exit_code == 1
     _one_error_line(unknown.stderr)
 
-    person.ok(
-        "user",
-        "set-password",
-        person.email,
-        input="a new password\na new password\n",
-        **operator,
-    )
-    refused = httpx.get(
-        f"{person.server.url}/api/auth/me", headers={"Authorization": f"Bearer {old_token}"}
-    )
-    assert refused.status_code == 401
+    with person.api() as api:
+        # A log-in's token, which a password change ends (the stored token is a PAT).
+        session_token = httpx.post(
+            f"{person.server.url}/api/auth/login",
+            json={"email": person.email, "password": PASSWORD},
+        ).json()["access_token"]
+        person.ok(
+            "user",
+            "set-password",
+            person.email,
+            input="a new password\na new password\n",
+            **operator,
+        )
+        assert _me(person, session_token) == 401
+        # Personal access tokens survive a password change, as the owner's own change does.
+        assert api.get("/api/auth/me").status_code == 200
+        person.ok("ls")
+        assert person.todo("login", person.server.url, "--email", person.email).exit_code == 1
+        changed = person.ok(
+            "user",
+            "set-password",
+            person.email,
+            "--password-stdin",
+            "--revoke-tokens",
+            input="a third password\n",
+            **operator,
+        )
+        assert "personal access tokens" in changed.stdout
+        assert api.get("/api/auth/me").status_code == 401
     stale = person.todo("ls")
     assert stale.exit_code == 1
     assert "todo login" in _one_error_line(stale.stderr)
-    assert person.todo("login", person.server.url, "--email", person.email).exit_code == 1
-    person.ok("login", person.server.url, "--email", person.email, TODO_PASSWORD="a new password")
+    person.ok("login", person.server.url, "--email", person.email, TODO_PASSWORD="a third password")
     person.ok("ls")
+
+
+def _me(person: Person, token: str) -> int:
+    return httpx.get(
+        f"{person.server.url}/api/auth/me", headers={"Authorization": f"Bearer {token}"}
+    ).status_code
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):

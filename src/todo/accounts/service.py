@@ -299,10 +299,17 @@ async def update_profile(
 
 
 async def set_password(
-    session: AsyncSession, passwords: Passwords, *, email: str, new_password: str
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    email: str,
+    new_password: str,
+    revoke_access_tokens: bool = False,
 ) -> User:
     """An operator sets an account's password (one restored from a download has none).
-    Like a change by the owner, it ends every token and web session of the account."""
+    Like a change by the owner, it ends every log-in token and web session of the account;
+    personal access tokens too when asked (an account broken into), as log-out-everywhere
+    does."""
     # Hashed before the first statement: the transaction (SQLite's write lock) stays short.
     new_hash = await passwords.hash(new_password)
     user = await find_by_email(session, email)
@@ -319,6 +326,8 @@ async def set_password(
         )
     )
     await _end_web_sessions(session, user.id)
+    if revoke_access_tokens:
+        await session.exec(delete(AccessToken).where(col(AccessToken.user_id) == user.id))
     await session.commit()
     await session.refresh(user)
     return user

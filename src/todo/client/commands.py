@@ -28,16 +28,6 @@ if TYPE_CHECKING:
 
 PANEL = "Your tasks (on a server you log in to)"
 PASSWORD_VARIABLE = "TODO_PASSWORD"  # noqa: S105 (the name of a variable)
-# Every scope a personal access token can have: the command line does what its owner does.
-ALL_SCOPES = (
-    "tasks:read",
-    "tasks:write",
-    "lists:read",
-    "lists:write",
-    "tags:read",
-    "tags:write",
-    "account:read",
-)
 LIST_LIMIT_DEFAULT = 200
 VIEWS = ("today", "upcoming")
 _ID = re.compile(r"[0-9]{1,16}")
@@ -186,7 +176,7 @@ def login(
         with Api(base, session["access_token"]) as api:
             try:
                 created = api.json(
-                    "POST", "/api/auth/tokens", json={"name": name, "scopes": list(ALL_SCOPES)}
+                    "POST", "/api/auth/tokens", json={"name": name, "scopes": _all_scopes()}
                 )
             except ApiError as error:
                 if error.status not in (404, 405):
@@ -217,36 +207,75 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def logout() -> None:
-    """Revoke the stored token on its server and forget it here."""
+def _all_scopes() -> list[str]:
+    # Every scope there is: the command line does what its owner does in the web app.
+    from todo.accounts.schemas import SCOPES
+
+    return list(SCOPES)
+
+
+def _revoke(url: str, token_id: int, *, email: str, password: str) -> None:
+    from todo.client.api import Api, ApiError
+
+    with Api(url) as anonymous:
+        session = anonymous.json(
+            "POST", "/api/auth/login", json={"email": email, "password": password}
+        )
+    with Api(url, session["access_token"]) as api:
+        try:
+            api.call("DELETE", f"/api/auth/tokens/{token_id}")
+        except ApiError as error:
+            # Revoked already (on the account page, say): the goal is reached.
+            if error.status != 404:
+                raise
+
+
+def logout(
+    forget: Annotated[
+        bool,
+        typer.Option(
+            "--forget",
+            help="Only delete the login here; the token works until revoked on the account page.",
+        ),
+    ] = False,
+) -> None:
+    """Revoke the stored token on its server (asks for your password) and forget it here."""
     from todo.client import config
-    from todo.client.api import Api, ApiError, Unreachable
+    from todo.client.api import ClientError
 
     with _answering():
         saved = config.read_file()
         if saved is None:
             typer.echo("Not logged in: nothing to do.")
             return
-        revoked = saved.token_id is None
-        problem = None
-        if saved.token_id is not None:
-            with Api(saved.url, saved.token) as api:
-                try:
-                    api.call("DELETE", f"/api/auth/tokens/{saved.token_id}")
-                    revoked = True
-                except ApiError as error:
-                    # Revoked already (on the account page, say): the goal is reached.
-                    revoked = error.status in (401, 404)
-                    problem = str(error)
-                except Unreachable as error:
-                    problem = str(error)
+        if saved.token_id is not None and not forget:
+            # A token may not revoke tokens, itself included (the server keeps that for a
+            # log-in with the password): the revocation is made by a log-in of its own.
+            password = os.environ.get(PASSWORD_VARIABLE) or None
+            if password is None and not sys.stdin.isatty():
+                raise UsageProblem(
+                    f"revoking the token needs your password: set {PASSWORD_VARIABLE}, or "
+                    "`todo logout --forget` deletes the login here only"
+                )
+            email = saved.email or typer.prompt("Email")
+            if password is None:
+                password = typer.prompt(
+                    f"Password of {email} (to revoke the token)", hide_input=True
+                )
+            try:
+                _revoke(saved.url, saved.token_id, email=email, password=password)
+            except ClientError as error:
+                raise ClientError(
+                    f"{error}; the login here is kept (`todo logout --forget` deletes it "
+                    "without revoking the token)"
+                ) from None
         config.remove()
-    if not revoked:
-        _fail(
-            f"forgot the login here, but the token could not be revoked ({problem}); "
-            f"revoke it on the account page of {saved.url}",
-            code=1,
+    if forget and saved.token_id is not None:
+        typer.echo(
+            f"Forgot the login to {saved.url}; its token still works until you revoke it on "
+            "the account page"
         )
+        return
     typer.echo(f"Logged out of {saved.url}")
 
 
