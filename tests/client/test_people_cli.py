@@ -113,6 +113,11 @@ def test_logout_asks_for_the_password_or_only_forgets(person: Person) -> None:
     assert not person.config.exists()
 
     person.ok("login", person.server.url, "--email", person.email)
+    # Logging in again replaces the token: one live token per computer, not one per log-in.
+    first = json.loads(person.config.read_text())["token_id"]
+    person.ok("login", person.server.url, "--email", person.email.upper())
+    assert [t["id"] for t in _tokens(person)] == [json.loads(person.config.read_text())["token_id"]]
+    assert first not in [t["id"] for t in _tokens(person)]
     forgot = person.ok("logout", "--forget", TODO_PASSWORD=None)
     assert "still works" in forgot.stdout
     assert not person.config.exists()

@@ -182,6 +182,8 @@ def login(
                 if error.status not in (404, 405):
                     raise
                 created = None
+            if created is not None:
+                _replace(api, base)
         if created is None:
             # A server without personal access tokens: its log-in token is all there is,
             # and it expires.
@@ -191,13 +193,38 @@ def login(
                 f"which expires in {hours} hour(s)",
                 err=True,
             )
-            saved = config.Login(url=base, token=session["access_token"], email=address)
+            saved = config.Login(
+                url=base, token=session["access_token"], email=session["user"]["email"]
+            )
         else:
             saved = config.Login(
-                url=base, token=created["token"], token_id=int(created["id"]), email=address
+                url=base,
+                token=created["token"],
+                token_id=int(created["id"]),
+                email=session["user"]["email"],
             )
         path = config.save(saved)
     typer.echo(f"Logged in to {base} as {session['user']['email']} (login kept in {path})")
+
+
+def _replace(api: Api, base: str) -> None:
+    """Revoke the token an earlier `todo login` to this server kept, now that this log-in
+    can: logging in again must not leave one more live token behind each time."""
+    from todo.client import config
+    from todo.client.api import ApiError
+
+    try:
+        earlier = config.read_file()
+    except config.ConfigError:
+        return
+    if earlier is None or earlier.url != base or earlier.token_id is None:
+        return
+    try:
+        api.call("DELETE", f"/api/auth/tokens/{earlier.token_id}")
+    except ApiError as error:
+        # Revoked already, or a token of another account (404 either way).
+        if error.status != 404:
+            raise
 
 
 def _is_loopback(url: str) -> bool:
