@@ -262,3 +262,16 @@ def test_a_terminal_shows_progress(person: Person) -> None:
     assert result.stdout == "imported 3 task(s) from tasks.csv; new lists: Groceries, Work\n"
     assert b"Importing" in shown
     assert len(_tasks(person)) == 3
+
+
+def test_tasks_without_a_list_go_to_the_one_given(person: Person) -> None:
+    missing = person.todo("import-tasks", str(FIXTURES / "todo.txt"), "--list", "Someday")
+    assert missing.exit_code == 2
+    assert "no list named 'Someday'" in missing.stderr
+    assert _tasks(person) == {}
+    person.ok("add", "Placeholder +Someday")
+    person.ok("import-tasks", str(FIXTURES / "todo.txt"), "--list", "someday")
+    lists = _lists(person)
+    made = _tasks(person)
+    assert lists[made["Buy stamps"]["list_id"]] == "Someday"
+    assert lists[made["Call Mom"]["list_id"]] == "Family"
