@@ -86,6 +86,10 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
         ["user"],
         ["user", "create"],
         ["trash", "purge"],
+        ["user", "set-password"],
+        ["login"],
+        ["ls"],
+        ["import-tasks"],
     ],
 )
 def test_help_everywhere(command: list[str], tmp_path: Path) -> None:
@@ -349,3 +353,32 @@ def test_a_duplicate_email_and_a_database_from_a_newer_todo(tmp_path: Path) -> N
         "error: the database schema is at revision 0099_from_the_future, which this version "
         f"of todo does not know (it needs {HEAD}): was it upgraded by a newer todo?\n",
     )
+
+
+def test_a_restored_download_logs_in_once_an_operator_sets_a_password(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    # The web app's "download my data" has no password hash: restored as it is, the account
+    # exists but nobody can log in to it until an operator gives it a password.
+    download = Path(__file__).parent / "fixtures" / "imports" / "download.json"
+    env = _env(new_database.url(), tmp_path)
+    restored = _todo(env, "import", str(download))
+    assert restored.returncode == 0, restored.stderr
+    assert "no password (ada@example.com)" in restored.stderr
+    assert "todo user set-password" in restored.stderr
+    changed = _todo(
+        env, "user", "set-password", "ada@example.com", "--password-stdin", input="ada's secret\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    with _serving(env, _free_port()) as base:
+        login = httpx.post(
+            f"{base}/api/auth/login",
+            json={"email": "ada@example.com", "password": "ada's secret"},
+            timeout=30,
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        tasks = httpx.get(
+            f"{base}/api/me/tasks", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert {task["title"] for task in tasks.json()} >= {"File taxes", "Call the bank"}

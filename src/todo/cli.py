@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from todo.client.commands import register as register_people_commands
 from todo.core.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -23,9 +24,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 trash_app = typer.Typer(help="Look after the trash of deleted tasks.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
-app.add_typer(trash_app, name="trash")
+OPERATOR_PANEL = "Operating a server (on its database)"
+app.add_typer(db_app, name="db", rich_help_panel=OPERATOR_PANEL)
+app.add_typer(user_app, name="user", rich_help_panel=OPERATOR_PANEL)
+app.add_typer(trash_app, name="trash", rich_help_panel=OPERATOR_PANEL)
+register_people_commands(app)
 
 T = TypeVar("T")
 
@@ -138,7 +141,7 @@ def _migrating(action: Callable[[Settings], T]) -> T:
 SERVER_LOOP = "asyncio"
 
 
-@app.command()
+@app.command(rich_help_panel=OPERATOR_PANEL)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PORT")] = 8000,
@@ -178,7 +181,7 @@ def serve(
     )
 
 
-@app.command()
+@app.command(rich_help_panel=OPERATOR_PANEL)
 def worker(
     concurrency: Annotated[
         int | None,
@@ -350,7 +353,62 @@ def trash_purge() -> None:
     typer.echo(f"purged {_run(purge)} task(s) deleted more than {TRASH_DAYS} days ago")
 
 
-@app.command("export")
+@user_app.command("set-password")
+def user_set_password(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+    ] = False,
+    revoke_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-tokens",
+            help="Revoke its personal access tokens too (they survive a password change).",
+        ),
+    ] = False,
+) -> None:
+    """Set an account's password (asked twice); ends its log-ins and web sessions."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from todo.accounts import service as accounts
+    from todo.accounts.schemas import NewPassword
+
+    if password_stdin:
+        # One line, as `docker login --password-stdin` reads it: the newline is not part of it.
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        checked = TypeAdapter(NewPassword).validate_python(password)
+    except ValidationError as error:
+        _fail(f"password: {str(error.errors()[0]['msg']).removeprefix('Value error, ')}", code=2)
+
+    async def change(settings: Settings) -> None:
+        from todo.core.db import Database
+        from todo.core.security import Passwords
+
+        db = Database(settings)
+        try:
+            async with db.session(write=True) as session:
+                await accounts.set_password(
+                    session,
+                    Passwords(settings),
+                    email=email,
+                    new_password=checked.get_secret_value(),
+                    revoke_access_tokens=revoke_tokens,
+                )
+        finally:
+            await db.dispose()
+
+    _run(change)
+    ended = (
+        "log-ins, sessions and personal access tokens" if revoke_tokens else "log-ins and sessions"
+    )
+    typer.echo(f"set the password of {email}; its earlier {ended} are ended")
+
+
+@app.command("export", rich_help_panel=OPERATOR_PANEL)
 def export(
     out: Annotated[
         Path, typer.Option("--out", help="File to write; `-` writes to standard output.")
@@ -398,7 +456,7 @@ def export(
     typer.echo(f"exported {users} account(s) and {tasks} task(s) to {out}", err=True)
 
 
-@app.command("import")
+@app.command("import", rich_help_panel=OPERATOR_PANEL)
 def import_(
     file: Annotated[Path, typer.Argument(help="A file written by `todo export`.")],
 ) -> None:
@@ -437,6 +495,15 @@ def import_(
         migrations.upgrade(settings)
         restored = asyncio.run(load(settings))
     typer.echo(f"imported {restored.users} account(s) and {restored.tasks} task(s) from {file}")
+    # A "download my data" file has no password hashes: say how those accounts can log in.
+    locked = [row["email"] for row in checked.rows["users"] if not row.get("password_hash")]
+    if locked:
+        shown = ", ".join(locked[:5]) + (f" and {len(locked) - 5} more" if len(locked) > 5 else "")
+        typer.echo(
+            f"note: {len(locked)} account(s) have no password ({shown}): give one with "
+            "`todo user set-password EMAIL`, or log in through Better Auth",
+            err=True,
+        )
 
 
 def _not_alembic_setup(record: logging.LogRecord) -> bool:
@@ -447,5 +514,7 @@ def _not_alembic_setup(record: logging.LogRecord) -> bool:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Every request the people's commands make would be a line of noise above their output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_setup)
     app()

@@ -298,6 +298,41 @@ async def update_profile(
     return user
 
 
+async def set_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    email: str,
+    new_password: str,
+    revoke_access_tokens: bool = False,
+) -> User:
+    """An operator sets an account's password (one restored from a download has none).
+    Like a change by the owner, it ends every log-in token and web session of the account;
+    personal access tokens too when asked (an account broken into), as log-out-everywhere
+    does."""
+    # Hashed before the first statement: the transaction (SQLite's write lock) stays short.
+    new_hash = await passwords.hash(new_password)
+    user = await find_by_email(session, email)
+    if user is None:
+        raise NotFound(f"No account has the email address {email}.", code="user_not_found")
+    await session.exec(
+        update(User)
+        .where(col(User.id) == user.id)
+        .values(
+            password_hash=new_hash,
+            session_version=User.session_version + 1,
+            tokens_valid_after=utcnow(),
+            updated_at=utcnow(),
+        )
+    )
+    await _end_web_sessions(session, user.id)
+    if revoke_access_tokens:
+        await session.exec(delete(AccessToken).where(col(AccessToken.user_id) == user.id))
+    await session.commit()
+    await session.refresh(user)
+    return user
+
+
 async def logout_everywhere(session: AsyncSession, user: User) -> None:
     """End every token, web session and personal access token of the account: someone
     who fears a stolen log-in fears what it may have created too."""
