@@ -43,9 +43,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.core.db import UTCDateTime, utcnow
 
 Resource = Literal["task", "list", "tag"]
-Action = Literal[
-    "created", "updated", "completed", "uncompleted", "moved", "deleted", "merged"
-]
+Action = Literal["created", "updated", "completed", "uncompleted", "moved", "deleted", "merged"]
 Changes = dict[str, list[Any]]
 
 # The PostgreSQL channel every app process listens on (one connection per process).
@@ -64,7 +62,13 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         Index("ix_events_user_id_id", "user_id", "id"),
         Index("ix_events_user_id_list_id_id", "user_id", "list_id", "id"),
-        Index("ix_events_user_id_resource_resource_id_id", "user_id", "resource", "resource_id", "id"),
+        Index(
+            "ix_events_user_id_resource_resource_id_id",
+            "user_id",
+            "resource",
+            "resource_id",
+            "id",
+        ),
         # Ids only grow: a stream's resume point must never be handed out again.
         {"sqlite_autoincrement": True},
     )
@@ -156,7 +160,12 @@ async def record(
     changes: Changes | None = None,
 ) -> None:
     """Write one event into the session's transaction; the caller commits. One statement,
-    no read: the caller passes the old values it already holds."""
+    no read: the caller passes the old values it already holds.
+
+    Call it last, right before the commit: it flushes the pending changes first, so that
+    between the owner's lock (PostgreSQL) and the commit no statement can wait for a row
+    that another writer of the same owner holds while it waits for this lock."""
+    await session.flush()
     fanout: Fanout = session.info.get(FANOUT_KEY, _DEFAULT_FANOUT)
     params = {
         "user_id": user_id,
@@ -173,8 +182,7 @@ async def record(
         statement = _INSERT_NOTIFY if fanout.notify_postgres else _INSERT_LOCKED
     else:
         statement = _INSERT_PLAIN
-    result = await session.execute(statement, params)
-    event_id = result.scalar_one()
+    event_id = (await session.exec(statement, params=params)).one()[0]
     if not (fanout.notify_postgres and session.get_bind().dialect.name == "postgresql"):
         session.info.setdefault(_PENDING_KEY, []).append((event_id, user_id))
 
@@ -234,9 +242,7 @@ async def events_after(
 async def users_after(session: AsyncSession, after: int) -> tuple[int, set[str]]:
     """The newest event id and whose events came after `after` (for processes that cannot
     be notified: other writers of a SQLite file)."""
-    rows = (
-        await session.exec(select(Event.id, Event.user_id).where(col(Event.id) > after))
-    ).all()
+    rows = (await session.exec(select(Event.id, Event.user_id).where(col(Event.id) > after))).all()
     if not rows:
         return after, set()
     return max(row[0] or 0 for row in rows), {row[1] for row in rows}
@@ -274,15 +280,10 @@ async def prune_events(session: AsyncSession, before: datetime) -> int:
     (through the rows that go anyway), and no index on created_at has to be kept up."""
     first_kept = (
         await session.exec(
-            select(Event.id)
-            .where(col(Event.created_at) >= before)
-            .order_by(col(Event.id))
-            .limit(1)
+            select(Event.id).where(col(Event.created_at) >= before).order_by(col(Event.id)).limit(1)
         )
     ).first()
-    condition = (
-        col(Event.created_at) < before if first_kept is None else col(Event.id) < first_kept
-    )
+    condition = col(Event.created_at) < before if first_kept is None else col(Event.id) < first_kept
     result = await session.exec(delete(Event).where(condition))
     await session.commit()
     return int(result.rowcount or 0)
