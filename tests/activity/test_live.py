@@ -1,0 +1,158 @@
+"""GET /api/{user_id}/events over a real HTTP server: delivery within a second, resume
+without loss, nothing of anyone else's, and no database connection held while idle."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.activity.conftest import DELIVERY_SECONDS, stream
+from tests.conftest import Account
+from todo.core.db import utcnow
+from todo.core.events import prune_events
+
+
+async def test_a_change_arrives_within_a_second(
+    live_url: str, client: httpx.AsyncClient, alice: Account
+) -> None:
+    async with stream(live_url, alice.token) as events:
+        sent = time.monotonic()
+        task = (
+            await client.post("/api/me/tasks", headers=alice.headers, json={"title": "now"})
+        ).json()
+        [created] = await events.until(1)
+        assert created.at - sent < DELIVERY_SECONDS
+        assert created.event == "task.created"
+        assert created.data == {
+            "resource": "task",
+            "resource_id": task["id"],
+            "list_id": task["list_id"],
+            "version": 1,
+            "action": "created",
+            "actor_id": alice.id,
+        }
+        sent = time.monotonic()
+        await client.patch(f"/api/me/tasks/{task['id']}/complete", headers=alice.headers)
+        completed = (await events.until(2))[1]
+        assert completed.at - sent < DELIVERY_SECONDS
+        assert (completed.event, completed.data["version"]) == ("task.completed", 2)
+        assert completed.id > created.id
+
+
+async def test_a_resumed_stream_loses_nothing(
+    live_url: str, client: httpx.AsyncClient, alice: Account
+) -> None:
+    h = alice.headers
+    async with stream(live_url, alice.token) as events:
+        await client.post("/api/me/tasks", headers=h, json={"title": "seen"})
+        [seen] = await events.until(1)
+    # Written while nobody listened.
+    missed = [
+        (await client.post("/api/me/tasks", headers=h, json={"title": f"missed {i}"})).json()["id"]
+        for i in range(3)
+    ]
+    async with stream(live_url, alice.token, **{"Last-Event-ID": str(seen.id)}) as resumed:
+        again = await resumed.until(3)
+        assert [e.data["resource_id"] for e in again] == missed
+        await client.post("/api/me/tasks", headers=h, json={"title": "after"})
+        assert (await resumed.until(4))[3].data["action"] == "created"
+    # EventSource cannot set headers on its first connection: the query parameter does.
+    query = f"?last_event_id={seen.id}"
+    async with httpx.AsyncClient() as http:
+        first = await _first_event(http, f"{live_url}/api/me/events{query}", alice.token)
+        assert first == str(again[0].id)
+
+
+async def _first_event(http: httpx.AsyncClient, url: str, token: str) -> str:
+    async with http.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as answer:
+        assert answer.status_code == 200
+        async for line in answer.aiter_lines():
+            if line.startswith("id: "):
+                return line.removeprefix("id: ")
+    raise AssertionError("the stream ended without an event")
+
+
+async def test_a_stream_sees_nothing_of_another_user(
+    live_url: str, client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    async with stream(live_url, bob.token) as bobs:
+        for i in range(3):
+            await client.post("/api/me/tasks", headers=alice.headers, json={"title": f"a{i}"})
+        await client.post("/api/me/lists", headers=alice.headers, json={"name": "Alice's"})
+        mine = (
+            await client.post("/api/me/tasks", headers=bob.headers, json={"title": "bob's"})
+        ).json()
+        [only] = await bobs.until(1)
+        assert only.data["resource_id"] == mine["id"]
+        assert only.data["actor_id"] == bob.id
+        await asyncio.sleep(0)  # anything still on its way would arrive before the next
+        await client.post("/api/me/tasks", headers=bob.headers, json={"title": "bob's 2"})
+        assert [e.data["actor_id"] for e in await bobs.until(2)] == [bob.id, bob.id]
+
+
+async def test_resume_points_that_cannot_be_honoured_ask_for_a_reload(
+    app: FastAPI, live_url: str, client: httpx.AsyncClient, alice: Account
+) -> None:
+    h = alice.headers
+    old = (await client.post("/api/me/tasks", headers=h, json={"title": "old"})).json()
+    async with stream(live_url, alice.token, **{"Last-Event-ID": str(10**15)}) as future:
+        [reload] = await future.until(1)
+        assert reload.event == "reload"
+        assert reload.data == {"reason": "unknown_resume_point"}
+    async with stream(live_url, alice.token) as events:
+        await client.delete(f"/api/me/tasks/{old['id']}", headers=h)
+        [deleted] = await events.until(1)
+    await client.post("/api/me/tasks", headers=h, json={"title": "kept"})
+    async with app.state.db.session(write=True) as session:
+        pruned = await prune_events(session, utcnow() + timedelta(seconds=1))
+    assert pruned >= 3
+    await client.post("/api/me/tasks", headers=h, json={"title": "after the prune"})
+    async with stream(live_url, alice.token, **{"Last-Event-ID": str(deleted.id - 1)}) as late:
+        [reload] = await late.until(1)
+        assert reload.event == "reload"
+        assert reload.data == {"reason": "resume_point_expired"}
+
+
+async def test_an_idle_stream_holds_no_connection_and_a_closed_one_lets_go(
+    app: FastAPI, live_url: str, alice: Account, backend: str
+) -> None:
+    hub = app.state.hub
+    before = hub.streams
+    listeners = [stream(live_url, alice.token) for _ in range(3)]
+    for each in listeners:
+        await each.__aenter__()
+    assert hub.streams == before + 3
+    if backend == "postgres":
+        assert app.state.db.engine.pool.checkedout() == 0
+    for each in listeners:
+        await each.close()
+    deadline = time.monotonic() + 5
+    while hub.streams != before:
+        assert time.monotonic() < deadline, "closed streams are still subscribed"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nonsense"}])
+async def test_a_stream_needs_a_valid_token(live_url: str, headers: dict[str, str]) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{live_url}/api/me/events", headers=headers)
+    assert answer.status_code == 401
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_another_users_path_and_a_bad_resume_point_are_refused(
+    live_url: str, alice: Account, bob: Account
+) -> None:
+    h = {"Authorization": f"Bearer {alice.token}"}
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{live_url}/api/{bob.id}/events", headers=h)).status_code == 403
+        for bad in ("abc", "-1", "0", "1e3"):
+            answer = await http.get(
+                f"{live_url}/api/me/events", headers={**h, "Last-Event-ID": bad}
+            )
+            assert answer.status_code == 422, bad
