@@ -129,6 +129,10 @@ def _migrating(action: Callable[[Settings], T]) -> T:
         return action(settings)
 
 
+# Seconds requests still running at shutdown get to finish.
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -165,6 +169,9 @@ def serve(
         reload=reload,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Event streams never end by themselves: at shutdown they are cut after this long
+        # (the clients reconnect and resume) instead of holding the process up for ever.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 
