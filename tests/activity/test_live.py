@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ from fastapi import FastAPI
 
 from tests.activity.conftest import DELIVERY_SECONDS, stream
 from tests.conftest import Account
+from tests.security.test_hostile_input import LONG, LONG_LINE, TEXT_VALUES
+from tests.web.test_pages import page_token
 from todo.core.db import utcnow
 from todo.core.events import prune_events
 
@@ -156,3 +159,43 @@ async def test_another_users_path_and_a_bad_resume_point_are_refused(
                 f"{live_url}/api/me/events", headers={**h, "Last-Event-ID": bad}
             )
             assert answer.status_code == 422, bad
+
+
+async def test_no_hostile_value_gets_a_5xx_from_a_stream(
+    live_url: str, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The hostile-input sweep's values (tests/security/test_hostile_input.py), for the
+    stream's parameters: answered at once, never with a 5xx; a value that passes opens a
+    stream, which is closed again."""
+    values = [LONG_LINE if v == LONG else v for v in TEXT_VALUES]
+    auth = {"Authorization": f"Bearer {alice.token}"}
+    cookies = await _web_session(client, alice)
+    failures = []
+    async with httpx.AsyncClient(base_url=live_url, timeout=10) as http:
+        for value in values:
+            calls = [
+                ("/api/me/events", {"last_event_id": value}, auth),
+                ("/api/me/events", {}, {**auth, "Last-Event-ID": value.replace("\x00", "")}),
+                (f"/api/{quote(value, safe='')}/events", {}, auth),
+                ("/events", {"last_event_id": value}, {}),
+            ]
+            for path, params, headers in calls:
+                try:
+                    sent = {k: v.encode("utf-8") for k, v in headers.items()}
+                    async with http.stream(
+                        "GET", path, params=params, headers=sent, cookies=cookies
+                    ) as answer:
+                        if answer.status_code >= 500:
+                            failures.append(f"{path} {params} {value[:20]!r}: {answer.status_code}")
+                except httpx.LocalProtocolError:
+                    continue  # a header line httpx itself will not send
+    assert failures == []
+
+
+async def _web_session(client: httpx.AsyncClient, who: Account) -> dict[str, str]:
+    token = await page_token(client, "/login")
+    login_page = await client.post(
+        "/login", data={"email": who.email, "password": who.password, "csrf_token": token}
+    )
+    assert login_page.status_code == 303, login_page.text
+    return dict(client.cookies)

@@ -43,6 +43,8 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/tags/{tag_id}"): Call(),
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): Call(json={"name": "taken over"}),
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
+    ("GET", "/api/{user_id}/tasks/{task_id}/activity"): Call(),
+    ("GET", "/api/{user_id}/lists/{list_id}/activity"): Call(),
 }
 
 # Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
@@ -55,6 +57,9 @@ OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/lists"): Call(),
     ("POST", "/api/{user_id}/lists"): Call(json={"name": "planted"}),
     ("GET", "/api/{user_id}/tags"): Call(),
+    # The stream itself is checked over real HTTP (tests/activity/test_live.py): a stranger's
+    # stream sees none of the owner's events. Here: another user's path is a 403 at once.
+    ("GET", "/api/{user_id}/events"): Call(),
 }
 
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
