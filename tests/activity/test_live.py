@@ -199,3 +199,27 @@ async def _web_session(client: httpx.AsyncClient, who: Account) -> dict[str, str
     )
     assert login_page.status_code == 303, login_page.text
     return dict(client.cookies)
+
+
+async def test_a_stream_misses_no_event_of_writes_racing_each_other(
+    live_url: str, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Writes to different tasks of one owner commit in any order; a stream that reads
+    `id > last` after each wake-up must still see every one (ids follow the commits)."""
+    h = alice.headers
+    tasks = [
+        (await client.post("/api/me/tasks", headers=h, json={"title": f"r{i}"})).json()["id"]
+        for i in range(20)
+    ]
+    async with stream(live_url, alice.token) as events:
+        for round_ in range(3):
+            answers = await asyncio.gather(
+                *(
+                    client.put(f"/api/me/tasks/{t}", headers=h, json={"title": f"{round_}-{t}"})
+                    for t in tasks
+                )
+            )
+            assert {a.status_code for a in answers} == {200}
+        got = await events.until(60, within=10)
+        assert sorted(e.data["resource_id"] for e in got) == sorted(tasks * 3)
+        assert [e.id for e in got] == sorted({e.id for e in got})
