@@ -180,8 +180,8 @@ class Streams:
 
 async def _writes(
     http: httpx.AsyncClient, users: list[User], stop: float
-) -> list[tuple[int, float, int]]:
-    """(task id, request start, streaming user) of every change made."""
+) -> list[tuple[int, float, float, int]]:
+    """(task id, request start, answer, streaming user) of every change made."""
     made = []
     n = 0
     while time.monotonic() < stop:
@@ -193,7 +193,7 @@ async def _writes(
             f"/api/me/tasks/{task_id}", headers=user.headers, json={"title": f"w{n}"}
         )
         if answer.status_code == 200:
-            made.append((task_id, began, index))
+            made.append((task_id, began, time.perf_counter(), index))
         n += 1
         await asyncio.sleep(WRITE_EVERY_SECONDS)
     return made
@@ -263,7 +263,7 @@ async def _run(served: Served, workers: int, stream_count: int) -> str:
             began = time.monotonic()
             stop = began + PHASE_SECONDS
             load = _list_load(http, users, phase, stop)
-            made: list[tuple[int, float, int]] = []
+            made: list[tuple[int, float, float, int]] = []
             if streams is not None:
                 made, _ = await asyncio.gather(_writes(http, users, stop), load)
                 await asyncio.sleep(1.5)  # the last changes still on their way
@@ -280,7 +280,7 @@ async def _run(served: Served, workers: int, stream_count: int) -> str:
 
 
 def _report(
-    phases: list[tuple[Phase, int, Streams | None, list[tuple[int, float, int]]]],
+    phases: list[tuple[Phase, int, Streams | None, list[tuple[int, float, float, int]]]],
     workers: int,
     stream_count: int,
     ready: int,
@@ -298,6 +298,7 @@ def _report(
         "|---|---|---|---|---|---|",
     ]
     delivery: list[float] = []
+    after_answer: list[float] = []
     expected = delivered = 0
     for phase, idle_rss, streams, made in phases:
         lines.append(
@@ -310,7 +311,7 @@ def _report(
         arrivals_by_task: dict[int, list[float]] = {}
         for (task_id, _), times in streams.arrivals.items():
             arrivals_by_task.setdefault(task_id, []).extend(times)
-        for task_id, began, user in made:
+        for task_id, began, answered, user in made:
             per_stream = streams.by_user.get(user, 0)
             expected += per_stream
             later = sorted(t for t in arrivals_by_task.get(task_id, []) if t >= began)
@@ -318,6 +319,7 @@ def _report(
             mine = later[:per_stream]
             delivered += len(mine)
             delivery += [t - began for t in mine]
+            after_answer += [t - answered for t in mine]
             taken = set(mine)
             arrivals_by_task[task_id] = [
                 t for t in arrivals_by_task.get(task_id, []) if t not in taken
@@ -334,7 +336,11 @@ def _report(
         f"{expected} expected arrivals: p50 {_pct(delivery, 0.5) * 1000:.0f} ms, p95 "
         f"{_pct(delivery, 0.95) * 1000:.0f} ms, p99 {_pct(delivery, 0.99) * 1000:.0f} ms, max "
         f"{(max(delivery) if delivery else float('nan')) * 1000:.0f} ms; mean "
-        f"{(statistics.mean(delivery) if delivery else float('nan')) * 1000:.0f} ms.",
+        f"{(statistics.mean(delivery) if delivery else float('nan')) * 1000:.0f} ms. From the "
+        f"write's answer (the commit is before it): p50 {_pct(after_answer, 0.5) * 1000:.0f} "
+        f"ms, p95 {_pct(after_answer, 0.95) * 1000:.0f} ms, max "
+        f"{(max(after_answer) if after_answer else float('nan')) * 1000:.0f} ms (negative: the "
+        "event came before the answer).",
         "",
     ]
     return "\n".join(lines)

@@ -23,7 +23,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+events_app = typer.Typer(
+    help="The change history: activity and live streams.", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
+app.add_typer(events_app, name="events")
 
 T = TypeVar("T")
 
@@ -388,6 +392,27 @@ def import_(
         migrations.upgrade(settings)
         restored = asyncio.run(load(settings))
     typer.echo(f"imported {restored.users} account(s) and {restored.tasks} task(s) from {file}")
+
+
+@events_app.command("prune")
+def events_prune() -> None:
+    """Delete the events older than EVENTS_RETENTION_DAYS (run it daily, from cron or a job
+    queue); a live stream resuming from before the cut is told to reload."""
+    from datetime import timedelta
+
+    from todo.core.db import Database, utcnow
+    from todo.core.events import prune_events
+
+    async def prune(settings: Settings) -> int:
+        db = Database(settings)
+        try:
+            async with db.session(write=True) as session:
+                cut = utcnow() - timedelta(days=settings.events_retention_days)
+                return await prune_events(session, cut)
+        finally:
+            await db.dispose()
+
+    typer.echo(f"deleted {_run(prune)} event(s)")
 
 
 def _not_alembic_setup(record: logging.LogRecord) -> bool:

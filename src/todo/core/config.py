@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     auth_rate_window: int = Field(default=900, ge=1, le=86400)
     auth_rate_per_account: int = Field(default=10, ge=1)
     auth_rate_per_address: int = Field(default=100, ge=1)
+    # Events (activity, live streams) older than this many days may be pruned.
+    events_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
