@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -202,9 +202,7 @@ def _after_rollback(session: Session) -> None:
 
 def encode(value: Any) -> Any:
     """A value as an event's `changes` hold it: JSON types, instants and days as ISO 8601."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
+    if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
         return [encode(each) for each in value]

@@ -198,11 +198,9 @@ async def _record(
     task: Task,
     action: events.Action,
     changes: events.Changes | None = None,
-    *,
-    version: int | None = -1,
 ) -> None:
     """The task's event, last before the commit. Actor: the owner, the only writer until
-    lists are shared."""
+    lists are shared. A deleted task has no version any more."""
     assert task.id is not None
     await events.record(
         session,
@@ -212,7 +210,7 @@ async def _record(
         resource_id=task.id,
         action=action,
         list_id=task.list_id,
-        version=task.version if version == -1 else version,
+        version=None if action == "deleted" else task.version,
         changes=changes,
     )
 
@@ -478,7 +476,7 @@ async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None
         await session.rollback()
         raise _edit_conflict(task_id)
     # The title stays in the history of a task that is gone.
-    await _record(session, task, "deleted", {"title": [task.title, None]}, version=None)
+    await _record(session, task, "deleted", {"title": [task.title, None]})
     await session.commit()
 
 
