@@ -104,6 +104,11 @@ class Listener:
                 await self._task
             self._task = None
 
+    async def ended(self, within: float = 5) -> None:
+        """Wait for the server to end the stream."""
+        assert self._task is not None
+        await asyncio.wait_for(asyncio.shield(self._task), within)
+
     async def until(self, count: int, within: float = 5) -> list[Received]:
         """The first `count` events, waiting for them at most `within` seconds."""
         deadline = time.monotonic() + within

@@ -16,6 +16,7 @@ from tests.activity.conftest import DELIVERY_SECONDS, stream
 from tests.conftest import Account
 from tests.security.test_hostile_input import LONG, LONG_LINE, TEXT_VALUES
 from tests.web.test_pages import page_token
+from todo.core import live
 from todo.core.db import utcnow
 from todo.core.events import prune_events
 
@@ -223,3 +224,19 @@ async def test_a_stream_misses_no_event_of_writes_racing_each_other(
         got = await events.until(60, within=10)
         assert sorted(e.data["resource_id"] for e in got) == sorted(tasks * 3)
         assert [e.id for e in got] == sorted({e.id for e in got})
+
+
+async def test_logging_out_everywhere_ends_open_streams(
+    live_url: str, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "RECHECK_SECONDS", 0.2)
+    async with stream(live_url, alice.token) as events:
+        await client.post("/api/me/tasks", headers=alice.headers, json={"title": "before"})
+        await events.until(1)
+        ended = await client.post("/api/auth/logout-all", headers=alice.headers)
+        assert ended.status_code in (200, 204), ended.text
+        await events.ended()
+    again = stream(live_url, alice.token)
+    await again.__aenter__()
+    assert again.status == 401
+    await again.close()

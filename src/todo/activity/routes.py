@@ -8,11 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from todo.accounts import service as accounts
 from todo.accounts.deps import PathUser
 from todo.activity import service as activity
 from todo.activity.schemas import ACTIVITY_PAGE_DEFAULT, ACTIVITY_PAGE_MAX, ActivityRead
 from todo.core import live
+from todo.core.db import Database
 from todo.core.deps import SessionDep
+from todo.core.errors import AppError
 from todo.core.ids import RowId
 from todo.core.schemas import problem_responses
 from todo.tasks.deps import OwnedTask
@@ -112,10 +115,23 @@ async def event_stream(
     # The stream reads with short sessions of its own: the request's would otherwise hold
     # a pooled connection for as long as the client listens.
     await session.close()
+    db: Database = request.app.state.db
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+
+    async def still_allowed() -> bool:
+        # The checks the request passed, again: the token may have been revoked since.
+        try:
+            claims = await request.app.state.tokens.verify(token)
+            async with db.session(write=False) as check:
+                return (await accounts.resolve_token(check, claims)).id == user_id
+        except AppError:
+            return False
+
     async for message in live.stream(
-        request.app.state.db,
+        db,
         request.app.state.hub,
         user_id,
         last_event_id=last_event_id if last_event_id is not None else last_event_id_query,
+        still_allowed=still_allowed,
     ):
         yield message

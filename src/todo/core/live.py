@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,6 +39,9 @@ log = logging.getLogger("todo")
 # A stream reads the table at least this often even when no notice came, and the client
 # hears a keep-alive comment about as often (FastAPI sends one after 15 s of silence).
 CATCH_UP_SECONDS = 15.0
+# How often a stream asks again whether its caller may still listen: a log-out everywhere,
+# a password change or a deleted account ends open streams within this much.
+RECHECK_SECONDS = 15.0
 # Other processes' writes to a SQLite file are seen within this much.
 SQLITE_POLL_SECONDS = 0.5
 # After a lost listener connection, wait this long (doubling, at most 30 s) to reconnect.
@@ -262,13 +266,23 @@ def _reload(latest: int, reason: str) -> ServerSentEvent:
     return ServerSentEvent(id=str(latest), event="reload", data={"reason": reason})
 
 
+StillAllowed = Callable[[], Awaitable[bool]]
+
+
 async def stream(
-    db: Database, hub: Hub, user_id: str, *, last_event_id: int | None
+    db: Database,
+    hub: Hub,
+    user_id: str,
+    *,
+    last_event_id: int | None,
+    still_allowed: StillAllowed | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """The user's events as Server-Sent Events, from after `last_event_id` (or from now).
 
     A resume point the table no longer covers (pruned) or never had gets a `reload` event:
-    the client has missed changes and reads everything again."""
+    the client has missed changes and reads everything again. `still_allowed` is asked
+    every RECHECK_SECONDS: the credentials the stream was opened with may have ended since;
+    then the stream ends (and the client's reconnect is refused)."""
     subscription = hub.subscribe(user_id)
     try:
         async with db.session(write=False) as session:
@@ -284,7 +298,12 @@ async def stream(
                 last = last_event_id
         # The first thing said: from here on nothing for this user is missed.
         yield ServerSentEvent(comment="live", retry=RETRY_MILLISECONDS)
+        checked = time.monotonic()
         while not hub.closed:
+            if still_allowed is not None and time.monotonic() - checked >= RECHECK_SECONDS:
+                if not await still_allowed():
+                    return
+                checked = time.monotonic()
             subscription.woken.clear()
             async with db.session(write=False) as session:
                 rows = await events.events_after(session, user_id, last, limit=_PAGE)
@@ -293,6 +312,6 @@ async def stream(
                 last = row.id
                 yield _message(row)
             if len(rows) < _PAGE:
-                await subscription.wait_at_most(CATCH_UP_SECONDS)
+                await subscription.wait_at_most(min(CATCH_UP_SECONDS, RECHECK_SECONDS))
     finally:
         hub.unsubscribe(subscription)
