@@ -33,6 +33,7 @@ TABLES = (
     "reminder_deliveries",
     "push_subscriptions",
     "notification_settings",
+    "events",
     "deleted_accounts",
     "idempotency_keys",
     "web_sessions",

@@ -66,6 +66,10 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
     assert "password" in short.stderr
     listed = _todo(env, "user", "list")
     assert listed.stdout.strip() == f"{user_id}\top@example.com\tOp"
+    # The new account's Inbox is recorded now, well inside the retention: nothing goes.
+    pruned = _todo(env, "events", "prune")
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.strip() == "deleted 0 event(s)"
     assert _todo(env, "user", "delete", "op@example.com", "--yes").returncode == 0
     assert _todo(env, "user", "list").stdout.strip() == ""
     assert _todo(env, "user", "delete", "op@example.com", "--yes").returncode == 1
@@ -86,6 +90,7 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
         ["user"],
         ["user", "create"],
         ["trash", "purge"],
+        ["events", "prune"],
         ["user", "set-password"],
         ["login"],
         ["ls"],

@@ -16,12 +16,14 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse
 
 from todo.accounts.routes import router as accounts_router
+from todo.activity.routes import router as activity_router
 from todo.backup.routes import router as backup_router
 from todo.core import handlers
 from todo.core.config import Settings, load_settings
 from todo.core.db import Database
 from todo.core.health import APP_NAME, VERSION
 from todo.core.health import router as health_router
+from todo.core.live import Hub
 from todo.core.middleware import BodyLimit, CatchAll, SecurityHeaders
 from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
@@ -49,7 +51,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.db = Database(settings)
+        hub = Hub(settings)
+        app.state.db = Database(settings, info=hub.session_info())
+        hub.attach(app.state.db)
+        app.state.hub = hub
         app.state.passwords = Passwords(settings)
         secret = settings.auth_secret
         assert secret is not None, "load_settings() settles the secret"
@@ -72,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             warming.cancel()
             await app.state.jobs.stop()
+            await hub.aclose()
             await app.state.ratelimiter.aclose()
             await app.state.tokens.aclose()
             await app.state.db.dispose()
@@ -98,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tag_list_router)
     app.include_router(tags_router)
     app.include_router(notifications_router)
+    app.include_router(activity_router)
     web.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.

@@ -24,10 +24,14 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 trash_app = typer.Typer(help="Look after the trash of deleted tasks.", no_args_is_help=True)
+events_app = typer.Typer(
+    help="The change history: activity and live streams.", no_args_is_help=True
+)
 OPERATOR_PANEL = "Operating a server (on its database)"
 app.add_typer(db_app, name="db", rich_help_panel=OPERATOR_PANEL)
 app.add_typer(user_app, name="user", rich_help_panel=OPERATOR_PANEL)
 app.add_typer(trash_app, name="trash", rich_help_panel=OPERATOR_PANEL)
+app.add_typer(events_app, name="events", rich_help_panel=OPERATOR_PANEL)
 register_people_commands(app)
 
 T = TypeVar("T")
@@ -139,6 +143,8 @@ def _migrating(action: Callable[[Settings], T]) -> T:
 # connections: /health 8-16 s, the load's connections taken in one by one). asyncio's own
 # loop accepts every waiting connection at once, and costs no more CPU per request here.
 SERVER_LOOP = "asyncio"
+# Seconds requests still running at shutdown get to finish.
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 @app.command(rich_help_panel=OPERATOR_PANEL)
@@ -178,6 +184,9 @@ def serve(
         log_level=settings.log_level,
         proxy_headers=True,
         loop=SERVER_LOOP,
+        # Event streams never end by themselves: at shutdown they are cut after this long
+        # (the clients reconnect and resume) instead of holding the process up for ever.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 
@@ -504,6 +513,27 @@ def import_(
             "`todo user set-password EMAIL`, or log in through Better Auth",
             err=True,
         )
+
+
+@events_app.command("prune")
+def events_prune() -> None:
+    """Delete the events older than EVENTS_RETENTION_DAYS (run it daily, from cron or a job
+    queue); a live stream resuming from before the cut is told to reload."""
+    from datetime import timedelta
+
+    from todo.core.db import Database, utcnow
+    from todo.core.events import prune_events
+
+    async def prune(settings: Settings) -> int:
+        db = Database(settings)
+        try:
+            async with db.session(write=True) as session:
+                cut = utcnow() - timedelta(days=settings.events_retention_days)
+                return await prune_events(session, cut)
+        finally:
+            await db.dispose()
+
+    typer.echo(f"deleted {_run(prune)} event(s)")
 
 
 def _not_alembic_setup(record: logging.LogRecord) -> bool:

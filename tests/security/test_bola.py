@@ -55,6 +55,8 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/{user_id}/tasks/{task_id}/restore"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/trash/{task_id}"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): Call(),
+    ("GET", "/api/{user_id}/tasks/{task_id}/activity"): Call(),
+    ("GET", "/api/{user_id}/lists/{list_id}/activity"): Call(),
 }
 
 PUSH_SUBSCRIPTION = {
@@ -79,6 +81,9 @@ OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/push-subscriptions"): Call(),
     ("POST", "/api/{user_id}/push-subscriptions"): Call(json=PUSH_SUBSCRIPTION),
     ("POST", "/api/{user_id}/push-subscriptions/test"): Call(),
+    # The stream itself is checked over real HTTP (tests/activity/test_live.py): a stranger's
+    # stream sees none of the owner's events. Here: another user's path is a 403 at once.
+    ("GET", "/api/{user_id}/events"): Call(),
 }
 
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")

@@ -5,7 +5,7 @@ and every phase (examples, coverage, fuzzing, stateful), through its own command
 
 Where the document cannot know the server's state (a task's version, the current password,
 a one-use idempotency key), tests/security/schemathesis_hooks.py and schemathesis.toml say
-what is adjusted and why; nothing is excluded.
+what is adjusted and why; only the event stream is left out (it never ends: see there).
 """
 
 from __future__ import annotations

@@ -144,8 +144,8 @@ SCOPES: dict[str, str] = {
     "lists:write": "Create, rename, reorder and delete lists",
     "tags:read": "Read tags",
     "tags:write": "Rename and delete tags",
-    "account:read": "Read the account's name, email address and time zone",
-    "account:write": "Change the account's name and time zone (never its password)",
+    "account:read": "Read the account's name, email address, time zone and notification settings",
+    "account:write": "Change the account's name, time zone and notifications (never its password)",
 }
 Scope = Literal[
     "tasks:read",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,6 +45,14 @@ def issue_token(tokens: TokenService, user: User) -> Authenticated:
 
 async def get_user(session: AsyncSession, user_id: str) -> User | None:
     return await session.get(User, user_id)
+
+
+async def names(session: AsyncSession, user_ids: Collection[str]) -> dict[str, str]:
+    """The names of these accounts, by id (accounts that are gone are left out)."""
+    if not user_ids:
+        return {}
+    result = await session.exec(select(User.id, User.name).where(col(User.id).in_(user_ids)))
+    return dict(result.all())
 
 
 async def find_by_email(session: AsyncSession, email: str) -> User | None:

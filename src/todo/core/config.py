@@ -194,6 +194,9 @@ class Settings(BaseSettings):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
         return value
 
+    # Events (activity, live streams) older than this many days may be pruned.
+    events_retention_days: int = Field(default=30, ge=1, le=3650)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

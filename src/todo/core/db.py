@@ -174,7 +174,8 @@ async def end_reads(session: AsyncSession) -> None:
 class Database:
     """The engine and the two session factories of one application instance."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, info: dict[str, Any] | None = None) -> None:
+        """`info` goes into every session's `info` (how commits fan out: core/events.py)."""
         self.engine = create_engine(settings)
         self.is_sqlite = settings.database.is_sqlite
         # PostgreSQL reads run in autocommit: at READ COMMITTED each statement takes its own
@@ -185,11 +186,14 @@ class Database:
             if self.is_sqlite
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
-        self._reader = async_sessionmaker(reader, class_=AsyncSession, expire_on_commit=False)
+        self._reader = async_sessionmaker(
+            reader, class_=AsyncSession, expire_on_commit=False, info=info
+        )
         self._writer = async_sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}),
             class_=AsyncSession,
             expire_on_commit=False,
+            info=info,
         )
 
     def session(self, *, write: bool) -> AsyncSession:

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
+from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
 from todo.core.ids import ID_MAX
@@ -33,7 +34,28 @@ async def add_inbox(session: AsyncSession, user_id: str) -> TaskList:
     )
     session.add(inbox)
     await session.flush()
+    await _record(session, inbox, "created")
     return inbox
+
+
+async def _record(
+    session: AsyncSession,
+    found: TaskList,
+    action: events.Action,
+    changes: events.Changes | None = None,
+) -> None:
+    """The list's event, last before the commit; lists have no version."""
+    assert found.id is not None
+    await events.record(
+        session,
+        user_id=found.user_id,
+        actor_id=found.user_id,
+        resource="list",
+        resource_id=found.id,
+        action=action,
+        list_id=found.id,
+        changes=changes,
+    )
 
 
 @accounts.account_created.connect
@@ -156,6 +178,7 @@ async def add_list(
         position=await _position_last(session, user_id),
     )
     await _flush_named(session, created, name)
+    await _record(session, created, "created", {"name": [None, name]})
     return created
 
 
@@ -262,20 +285,30 @@ async def update_list(
         other = await find_by_name(session, found.user_id, str(new_name))
         if other is not None and other.id != found.id:
             raise _name_taken(str(new_name))
+    diff: events.Changes = {
+        name: [getattr(found, name), value]
+        for name, value in changes.items()
+        if getattr(found, name) != value
+    }
     for name, value in changes.items():
         if not (renaming and name == "name"):
             setattr(found, name, value)
     found.updated_at = utcnow()
     if renaming:
         await _flush_named(session, found, str(new_name))
-    if first or after_id is not None:
+    moving = first or after_id is not None
+    if moving:
         if after_id == found.id:
             raise Conflict("A list cannot be placed after itself.", code="bad_position")
         assert found.id is not None
-        found.position = await _position_after(
+        position = await _position_after(
             session, found.user_id, None if first else after_id, moving=found.id
         )
+        diff["position"] = [found.position, position]
+        found.position = position
     session.add(found)
+    if diff:
+        await _record(session, found, "updated" if set(diff) - {"position"} else "moved", diff)
     await session.commit()
     return found
 

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from todo.accounts.deps import PathUser
+from todo.accounts.deps import PathUser, domain_scopes
 from todo.core.config import Settings
 from todo.core.db import Database
 from todo.core.deps import SessionDep
@@ -20,8 +20,17 @@ from todo.notifications.schemas import (
     TestNotificationResult,
 )
 
-settings_router = APIRouter(prefix="/api/{user_id}/notification-settings", tags=["notifications"])
-push_router = APIRouter(prefix="/api/{user_id}/push-subscriptions", tags=["notifications"])
+# How reminders reach the account is the account's own setting: its scopes apply.
+settings_router = APIRouter(
+    prefix="/api/{user_id}/notification-settings",
+    tags=["notifications"],
+    dependencies=[domain_scopes("account")],
+)
+push_router = APIRouter(
+    prefix="/api/{user_id}/push-subscriptions",
+    tags=["notifications"],
+    dependencies=[domain_scopes("account")],
+)
 
 
 async def _settings(request: Request) -> Settings:

@@ -13,10 +13,27 @@ from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
 from todo.core.ids import ID_MAX
 from todo.tags.models import Tag, TaskTag
+
+
+async def _record(
+    session: AsyncSession, tag: Tag, action: events.Action, changes: events.Changes
+) -> None:
+    """The tag's event, last before the commit. A tag belongs to no list."""
+    assert tag.id is not None
+    await events.record(
+        session,
+        user_id=tag.user_id,
+        actor_id=tag.user_id,
+        resource="tag",
+        resource_id=tag.id,
+        action=action,
+        changes=changes,
+    )
 
 
 def _not_found(tag_id: int) -> NotFound:
@@ -145,6 +162,7 @@ async def rename(session: AsyncSession, tag: Tag, name: str) -> Tag:
             raise _not_found(tag_id)
         if target is not None:
             return await _merge(session, source, target, name)
+        old_name = source.name
         try:
             # A parallel rename onto the same new name may commit first: then merge.
             async with session.begin_nested():
@@ -152,6 +170,8 @@ async def rename(session: AsyncSession, tag: Tag, name: str) -> Tag:
                 session.add(source)
         except IntegrityError:
             continue
+        if old_name != name:
+            await _record(session, source, "updated", {"name": [old_name, name]})
         await session.commit()
         return source
     raise Conflict(f"Tag {tag_id} was changed at the same time; retry.", code="edit_conflict")
@@ -164,9 +184,12 @@ async def _merge(session: AsyncSession, tag: Tag, target: Tag, name: str) -> Tag
         .where(col(TaskTag.tag_id) == tag.id, col(TaskTag.task_id).not_in(already))
         .values(tag_id=target.id)
     )
+    merged: events.Changes = {"name": [tag.name, name], "id": [tag.id, target.id]}
     await session.delete(tag)
     target.name = name
     session.add(target)
+    # On the tag that went: its id is what clients hold; `id` says where its tasks are now.
+    await _record(session, tag, "merged", merged)
     await session.commit()
     return target
 
@@ -178,4 +201,5 @@ async def delete_tag(session: AsyncSession, tag: Tag) -> None:
     )
     if result.rowcount == 0:
         raise _not_found(tag.id or 0)
+    await _record(session, tag, "deleted", {"name": [tag.name, None]})
     await session.commit()

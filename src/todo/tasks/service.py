@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
+from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from todo.core.idempotency import BeforeCommit
@@ -47,6 +48,7 @@ from todo.tasks.query import (
 )
 from todo.tasks.recurrence import describe_rule, next_due, shifted_by_gap
 from todo.tasks.schemas import (
+    PRIORITIES,
     PRIORITY_VALUE,
     PURGE_BATCH,
     TAGS_MAX,
@@ -196,11 +198,35 @@ async def create_task(
     set_committed_value(task, "tags", linked)
     if data.completed:
         await _complete(session, task, clock_)
+    # Before the idempotency record: see events.record() on what may follow the event.
+    await _record(session, task, "created")
     if before_commit is not None:
         await session.flush()
         await before_commit(task)
     await session.commit()
     return task
+
+
+async def _record(
+    session: AsyncSession,
+    task: Task,
+    action: events.Action,
+    changes: events.Changes | None = None,
+) -> None:
+    """The task's event, last before the commit. Actor: the owner, the only writer until
+    lists are shared. A deleted task has no version any more."""
+    assert task.id is not None
+    await events.record(
+        session,
+        user_id=task.user_id,
+        actor_id=task.user_id,
+        resource="task",
+        resource_id=task.id,
+        action=action,
+        list_id=task.list_id,
+        version=None if action == "deleted" else task.version,
+        changes=changes,
+    )
 
 
 def _check_version(task: Task, if_match: int | None) -> None:
@@ -229,13 +255,18 @@ async def _one_writer(session: AsyncSession, task_id: int | None) -> AsyncIterat
         raise _edit_conflict(task_id) from None
 
 
-async def _save(session: AsyncSession, task: Task) -> Task:
+async def _save(
+    session: AsyncSession, task: Task, action: events.Action, changes: events.Changes
+) -> Task:
     # Read before the commit: after a rollback the object is expired, and loading it
     # again would be I/O outside the async bridge.
     task_id = task.id
     task.updated_at = utcnow()
     session.add(task)
     async with _one_writer(session, task_id):
+        # Flushed first, so the event carries the version the write gave the task.
+        await session.flush()
+        await _record(session, task, action, changes)
         await session.commit()
     return task
 
@@ -342,6 +373,7 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     names = [tag.name for tag in task.tags]
     if names:
         await tags.set_task_tags(session, task.user_id, successor.id, names, new=True)
+    await _record(session, successor, "created")
 
 
 async def update_task(
@@ -359,15 +391,17 @@ async def update_task(
 
 async def _update(session: AsyncSession, task: Task, data: TaskUpdate, *, clock_: Clock) -> Task:
     changes = data.model_dump(exclude_unset=True)
-    changed = False
+    # What the event says changed, old and new, from the values in hand.
+    diff: events.Changes = {}
     if "tags" in changes:
         assert task.id is not None
         wanted = changes.pop("tags")
         if sorted(t.lower() for t in wanted) != sorted(t.key for t in task.tags):
+            old_names = [tag.name for tag in task.tags]
             # Set on the task, not read back: the answer and a next occurrence show them.
             linked = await tags.set_task_tags(session, task.user_id, task.id, wanted)
             set_committed_value(task, "tags", linked)
-            changed = True
+            diff["tags"] = events.change(old_names, [tag.name for tag in linked])
     if "list_id" in changes:
         changes["list_id"] = await _target_list(session, task.user_id, changes["list_id"])
     if "priority" in changes:
@@ -380,19 +414,27 @@ async def _update(session: AsyncSession, task: Task, data: TaskUpdate, *, clock_
         changes["reminder_dismissed"] = False
     completing = changes.pop("completed", None)
     for name, value in changes.items():
-        if getattr(task, name) != value:
+        old = getattr(task, name)
+        if old != value:
             setattr(task, name, value)
-            changed = True
+            diff[name] = _change(name, old, value)
     if task.rrule and task.due_date is None:
         raise _invalid("rrule", "a recurring task needs a due date or due time")
     if task.rrule and task.series_id is None:
         task.series_id = str(uuid4())
     if completing is not None and completing != task.completed:
+        diff["completed"] = [task.completed, completing]
         await _set_state(session, task, completing, clock_)
-        changed = True
-    if not changed:
+    if not diff:
         return task
-    return await _save(session, task)
+    return await _save(session, task, "updated", diff)
+
+
+def _change(name: str, old: Any, new: Any) -> list[Any]:
+    # Priorities as the API names them, not as they are stored.
+    if name == "priority":
+        return [PRIORITIES[old], PRIORITIES[new]]
+    return events.change(old, new)
 
 
 async def _set_state(session: AsyncSession, task: Task, completed: bool, clock_: Clock) -> None:
@@ -421,7 +463,12 @@ async def set_completed(
     try:
         async with _one_writer(session, task_id):
             await _set_state(session, task, target, clock_)
-            return await _save(session, task)
+            return await _save(
+                session,
+                task,
+                "completed" if target else "uncompleted",
+                {"completed": [not target, target]},
+            )
     except Conflict:
         # Setting a state is idempotent: losing to a request that set the same state is
         # success. A toggle, or a write conditional on a version, did not happen.
@@ -453,6 +500,8 @@ async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None
         task_id = task.id
         await session.rollback()
         raise _edit_conflict(task_id)
+    # The title stays in the history of a task that is gone.
+    await _record(session, task, "deleted", {"title": [task.title, None]})
     await session.commit()
 
 
@@ -492,6 +541,7 @@ async def restore_task(session: AsyncSession, user_id: str, task_id: int, *, now
             params={"user_id": user_id, "task_id": task_id},
         )
     ).one()
+    await _record(session, restored, "restored")
     await session.commit()
     return restored
 
@@ -602,9 +652,12 @@ async def _move(
         # out in this transaction and place the task again.
         await _respace(session, task.user_id, target, moving=task.id)
         return await _move(session, task, list_id=target, after_id=after_id)
+    diff: events.Changes = {"position": [task.position, position]}
+    if target != task.list_id:
+        diff["list_id"] = [task.list_id, target]
     task.list_id = target
     task.position = position
-    return await _save(session, task)
+    return await _save(session, task, "moved", diff)
 
 
 async def _respace(
@@ -667,7 +720,7 @@ async def dismiss_reminder(session: AsyncSession, task: Task) -> Task:
     if task.reminder_dismissed:
         return task
     task.reminder_dismissed = True
-    return await _save(session, task)
+    return await _save(session, task, "updated", {"reminder_dismissed": [False, True]})
 
 
 @dataclass(frozen=True)
@@ -752,7 +805,19 @@ async def delete_list(session: AsyncSession, found: TaskList, *, tasks: DeleteMo
             .where(col(Task.user_id) == found.user_id, col(Task.list_id) == found.id)
             .values(list_id=inbox.id, version=col(Task.version) + 1, updated_at=utcnow())
         )
+    list_id, name = found.id, found.name
+    assert list_id is not None
     await lists.remove(session, found)
+    await events.record(
+        session,
+        user_id=found.user_id,
+        actor_id=found.user_id,
+        resource="list",
+        resource_id=list_id,
+        action="deleted",
+        list_id=list_id,
+        changes={"name": [name, None], "tasks": [None, tasks]},
+    )
     await session.commit()
 
 

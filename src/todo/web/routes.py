@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from todo.web import accounts, lists, notifications, tags, tasks, trash
+from todo.web import accounts, lists, live, notifications, tags, tasks, trash
 from todo.web.assets import static_app
 from todo.web.common import redirect
 from todo.web.deps import LoginRequired, is_htmx
@@ -27,6 +27,7 @@ ROUTERS = (
     lists.router,
     tags.router,
     notifications.router,
+    live.router,
 )
 
 

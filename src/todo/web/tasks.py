@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import inspect
 from starlette.responses import Response
 
+from todo.activity import service as activity
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Unprocessable
@@ -36,6 +37,8 @@ from todo.web.render import render
 from todo.web.security import local_path, safe_next
 
 router = web_router()
+# The task page's "Activity": its latest changes (the API pages through all of them).
+HISTORY_SHOWN = 10
 
 
 @router.get("/")
@@ -225,10 +228,15 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
 async def _detail_context(
     session: SessionDep, me: Me, task: Task, values: dict[str, Any]
 ) -> dict[str, Any]:
+    assert task.id is not None
+    history = await activity.activity(
+        session, me.user.id, task_id=task.id, before=None, limit=HISTORY_SHOWN
+    )
     return {
         "user": me.user,
         "task": task,
         "values": values,
+        "history": history.items,
         "lists": await tasks.lists_with_counts(session, me.user.id),
         "repeats": taskform.REPEATS,
         "recurrence_modes": taskform.RECURRENCE_MODES,

@@ -75,17 +75,62 @@
 
   let lastRefresh = 0
 
+  // Whether the list was asked for again (false: busy, or too soon after the last time).
   function refreshList (force) {
     const region = byId('tasks')
-    if (!region || !window.htmx) return
+    if (!region || !window.htmx) return false
     const now = Date.now()
-    if (!force && now - lastRefresh < REFRESH_GAP_MILLISECONDS) return
+    if (!force && now - lastRefresh < REFRESH_GAP_MILLISECONDS) return false
     // Never pull a title being edited, or a change on its way, from under someone.
-    if (region.querySelector('.editing, .htmx-request, .dragging')) return
+    if (region.querySelector('.editing, .htmx-request, .dragging')) return false
     lastRefresh = now
     window.htmx.ajax('GET', location.pathname + location.search, {
       source: region, target: region, swap: 'outerHTML'
     })
+    return true
+  }
+
+  // Live: the server says when anything of this account changed (in another tab, on
+  // another device, or here). The list and its counts are drawn again; a row being edited
+  // or dragged, or a change on its way, is never overwritten: the refresh waits for it.
+  // On a task's page only its Activity section is drawn again; the form stays as typed.
+  const LIVE_EVENTS = [
+    'task.created', 'task.updated', 'task.completed', 'task.uncompleted', 'task.moved',
+    'task.deleted', 'list.created', 'list.updated', 'list.moved', 'list.deleted',
+    'tag.updated', 'tag.merged', 'tag.deleted', 'reload'
+  ]
+  const LIVE_SETTLE_MILLISECONDS = 100
+  const LIVE_RETRY_MILLISECONDS = 500
+  let liveTimer = null
+
+  function liveRefresh () {
+    liveTimer = null
+    if (byId('tasks')) {
+      if (!refreshList(true)) liveTimer = setTimeout(liveRefresh, LIVE_RETRY_MILLISECONDS)
+      return
+    }
+    const history = byId('activity')
+    if (history && window.htmx) {
+      window.htmx.ajax('GET', location.pathname, {
+        source: history, target: history, select: '#activity', swap: 'outerHTML'
+      })
+    }
+  }
+
+  function onLiveEvent (event) {
+    const history = byId('activity')
+    if (!byId('tasks') && history) {
+      const data = event.data ? JSON.parse(event.data) : {}
+      const mine = data.resource === 'task' && String(data.resource_id) === history.dataset.task
+      if (event.type !== 'reload' && !mine) return
+    }
+    // A burst of changes (a list deleted with its tasks) is one refresh.
+    if (liveTimer === null) liveTimer = setTimeout(liveRefresh, LIVE_SETTLE_MILLISECONDS)
+  }
+
+  if (window.EventSource && document.body.hasAttribute('hx-headers') && (byId('tasks') || byId('activity'))) {
+    const source = new EventSource('/events')
+    LIVE_EVENTS.forEach(function (name) { source.addEventListener(name, onLiveEvent) })
   }
 
   // Another tab or device may have changed the list while this tab was in the background.
