@@ -26,6 +26,7 @@ from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
+from todo.mcp import server as mcp_server
 from todo.tags.routes import router as tags_router
 from todo.tasks.lists_routes import router as lists_router
 from todo.tasks.routes import reminders_router
@@ -58,7 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.ratelimiter = RateLimiter.from_settings(settings)
         try:
-            yield
+            async with mcp_running():
+                yield
         finally:
             await app.state.ratelimiter.aclose()
             await app.state.tokens.aclose()
@@ -84,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(lists_router)
     app.include_router(tags_router)
     web.install(app)
+    mcp_running = mcp_server.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.
     app.add_middleware(CatchAll, error_page=error_page)
