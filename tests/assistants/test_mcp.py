@@ -389,3 +389,26 @@ async def test_hostile_input_is_a_tool_error_naming_the_field(
     assert "Traceback" not in message
     answer = await api.get("/api/me/tasks", headers={"Authorization": f"Bearer {alice.login}"})
     assert answer.json() == []
+
+
+async def test_hostile_requests_to_the_endpoint_are_4xx(
+    mcp_server: Server, api: httpx.AsyncClient, alice: User
+) -> None:
+    headers = {"Authorization": f"Bearer {alice.login}", "Accept": "application/json"}
+    sent = [
+        {"content": b"not json", "headers": {**headers, "Content-Type": "application/json"}},
+        {"content": b"\x00\xff" * 10, "headers": {**headers, "Content-Type": "text/plain"}},
+        {"json": {"jsonrpc": "2.0", "id": 1, "method": "no/such/method"}, "headers": headers},
+        {"json": [1, 2, 3], "headers": headers},
+        {"content": b"x" * 3_000_000, "headers": {**headers, "Content-Type": "application/json"}},
+        {"json": {"jsonrpc": "2.0", "id": 1, "method": "initialize"}, "headers": {}},
+    ]
+    for each in sent:
+        answer = await api.post("/mcp", **each)
+        assert answer.status_code < 500, answer.text
+        if answer.status_code == 200:
+            assert "error" in answer.json(), answer.text
+    for method in ("GET", "DELETE", "PUT"):
+        refused = await api.request(method, "/mcp", headers=headers)
+        assert refused.status_code == 405
+        assert refused.headers["Allow"] == "POST"

@@ -7,6 +7,7 @@ request, and a revoked token fails on the very next one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -432,12 +433,33 @@ def install(app: FastAPI) -> Callable[[], Any]:
     )
     handler = RequireToken(StreamableHTTPASGIApp(server.session_manager), state=app.state)
     app.router.routes.append(
-        Route(PATH, endpoint=handler, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        # POST only: stateless, there is no session to DELETE and no stream to GET (the
+        # SDK would refuse those too, as JSON-RPC; Starlette's 405 names the allowed method).
+        Route(PATH, endpoint=handler, methods=["POST"], include_in_schema=False)
     )
 
     @asynccontextmanager
     async def running() -> AsyncIterator[None]:
-        async with server.session_manager.run():
+        # The session manager's task group must be left in the task that entered it, and
+        # an app's lifespan may end in another task than it began (pytest's fixtures do):
+        # it lives in a task of its own, told when to stop.
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def serve() -> None:
+            async with server.session_manager.run():
+                started.set()
+                await stop.wait()
+
+        task = asyncio.create_task(serve())
+        waiting = asyncio.create_task(started.wait())
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            waiting.cancel()
+            task.result()
+        try:
             yield
+        finally:
+            stop.set()
+            await task
 
     return running
