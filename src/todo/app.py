@@ -29,6 +29,7 @@ from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
+from todo.mcp import server as mcp_server
 from todo.notifications import push
 from todo.notifications.routes import router as notifications_router
 from todo.tags.routes import router as tags_router
@@ -73,7 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.jobs = Background(settings, app.state.db)
         await app.state.jobs.start()
         try:
-            yield
+            async with mcp_running():
+                yield
         finally:
             warming.cancel()
             await app.state.jobs.stop()
@@ -106,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(activity_router)
     web.install(app)
+    mcp_running = mcp_server.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.
     app.add_middleware(CatchAll, error_page=error_page)

@@ -395,6 +395,35 @@ async def _complete(ctx: Ctx) -> Burst:
     return Burst([("PATCH", url, {"json": {"completed": True}})] * PARALLEL, EDIT)
 
 
+def _mcp_call(tool: str, arguments: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """One MCP tool call as the stateless transport takes it: a JSON-RPC POST to /mcp."""
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    return ("POST", "/mcp", {"json": message, "headers": {"Accept": "application/json"}})
+
+
+async def _mcp(ctx: Ctx) -> Burst:
+    # The MCP tools run the API's services: the same races, through another door. Half
+    # complete one recurring task (one next occurrence), half quick-add into one new list.
+    calls = [_mcp_call("complete_task", {"id": ctx.ids["recurring"]})] * (PARALLEL // 2)
+    calls += [_mcp_call("create_task", {"text": f"mcp {i} +Assistant"}) for i in range(PARALLEL)]
+
+    async def each_call_answered(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        for answer in answers:
+            result = answer.json()["result"]
+            if result.get("isError"):
+                # A tool's refusal is a tool error naming the API's code, never a crash.
+                assert result["content"][0]["text"].startswith("edit_conflict"), result
+        lists = (await ctx.client.get("/api/me/lists", headers=ctx.who.headers)).json()
+        assert [x["name"] for x in lists].count("Assistant") == 1
+
+    return Burst(calls, check=each_call_answered)
+
+
 async def _move(ctx: Ctx) -> Burst:
     anchor = ctx.ids["anchor"]
     movers = [(await ctx.post("/api/me/tasks", {"title": f"mover {i}"}))["id"] for i in range(10)]
@@ -1054,6 +1083,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/account/push-subscriptions"): _web_subscribe,
     ("POST", "/account/push-subscriptions/delete"): _web_unsubscribe,
     ("POST", "/account/push-test"): _web_push_test,
+    ("POST", "/mcp"): _mcp,
 }
 
 
@@ -1161,9 +1191,16 @@ def _web_done(answer: httpx.Response) -> bool:
     return answer.status_code in (200, 204, 303) and not _signed_out(answer)
 
 
+def _api(path: str) -> bool:
+    """Called with the account's token, as the API is (the MCP server too)."""
+    return path.startswith("/api/") or path == "/mcp"
+
+
 def _request(ctx: Ctx, token: str | None, method: str, url: str, kwargs: dict[str, Any]) -> Any:
-    if url.startswith("/api/"):
-        return ctx.client.request(method, url, headers=ctx.who.headers, **kwargs)
+    if _api(url):
+        headers = {**ctx.who.headers, **kwargs.get("headers", {})}
+        rest = {name: value for name, value in kwargs.items() if name != "headers"}
+        return ctx.client.request(method, url, headers=headers, **rest)
     assert token is not None
     if "json" in kwargs:
         # The account page's script posts JSON with the token in a header.
@@ -1194,7 +1231,7 @@ async def test_every_write_route_races(
 ) -> None:
     ctx = Ctx(client, await sign_up())
     await _prepare(ctx)
-    token = None if route[1].startswith("/api/") else await _sign_in_on_the_web(ctx)
+    token = None if _api(route[1]) else await _sign_in_on_the_web(ctx)
     before = {t["id"] for t in await _all_tasks(ctx)}
     burst = await SCENARIOS[route](ctx)
     assert len(burst.calls) >= PARALLEL
@@ -1203,7 +1240,7 @@ async def test_every_write_route_races(
     acknowledged, deleted = set(before), set()
     successes = 0
     for answer in answers:
-        if not answer.request.url.path.startswith("/api/"):
+        if not _api(answer.request.url.path):
             successes += _web_answer(burst, answer)
             continue
         if answer.is_success:
