@@ -22,8 +22,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+trash_app = typer.Typer(help="Look after the trash of deleted tasks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(trash_app, name="trash")
 
 T = TypeVar("T")
 
@@ -176,6 +178,26 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=100, help="Jobs run at once (default: JOBS_CONCURRENCY)."),
+    ] = None,
+) -> None:
+    """Run the background jobs (reminders, digests, expiry) until SIGINT or SIGTERM.
+
+    On PostgreSQL run as many as you like, on any machine; an app process started while
+    one runs leaves the jobs to it (JOBS_IN_PROCESS=auto). On SQLite one process at a
+    time runs them: `todo serve` does unless JOBS_IN_PROCESS=never."""
+    from todo import worker as jobs
+
+    settings = _settings()
+    with _database_errors(settings):
+        _ready(settings)
+        asyncio.run(jobs.run(settings, concurrency=concurrency or settings.jobs_concurrency))
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
@@ -300,6 +322,32 @@ def user_delete(
     if not _run(remove):
         _fail(f"no account with the email address {email}")
     typer.echo(f"deleted {email}")
+
+
+@trash_app.command("purge")
+def trash_purge() -> None:
+    """Delete for good every task that has been in the trash for more than 30 days (run it
+    daily, from cron or a job queue; the tasks are out of their owners' sight already)."""
+    from todo.core.db import Database, utcnow
+    from todo.services import tasks
+    from todo.tasks.schemas import PURGE_BATCH, TRASH_DAYS
+
+    async def purge(settings: Settings) -> int:
+        db = Database(settings)
+        now = utcnow()
+        purged = 0
+        try:
+            # One short transaction per batch: on SQLite, writers wait for each other.
+            while True:
+                async with db.session(write=True) as session:
+                    deleted = await tasks.purge_trash(session, now)
+                purged += deleted
+                if deleted < PURGE_BATCH:
+                    return purged
+        finally:
+            await db.dispose()
+
+    typer.echo(f"purged {_run(purge)} task(s) deleted more than {TRASH_DAYS} days ago")
 
 
 @app.command("export")
