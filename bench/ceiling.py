@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from bench.config import ROOT
 from bench.server import free_port
+from todo.cli import SERVER_LOOP
 
 PATH = "/ceiling"
 
@@ -74,6 +75,7 @@ class CeilingServer:
     def __enter__(self) -> CeilingServer:
         command = [sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers), "--proxy-headers"]
+        command += ["--loop", SERVER_LOOP]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

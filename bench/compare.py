@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import ROOT, SEED_DIR, Plan
-from bench.run import Clock, prepare, wrk
+from bench.run import (
+    SATURATION_CONNECTIONS,
+    Clock,
+    prepare,
+    saturate,
+    saturation_files,
+    saturation_seconds,
+    wrk,
+)
 from bench.seed import Target
 from bench.server import Server
 from bench.store import Store
@@ -37,6 +45,7 @@ REPO = ROOT.parent
 MIGRATIONS = Path("src/todo/migrations/versions")
 WORK = SEED_DIR / "compare"
 SIDES = ("old", "new")
+SATURATION = "saturation"
 
 
 class CompareError(Exception):
@@ -231,8 +240,29 @@ async def compare_backend(
         "rounds": rounds,
         "endpoints": {},
     }
+    named = [name for name in endpoints if name != SATURATION]
+    if named:
+        with _servers(target, ref, workers) as servers:
+            clock.say(f"{backend}: both servers up")
+            warm = write_lines(WORK / "warm.txt", read_lines("list", ctx, 2000))
+            for server in servers.values():
+                await wrk(server.url, warm, concurrency=plan.concurrency, duration=1.0)
+            for name in named:
+                clock.say(f"{backend}: {name}, old and new interleaved")
+                out["endpoints"][name] = await compare_endpoint(
+                    name, servers, store=store, ctx=ctx, seed_max=seed_max, plan=plan, rounds=rounds
+                )
+    if SATURATION in endpoints:
+        clock.say(f"{backend}: one worker each under the list load, old and new interleaved")
+        out[SATURATION] = await compare_saturation(target, ref, ctx, plan=plan, rounds=rounds)
+    await store.reset(seed_max)
+    return out
+
+
+@contextmanager
+def _servers(target: Target, ref: Checkout, workers: int) -> Iterator[dict[str, Server]]:
     with ExitStack() as stack:
-        servers = {
+        yield {
             "old": stack.enter_context(
                 Server(target, workers=workers, log=WORK / "server-old.log", python=ref.python)
             ),
@@ -240,14 +270,57 @@ async def compare_backend(
                 Server(target, workers=workers, log=WORK / "server-new.log")
             ),
         }
-        clock.say(f"{backend}: both servers up")
-        warm = write_lines(WORK / "warm.txt", read_lines("list", ctx, 2000))
-        for server in servers.values():
-            await wrk(server.url, warm, concurrency=plan.concurrency, duration=1.0)
-        for name in endpoints:
-            clock.say(f"{backend}: {name}, old and new interleaved")
-            out["endpoints"][name] = await compare_endpoint(
-                name, servers, store=store, ctx=ctx, seed_max=seed_max, plan=plan, rounds=rounds
-            )
-    await store.reset(seed_max)
-    return out
+
+
+async def compare_saturation(
+    target: Target, ref: Checkout, ctx: Context, *, plan: Plan, rounds: int
+) -> dict[str, Any]:
+    """The saturation runs of `make bench` (one worker, 32 and 256 connections, `/health`
+    probed meanwhile) on both sides, interleaved: for each round and connection count,
+    old then new."""
+    duration = saturation_seconds(plan)
+    lines, health = saturation_files(ctx)
+    counts = [str(connections) for connections in SATURATION_CONNECTIONS]
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        side: {count: [] for count in counts} for side in SIDES
+    }
+    with _servers(target, ref, 1) as servers:
+        for _ in range(rounds):
+            for count in counts:
+                for side, server in servers.items():
+                    runs[side][count].append(
+                        await saturate(
+                            server, lines, health, connections=int(count), duration=duration
+                        )
+                    )
+    return {
+        "workers": 1,
+        "duration_s": duration,
+        "rounds": rounds,
+        "runs": {
+            count: {side: _saturation_summary(runs[side][count]) for side in SIDES}
+            for count in counts
+        },
+    }
+
+
+def _saturation_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts summed over the runs; latencies the worst run's (max, p99) or the median p50."""
+    requests = sum(r["requests"] for r in runs)
+    seconds = sum(r["duration_s"] for r in runs)
+    cpu = sum(r["server_cpu_s"] for r in runs)
+    p50s = sorted(r["latency_ms"]["p50"] for r in runs)
+    return {
+        "requests": requests,
+        "rps": requests / seconds if seconds else 0.0,
+        "cpu_ms_per_request": cpu * 1000 / requests if requests else None,
+        "status_5xx": sum(r["status_5xx"] for r in runs),
+        "other_errors": sum(r["errors"] - r["status_5xx"] - r["status_4xx"] for r in runs),
+        "p50_ms": p50s[len(p50s) // 2],
+        "p99_ms": max(r["latency_ms"]["p99"] for r in runs),
+        "max_ms": max(r["latency_ms"]["max"] for r in runs),
+        "health_p99_ms": max(r["health"]["latency_ms"]["p99"] for r in runs),
+        "health_max_ms": max(r["health"]["latency_ms"]["max"] for r in runs),
+        "health_errors": sum(r["health"]["errors"] for r in runs),
+        "runs": runs,
+    }

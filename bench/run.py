@@ -49,14 +49,18 @@ from todo.app import create_app
 WORK = SEED_DIR / "run"
 LUA = ROOT / "wrk" / "requests.lua"
 SCALE_RATE = 50.0  # requests per second: low enough that nothing queues
-# Far above any wait the server can impose (its pool timeout is 5 s), so that such waits
+# Above the longest wait in the server's line (DB_POOL_TIMEOUT, 20 s), so that such waits
 # show in p99 and max instead of vanishing as client timeouts (wrk's default is 2 s).
 CLIENT_TIMEOUT_S = 30
 # One worker under a list load: the connection counts of the issue, and /health probed at
-# this rate meanwhile. Runs last at least this long, past the 5 s pool timeout.
+# this rate meanwhile. Runs last at least this long, past the longest wait in line
+# (DB_POOL_TIMEOUT, 20 s): a shorter run would end before any request could time out there.
 SATURATION_CONNECTIONS = (32, 256)
 HEALTH_RATE = 20.0
-SATURATION_MIN_S = 8.0
+SATURATION_MIN_S = 24.0
+# After a saturation run, the server counts as idle once it uses under 5% of a core.
+SETTLE_TICK_S = 0.25
+SETTLE_MAX_S = 60.0
 
 
 class Clock:
@@ -371,21 +375,52 @@ async def bench_backend(
 
 async def saturation(target: Target, plan: Plan, ctx: Context, log: Path) -> dict[str, Any]:
     """One worker under the list load at each connection count: 5xx, p99, max, CPU; and
-    `/health`, probed at a low fixed rate while the first of those loads saturates it."""
-    duration = max(plan.duration, SATURATION_MIN_S)
-    lines = write_lines(WORK / "saturation-list.txt", read_lines("list", ctx))
-    health = write_lines(WORK / "health.txt", [line("GET", "/health", "")])
+    `/health`, probed at a low fixed rate while each of those loads saturates it."""
+    duration = saturation_seconds(plan)
+    lines, health = saturation_files(ctx)
     out: dict[str, Any] = {"workers": 1, "duration_s": duration, "runs": {}}
     with Server(target, workers=1, log=log) as server:
         for connections in SATURATION_CONNECTIONS:
-            load = wrk(server.url, lines, concurrency=connections, duration=duration, cpu_of=server)
-            if "health" in out:
-                out["runs"][str(connections)] = await load
-                continue
-            out["runs"][str(connections)], out["health"] = await asyncio.gather(
-                load, _health_meanwhile(server.url, health, duration)
+            out["runs"][str(connections)] = await saturate(
+                server, lines, health, connections=connections, duration=duration
             )
     return out
+
+
+def saturation_seconds(plan: Plan) -> float:
+    return max(plan.duration, SATURATION_MIN_S)
+
+
+def saturation_files(ctx: Context) -> tuple[Path, Path]:
+    """The list requests of the load, and the `/health` probe."""
+    lines = write_lines(WORK / "saturation-list.txt", read_lines("list", ctx))
+    health = write_lines(WORK / "health.txt", [line("GET", "/health", "")])
+    return lines, health
+
+
+async def saturate(
+    server: Server, lines: Path, health: Path, *, connections: int, duration: float
+) -> dict[str, Any]:
+    """wrk's list load on `server` at `connections`, with `/health` probed meanwhile."""
+    load, probe = await asyncio.gather(
+        wrk(server.url, lines, concurrency=connections, duration=duration, cpu_of=server),
+        _health_meanwhile(server.url, health, duration),
+    )
+    await settle(server)
+    return {**load, "health": probe}
+
+
+async def settle(server: Server, *, within: float = SETTLE_MAX_S) -> None:
+    """Until the server is idle: requests still in line when wrk stops are served to closed
+    connections, and would otherwise weigh on the next run (the other side's, in --compare)."""
+    deadline = time.monotonic() + within
+    used = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(SETTLE_TICK_S)
+        now = server.cpu_seconds()
+        if now - used < SETTLE_TICK_S * 0.05:
+            return
+        used = now
 
 
 async def _health_meanwhile(url: str, lines: Path, duration: float) -> dict[str, Any]:
@@ -518,11 +553,11 @@ def compare_main(args: argparse.Namespace, plan: Plan) -> None:
     # Imported here: bench.compare builds on this module.
     from bench import compare
 
-    comparable = [*READS, *WRITES, "login"]
-    default = [n for n in comparable if n != "login"]
+    comparable = [*READS, *WRITES, "login", "saturation"]
+    default = [n for n in comparable if n not in ("login", "saturation")]
     endpoints = [n for n in comparable if n in args.only.split(",")] if args.only else default
     if args.only and len(endpoints) != len(args.only.split(",")):
-        sys.exit(f"--compare measures only endpoints: {', '.join(comparable)}")
+        sys.exit(f"--compare measures only: {', '.join(comparable)}")
     rounds = args.rounds or (2 if args.quick else 3)
     WORK.mkdir(parents=True, exist_ok=True)
     clock = Clock()

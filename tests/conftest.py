@@ -30,6 +30,9 @@ REQUIRE_POSTGRES = os.environ.get("TODO_REQUIRE_POSTGRES", "") not in ("", "0")
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789"
 TABLES = (
     "access_tokens",
+    "reminder_deliveries",
+    "push_subscriptions",
+    "notification_settings",
     "deleted_accounts",
     "idempotency_keys",
     "web_sessions",
@@ -95,6 +98,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         # The whole suite signs up from one address; tests/security sets tight limits.
         "auth_rate_per_account": 1_000_000,
         "auth_rate_per_address": 1_000_000,
+        # No job worker in the app under test unless a test asks for one.
+        "jobs_in_process": "never",
     }
     return load_settings(database_url=database_url, data_dir=data_dir, **{**defaults, **overrides})
 

@@ -69,6 +69,9 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
     assert _todo(env, "user", "delete", "op@example.com", "--yes").returncode == 0
     assert _todo(env, "user", "list").stdout.strip() == ""
     assert _todo(env, "user", "delete", "op@example.com", "--yes").returncode == 1
+    purged = _todo(env, "trash", "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout.strip() == "purged 0 task(s) deleted more than 30 days ago"
     assert _todo(env, "db", "downgrade", "base").returncode == 0
 
 
@@ -77,6 +80,7 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
     [
         [],
         ["serve"],
+        ["worker"],
         ["db"],
         ["db", "upgrade"],
         ["user"],
@@ -85,6 +89,7 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
         ["login"],
         ["ls"],
         ["import-tasks"],
+        ["trash", "purge"],
     ],
 )
 def test_help_everywhere(command: list[str], tmp_path: Path) -> None:
@@ -180,6 +185,16 @@ def test_a_new_sqlite_file_from_an_env_file_with_empty_lines(tmp_path: Path) -> 
         timeout=120,
     )
     assert listed.stdout == f"{created.stdout.strip()}\tnew@example.com\t\n"
+
+
+def test_a_worker_on_a_postgresql_database_without_schema_says_so(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    if new_database.backend != "postgres":
+        pytest.skip("SQLite is migrated first, as by every command")
+    result = _todo(_env(new_database.url(), tmp_path), "worker")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "error: the database has no schema yet: run `todo db upgrade` first\n"
 
 
 def test_a_missing_or_older_schema(new_database: NewDatabase, tmp_path: Path) -> None:

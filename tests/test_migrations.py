@@ -22,8 +22,13 @@ async def _tables(settings: Settings) -> set[str]:
             names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
     finally:
         await engine.dispose()
-    # SQLite's full-text index lives in tables of its own (tasks_fts, tasks_fts_data, ...).
-    return {name for name in names if name != "alembic_version" and "_fts" not in name}
+    # SQLite's full-text index lives in tables of its own (tasks_fts, tasks_fts_data, ...);
+    # the job queue's on PostgreSQL are procrastinate's (checked below).
+    return {
+        name
+        for name in names
+        if name != "alembic_version" and "_fts" not in name and not name.startswith("procr")
+    }
 
 
 async def _sql(settings: Settings, *statements: str) -> list[tuple[object, ...]]:

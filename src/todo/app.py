@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -26,12 +27,16 @@ from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
+from todo.notifications import push
+from todo.notifications.routes import router as notifications_router
 from todo.tags.routes import router as tags_router
 from todo.tasks.lists_routes import router as lists_router
-from todo.tasks.routes import reminders_router
+from todo.tasks.routes import reminders_router, trash_router
 from todo.tasks.routes import router as tasks_router
+from todo.tasks.tags_routes import router as tag_list_router
 from todo.web import routes as web
 from todo.web.render import CONTENT_SECURITY_POLICY, error_page
+from todo.worker import Background
 
 DESCRIPTION = """
 A multi-user task manager. Authenticate with `POST /api/auth/signup` or `/api/auth/login`
@@ -57,9 +62,16 @@ def create_app(settings: Settings) -> FastAPI:
             jwks_cache_ttl=settings.auth_jwks_cache_ttl,
         )
         app.state.ratelimiter = RateLimiter.from_settings(settings)
+        # The Web Push key, loaded on first use and kept for the life of the process.
+        app.state.keys = {}
+        warming = asyncio.create_task(push.warm(app.state.db, settings, app.state.keys))
+        app.state.jobs = Background(settings, app.state.db)
+        await app.state.jobs.start()
         try:
             yield
         finally:
+            warming.cancel()
+            await app.state.jobs.stop()
             await app.state.ratelimiter.aclose()
             await app.state.tokens.aclose()
             await app.state.db.dispose()
@@ -81,8 +93,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(backup_router)
     app.include_router(tasks_router)
     app.include_router(reminders_router)
+    app.include_router(trash_router)
     app.include_router(lists_router)
+    app.include_router(tag_list_router)
     app.include_router(tags_router)
+    app.include_router(notifications_router)
     web.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.

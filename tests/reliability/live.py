@@ -38,6 +38,8 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
         "AUTH_RATE_PER_ACCOUNT": "1000000",
         "AUTH_RATE_PER_ADDRESS": "1000000",
         "LOG_LEVEL": "warning",
+        # No job worker beside the server under test unless a test asks for one.
+        "JOBS_IN_PROCESS": "never",
         **extra,
     }
 

@@ -140,6 +140,8 @@ async def _everything(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
         "/api/me/tasks?status=all&sort=manual&limit=500",
         "/api/me/tasks?q=plants",
         "/api/me/tasks?tag=home&status=all",
+        # The trash is part of the backup: restorable after a restore, its 30 days kept.
+        "/api/me/trash",
     ):
         response = await http.get(path, headers=headers)
         assert response.status_code == 200, response.text
@@ -163,6 +165,7 @@ async def test_export_then_import_is_lossless(new_database: NewDatabase, tmp_pat
             await _populate(http, email, str(n))
         before = {email: await _everything(http, email) for email in emails}
     assert len(before[emails[0]]["/api/me/tasks?status=all&limit=500"]) == 5
+    assert [t["title"] for t in before[emails[0]]["/api/me/trash"]] == ["Deleted later"]
 
     backup = tmp_path / "backup.json"
     code, _, err = await _todo(source, "export", "--out", str(backup))
@@ -175,7 +178,8 @@ async def test_export_then_import_is_lossless(new_database: NewDatabase, tmp_pat
 
     code, out, err = await _todo(target, "import", str(backup))
     assert code == 0, err
-    assert "imported 2 account(s) and 10 task(s)" in out
+    # 10 live tasks and the 2 in the trash (one per account).
+    assert "imported 2 account(s) and 12 task(s)" in out
 
     async with _api(target) as http:
         after = {email: await _everything(http, email) for email in emails}

@@ -10,7 +10,6 @@ The web app's forms are raced the same way, from one signed-in browser session.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from collections import Counter
@@ -480,6 +479,62 @@ async def _delete_tag(ctx: Ctx) -> Burst:
     return Burst(calls, {404: {"tag_not_found"}})
 
 
+async def _notification_settings(ctx: Ctx) -> Burst:
+    # The first change of a user makes the row: parallel ones meet in its primary key.
+    bodies = [
+        {"email_reminders": i % 2 == 0, "digest_hour": i % 24}
+        if i % 3
+        else {"push_reminders": False}
+        for i in range(PARALLEL)
+    ]
+
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        final = await ctx.client.get("/api/me/notification-settings", headers=ctx.who.headers)
+        chosen = final.json()
+        assert chosen["push_reminders"] is False
+        assert chosen["digest_hour"] in {b.get("digest_hour") for b in bodies}
+
+    return Burst(
+        [("PATCH", "/api/me/notification-settings", {"json": b}) for b in bodies], check=check
+    )
+
+
+_BROWSER = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/race",
+    "keys": {"p256dh": "BNc" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0MTI"},
+}
+
+
+async def _subscribe(ctx: Ctx) -> Burst:
+    # Half the same browser (one row, its keys updated), half browsers of their own.
+    bodies = [
+        _BROWSER if i % 2 else {**_BROWSER, "endpoint": f"{_BROWSER['endpoint']}-{i}"}
+        for i in range(PARALLEL)
+    ]
+
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        endpoints = [s["endpoint"] for s in listed.json()]
+        assert sorted(endpoints) == sorted({b["endpoint"] for b in bodies})
+        assert {a.json()["id"] for a in answers if a.json()["endpoint"] == _BROWSER["endpoint"]}
+
+    return Burst([("POST", "/api/me/push-subscriptions", {"json": b}) for b in bodies], check=check)
+
+
+async def _test_push(ctx: Ctx) -> Burst:
+    # No browser subscribed: nothing leaves the machine, and every call answers 200.
+    return Burst([("POST", "/api/me/push-subscriptions/test", {})] * PARALLEL)
+
+
+async def _unsubscribe(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/push-subscriptions", _BROWSER)
+    return Burst(
+        [("DELETE", f"/api/me/push-subscriptions/{made['id']}", {})] * PARALLEL,
+        {404: {"push_subscription_not_found"}},
+        exactly_one_success=True,
+    )
+
+
 # The web app's forms: a browser session (cookie and CSRF token) posting each form
 # PARALLEL times at once. A form answers 303 (or, for htmx, 200/204) when it did its work,
 # shows itself again with a 422 page when it refuses what was typed, and sends a browser
@@ -695,14 +750,110 @@ async def _web_delete_task(ctx: Ctx) -> Burst:
     )
 
 
+async def _trashed(ctx: Ctx, title: str) -> int:
+    """A task made and deleted inside the scenario (after the sweep noted the tasks there
+    were), with tags and a list, so a restore has something to bring back."""
+    body = {"title": title, "list_id": ctx.ids["list"], "tags": ["Shared", "back"]}
+    task_id = int((await ctx.post("/api/me/tasks", body))["id"])
+    gone = await ctx.client.delete(f"/api/me/tasks/{task_id}", headers=ctx.who.headers)
+    assert gone.status_code == 204, gone.text
+    return task_id
+
+
+async def _trash_ids(ctx: Ctx) -> list[int]:
+    answer = await ctx.client.get("/api/me/trash?limit=500", headers=ctx.who.headers)
+    assert answer.status_code == 200, answer.text
+    return [t["id"] for t in answer.json()]
+
+
+def _restored_once(
+    task_id: int, title: str
+) -> Callable[[Ctx, list[httpx.Response]], Awaitable[None]]:
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # The one task came back, under its own id, with its list and tags: no copies.
+        back = await _web_tasks(ctx, title)
+        assert [(t["id"], t["list_id"], sorted(t["tags"])) for t in back] == [
+            (task_id, ctx.ids["list"], ["Shared", "back"])
+        ], back
+        assert task_id not in await _trash_ids(ctx)
+
+    return check
+
+
+def _gone_for_good(task_id: int) -> Callable[[Ctx, list[httpx.Response]], Awaitable[None]]:
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert task_id not in await _trash_ids(ctx)
+        found = await ctx.client.get(f"/api/me/tasks/{task_id}", headers=ctx.who.headers)
+        assert found.status_code == 404
+
+    return check
+
+
+async def _restore(ctx: Ctx) -> Burst:
+    task_id = await _trashed(ctx, "brought back")
+    return Burst(
+        [("POST", f"/api/me/tasks/{task_id}/restore", {})] * PARALLEL,
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_restored_once(task_id, "brought back"),
+    )
+
+
+async def _delete_forever(ctx: Ctx) -> Burst:
+    task_id = await _trashed(ctx, "for good")
+    return Burst(
+        [("DELETE", f"/api/me/trash/{task_id}", {})] * PARALLEL,
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_gone_for_good(task_id),
+    )
+
+
+async def _empty_trash(ctx: Ctx) -> Burst:
+    trashed = [await _trashed(ctx, f"emptied {i}") for i in range(PARALLEL // 2)]
+    calls: list[tuple[str, str, dict[str, Any]]] = [("DELETE", "/api/me/trash", {})] * (
+        PARALLEL // 2
+    )
+    calls += [("POST", f"/api/me/tasks/{t}/restore", {}) for t in trashed]
+
+    async def each_task_restored_or_gone(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert await _trash_ids(ctx) == []
+        restored = {a.json()["id"] for a in answers if a.status_code == 200}
+        live = {t["id"] for t in await _all_tasks(ctx)}
+        assert live & set(trashed) == restored
+
+    return Burst(calls, {404: {"task_not_found"}}, check=each_task_restored_or_gone)
+
+
 async def _web_restore(ctx: Ctx) -> Burst:
-    task = {"title": "brought back", "list_id": ctx.ids["list"], "tags": ["Shared", "back"]}
+    # 20 clicks on one Undo: before the trash each made a copy of the task.
+    task_id = await _trashed(ctx, "brought back")
+    return Burst(
+        _same(f"/tasks/{task_id}/restore", {"next": "/"}),
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_restored_once(task_id, "brought back"),
+    )
 
-    async def each_one_restored(ctx: Ctx, answers: list[httpx.Response]) -> None:
-        # Undo posts the task back as it was: each Undo that answered brought one back.
-        assert len(await _web_tasks(ctx, "brought back")) == PARALLEL
 
-    return Burst(_same("/tasks/restore", {"task": json.dumps(task)}), check=each_one_restored)
+async def _web_delete_forever(ctx: Ctx) -> Burst:
+    task_id = await _trashed(ctx, "for good")
+    return Burst(
+        _same(f"/trash/{task_id}/delete", {}),
+        {404: {"task_not_found"}},
+        exactly_one_success=True,
+        check=_gone_for_good(task_id),
+    )
+
+
+async def _web_empty_trash(ctx: Ctx) -> Burst:
+    for i in range(3):
+        await _trashed(ctx, f"emptied {i}")
+
+    async def emptied(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert await _trash_ids(ctx) == []
+
+    return Burst(_same("/trash/empty", {"confirm": "yes"}), check=emptied)
 
 
 async def _web_create_list(ctx: Ctx) -> Burst:
@@ -805,6 +956,47 @@ async def _web_revoke_token(ctx: Ctx) -> Burst:
     )
 
 
+async def _web_notifications(ctx: Ctx) -> Burst:
+    async def saved(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        chosen = await ctx.client.get("/api/me/notification-settings", headers=ctx.who.headers)
+        assert chosen.json()["digest_hour"] == 7
+        assert chosen.json()["push_reminders"] is False
+
+    return Burst(
+        _same("/account/notifications", {"email_reminders": "on", "digest_hour": "7"}),
+        check=saved,
+    )
+
+
+async def _web_subscribe(ctx: Ctx) -> Burst:
+    async def one_browser(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        assert [s["endpoint"] for s in listed.json()] == [_BROWSER["endpoint"]]
+
+    return Burst(
+        [("POST", "/account/push-subscriptions", {"json": _BROWSER})] * PARALLEL, check=one_browser
+    )
+
+
+async def _web_unsubscribe(ctx: Ctx) -> Burst:
+    await ctx.post("/api/me/push-subscriptions", _BROWSER)
+
+    async def none_left(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/push-subscriptions", headers=ctx.who.headers)
+        assert listed.json() == []
+
+    body = {"endpoint": _BROWSER["endpoint"]}
+    return Burst(
+        [("POST", "/account/push-subscriptions/delete", {"json": body})] * PARALLEL,
+        check=none_left,
+    )
+
+
+async def _web_push_test(ctx: Ctx) -> Burst:
+    # No browser subscribed: nothing leaves the machine.
+    return Burst(_same("/account/push-test", {}))
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -820,12 +1012,19 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("PATCH", "/api/{user_id}/tasks/{task_id:int}/complete"): _complete,
     ("POST", "/api/{user_id}/tasks/{task_id:int}/move"): _move,
     ("DELETE", "/api/{user_id}/tasks/{task_id:int}"): _delete_task,
+    ("POST", "/api/{user_id}/tasks/{task_id:int}/restore"): _restore,
+    ("DELETE", "/api/{user_id}/trash/{task_id:int}"): _delete_forever,
+    ("DELETE", "/api/{user_id}/trash"): _empty_trash,
     ("POST", "/api/{user_id}/reminders/{task_id:int}/dismiss"): _dismiss,
     ("POST", "/api/{user_id}/lists"): _create_list,
     ("PATCH", "/api/{user_id}/lists/{list_id}"): _update_list,
     ("DELETE", "/api/{user_id}/lists/{list_id}"): _delete_list,
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): _rename_tag,
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): _delete_tag,
+    ("PATCH", "/api/{user_id}/notification-settings"): _notification_settings,
+    ("POST", "/api/{user_id}/push-subscriptions"): _subscribe,
+    ("POST", "/api/{user_id}/push-subscriptions/test"): _test_push,
+    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): _unsubscribe,
     ("POST", "/login"): _web_login,
     ("POST", "/signup"): _web_signup,
     ("POST", "/logout"): _web_logout,
@@ -841,7 +1040,9 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): _web_dismiss,
     ("POST", "/tasks/{task_id:int}/move"): _web_move,
     ("POST", "/tasks/{task_id:int}/delete"): _web_delete_task,
-    ("POST", "/tasks/restore"): _web_restore,
+    ("POST", "/tasks/{task_id:int}/restore"): _web_restore,
+    ("POST", "/trash/{task_id:int}/delete"): _web_delete_forever,
+    ("POST", "/trash/empty"): _web_empty_trash,
     ("POST", "/lists"): _web_create_list,
     ("POST", "/lists/{list_id}"): _web_rename_list,
     ("POST", "/lists/{list_id}/delete"): _web_delete_list,
@@ -849,6 +1050,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tags/{tag_id}/delete"): _web_delete_tag,
     ("POST", "/account/tokens"): _web_create_token,
     ("POST", "/account/tokens/{token_id:int}/delete"): _web_revoke_token,
+    ("POST", "/account/notifications"): _web_notifications,
+    ("POST", "/account/push-subscriptions"): _web_subscribe,
+    ("POST", "/account/push-subscriptions/delete"): _web_unsubscribe,
+    ("POST", "/account/push-test"): _web_push_test,
 }
 
 
@@ -960,6 +1165,10 @@ def _request(ctx: Ctx, token: str | None, method: str, url: str, kwargs: dict[st
     if url.startswith("/api/"):
         return ctx.client.request(method, url, headers=ctx.who.headers, **kwargs)
     assert token is not None
+    if "json" in kwargs:
+        # The account page's script posts JSON with the token in a header.
+        headers = {**kwargs.get("headers", {}), "X-CSRF-Token": token}
+        return ctx.client.request(method, url, json=kwargs["json"], headers=headers)
     data = {**kwargs["data"], "csrf_token": token}
     return ctx.client.request(method, url, data=data, headers=kwargs["headers"])
 

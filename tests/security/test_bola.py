@@ -17,7 +17,13 @@ import pytest
 from fastapi import FastAPI, routing
 
 from tests.conftest import Account
-from tests.web.test_pages import WEB_ID_ROUTES, WEB_LIST_ROUTES, WEB_TAG_ROUTES, WEB_TOKEN_ROUTES
+from tests.web.test_pages import (
+    WEB_ID_ROUTES,
+    WEB_LIST_ROUTES,
+    WEB_TAG_ROUTES,
+    WEB_TOKEN_ROUTES,
+    WEB_TRASH_ROUTES,
+)
 
 OWNER_PARAMETER = "user_id"
 
@@ -28,6 +34,8 @@ class Call:
 
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # The route acts on a task in the trash: its task_id is the victim's trashed task.
+    trashed: bool = False
 
 
 ID_ROUTES: dict[tuple[str, str], Call] = {
@@ -44,6 +52,14 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): Call(json={"name": "taken over"}),
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
     ("DELETE", "/api/auth/tokens/{token_id}"): Call(),
+    ("POST", "/api/{user_id}/tasks/{task_id}/restore"): Call(trashed=True),
+    ("DELETE", "/api/{user_id}/trash/{task_id}"): Call(trashed=True),
+    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): Call(),
+}
+
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/bola-victim",
+    "keys": {"p256dh": "BNc" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0MTI"},
 }
 
 # Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
@@ -56,6 +72,13 @@ OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/lists"): Call(),
     ("POST", "/api/{user_id}/lists"): Call(json={"name": "planted"}),
     ("GET", "/api/{user_id}/tags"): Call(),
+    ("GET", "/api/{user_id}/trash"): Call(),
+    ("DELETE", "/api/{user_id}/trash"): Call(),
+    ("GET", "/api/{user_id}/notification-settings"): Call(),
+    ("PATCH", "/api/{user_id}/notification-settings"): Call(json={"email_reminders": True}),
+    ("GET", "/api/{user_id}/push-subscriptions"): Call(),
+    ("POST", "/api/{user_id}/push-subscriptions"): Call(json=PUSH_SUBSCRIPTION),
+    ("POST", "/api/{user_id}/push-subscriptions/test"): Call(),
 }
 
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
@@ -90,7 +113,13 @@ def test_every_id_route_is_covered(app: FastAPI) -> None:
     pages = {route for route in everything if _id_parameters(route[1])} - {
         route for route in everything if route[1].startswith("/api/")
     }
-    checked = WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES | WEB_TOKEN_ROUTES
+    checked = (
+        WEB_ID_ROUTES.keys()
+        | WEB_LIST_ROUTES
+        | WEB_TAG_ROUTES
+        | WEB_TOKEN_ROUTES
+        | WEB_TRASH_ROUTES
+    )
     assert pages <= checked, f"page routes without a BOLA check: {sorted(pages - checked)}"
     routes = {route for route in everything if route[1].startswith("/api/")}
     with_ids = {route for route in routes if _id_parameters(route[1])}
@@ -139,6 +168,20 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
         json={"name": "Secret script", "scopes": ["tasks:read"]},
     )
     assert token.status_code == 201
+    trashed = await client.post(
+        "/api/me/tasks",
+        headers=headers,
+        json={"title": "Alice's deleted secret", "list_id": list_id, "tags": ["hidden"]},
+    )
+    assert trashed.status_code == 201
+    gone = await client.delete(f"/api/me/tasks/{trashed.json()['id']}", headers=headers)
+    assert gone.status_code == 204
+    subscribed = await client.post(
+        "/api/me/push-subscriptions",
+        headers=headers,
+        json={**PUSH_SUBSCRIPTION, "endpoint": f"{PUSH_SUBSCRIPTION['endpoint']}-{name[-8:]}"},
+    )
+    assert subscribed.status_code == 201, subscribed.text
     return Victim(
         account=alice,
         ids={
@@ -146,8 +189,16 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "list_id": list_id,
             "tag_id": tags.json()[0]["id"],
             "token_id": token.json()["id"],
+            "trashed_id": trashed.json()["id"],
+            "subscription_id": subscribed.json()["id"],
         },
-        titles=["Alice's secret task", "Secret plans", "hidden", "Secret script"],
+        titles=[
+            "Alice's secret task",
+            "Alice's deleted secret",
+            "Secret plans",
+            "hidden",
+            "Secret script",
+        ],
     )
 
 
@@ -160,6 +211,9 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/tags",
         "/api/me/reminders/due",
         "/api/auth/tokens",
+        "/api/me/trash",
+        "/api/me/notification-settings",
+        "/api/me/push-subscriptions",
     ):
         response = await client.get(path, headers=account.headers)
         assert response.status_code == 200
@@ -167,7 +221,9 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
     return state
 
 
-def _fill(path: str, user_id: str, ids: dict[str, int]) -> str:
+def _fill(path: str, user_id: str, ids: dict[str, int], call: Call | None = None) -> str:
+    if call is not None and call.trashed:
+        ids = {**ids, "task_id": ids["trashed_id"]}
     return _PARAMETER.sub(
         lambda m: user_id if m.group(1) == OWNER_PARAMETER else str(ids[m.group(1)]), path
     )
@@ -179,7 +235,7 @@ async def test_another_user_gets_404_on_every_id_route_and_changes_nothing(
     victim = await _victim_with_everything(client, alice)
     before = await _snapshot(client, alice)
     for (method, path), call in sorted(ID_ROUTES.items()):
-        url = _fill(path, "me", victim.ids)
+        url = _fill(path, "me", victim.ids, call)
         response = await client.request(
             method, url, headers=bob.headers, json=call.json, params=call.params
         )
@@ -201,7 +257,7 @@ async def test_a_foreign_user_id_in_the_path_is_403_everywhere(
         if "{" + OWNER_PARAMETER + "}" not in path:
             # The account's own routes (/api/auth/...) name no user: nothing to be foreign.
             continue
-        url = _fill(path, alice.id, victim.ids)
+        url = _fill(path, alice.id, victim.ids, call)
         response = await client.request(
             method, url, headers=bob.headers, json=call.json, params=call.params
         )
@@ -216,7 +272,7 @@ async def test_the_owner_can_call_every_id_route(client: httpx.AsyncClient, alic
     protection and not a malformed request."""
     for (method, path), call in sorted(ID_ROUTES.items(), key=lambda item: item[0][0] == "DELETE"):
         victim = await _victim_with_everything(client, alice)
-        url = _fill(path, "me", victim.ids)
+        url = _fill(path, "me", victim.ids, call)
         response = await client.request(
             method, url, headers=alice.headers, json=call.json, params=call.params
         )

@@ -378,7 +378,9 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): ("next",),
     ("POST", "/tasks/{task_id:int}/move"): ("after", "next"),
     ("POST", "/tasks/{task_id:int}/delete"): ("next",),
-    ("POST", "/tasks/restore"): ("task", "next"),
+    ("POST", "/tasks/{task_id:int}/restore"): ("next",),
+    ("POST", "/trash/{task_id:int}/delete"): ("next",),
+    ("POST", "/trash/empty"): ("confirm",),
     ("POST", "/sort"): ("filter", "sort", "view", "list", "tag", "q"),
     ("POST", "/lists"): ("name",),
     ("POST", "/lists/{list_id}"): ("name",),
@@ -388,6 +390,10 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/account/tokens"): ("token_name", "scopes", "expires"),
     # Nothing but the id in its address (and the CSRF token every form sends).
     ("POST", "/account/tokens/{token_id:int}/delete"): (),
+    ("POST", "/account/notifications"): ("email_reminders", "push_reminders", "digest_hour"),
+    # Sent by the account page's script as JSON (the browser's push subscription).
+    ("POST", "/account/push-subscriptions"): (),
+    ("POST", "/account/push-subscriptions/delete"): (),
 }
 # Routes with nothing to send but the caller's credentials; calling them would sign the
 # sweep out or delete its account, and the authentication tests cover them.
@@ -405,6 +411,8 @@ NOTHING_TO_SWEEP = {
     ("POST", "/account/logout-everywhere"),
     ("GET", "/account"),
     ("GET", "/account/export"),
+    ("GET", "/sw.js"),
+    ("POST", "/account/push-test"),
     ("GET", "/reminders"),
     ("GET", "/api/{user_id}/reminders/due"),
     ("GET", "/api/{user_id}/lists"),
@@ -440,6 +448,7 @@ def _base(target: Target, name: str) -> Any:
         "scopes": ["tasks:read"],
         "token_name": "sweep",
         "expires": "30",
+        "subscription_id": 1,
         "title": "sweep",
         "text": "sweep tomorrow #x",
         "name": "sweep",
@@ -453,7 +462,6 @@ def _base(target: Target, name: str) -> Any:
         "confirm": "no",
         "confirm_email": "someone@example.com",
         "timezone": "UTC",
-        "task": json.dumps({"title": "restored"}),
         "csrf_token": target.csrf,
     }.get(name)
 

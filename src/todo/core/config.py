@@ -140,7 +140,12 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
-    db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
+    # How long a request waits in line for a connection before 503 database_unavailable:
+    # long enough for a burst of 256 connections on one worker to be served in turn.
+    db_pool_timeout: float = Field(default=20.0, gt=0, le=120)
+    # Requests of one process waiting in line for a database connection (core/pool.py);
+    # one more is refused at once with 503 server_busy.
+    db_queue_limit: int = Field(default=512, ge=0, le=100_000)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_cost: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
@@ -153,6 +158,41 @@ class Settings(BaseSettings):
     auth_rate_window: int = Field(default=900, ge=1, le=86400)
     auth_rate_per_account: int = Field(default=10, ge=1)
     auth_rate_per_address: int = Field(default=100, ge=1)
+    # Background jobs (reminders, digests, expiry): `auto` runs them inside `todo serve` on
+    # SQLite, and on PostgreSQL unless a `todo worker` process is alive when it starts.
+    jobs_in_process: Literal["auto", "always", "never"] = "auto"
+    jobs_concurrency: int = Field(default=4, ge=1, le=100)
+    # Outgoing email; unset SMTP_HOST means no email is sent (the channel stays off).
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="todo@localhost", max_length=320)
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Web Push: the key pair is generated on first start and kept in the database unless
+    # given here (a PEM or the raw base64url private key); push services want a contact.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = Field(default="mailto:todo@localhost", max_length=320)
+    # Push endpoints come from browsers, so they are untrusted (SSRF): only the hosts of
+    # the browsers' push services are used ("*.example.com" for a domain, "*" for any), and
+    # private and loopback addresses only when the operator allows them (tests do).
+    push_service_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[
+            "fcm.googleapis.com",
+            "*.push.services.mozilla.com",
+            "*.notify.windows.com",
+            "*.push.apple.com",
+        ]
+    )
+    push_allow_private_endpoints: bool = False
+
+    @field_validator("push_service_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -186,6 +226,19 @@ class Settings(BaseSettings):
         if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a URL such as redis://127.0.0.1:6379/0")
         return value
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _check_vapid_subject(cls, value: str) -> str:
+        if not value.startswith(("mailto:", "https://")):
+            raise ValueError("must be a mailto: or https:// URL that push services can contact")
+        return value
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_tls]
 
     @field_validator("database_url")
     @classmethod

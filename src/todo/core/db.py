@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.config import DatabaseTarget, Settings
+from todo.core.pool import FairPool
 
 # Constraint names must be deterministic for Alembic to drop and recreate them.
 SQLModel.metadata.naming_convention = {
@@ -63,18 +64,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 def create_engine(settings: Settings, *, for_migrations: bool = False) -> AsyncEngine:
     target = settings.database
     if target.is_sqlite:
-        return _sqlite_engine(target, foreign_keys=not for_migrations)
+        return _sqlite_engine(target, settings, foreign_keys=not for_migrations)
     engine = create_async_engine(
         target.url,
         connect_args={"timeout": 5, **target.connect_args},
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
+        **_pool_options(settings),
         # Neon suspends idle computes after five minutes; recycle before that.
         pool_recycle=240,
     )
     event.listen(engine.sync_engine, "checkout", _replace_if_closed)
     return engine
+
+
+def _pool_options(settings: Settings) -> dict[str, Any]:
+    # Requests wait for a connection in the order they asked (core/pool.py).
+    return {
+        "poolclass": FairPool,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+        "queue_limit": settings.db_queue_limit,
+    }
 
 
 def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -89,11 +99,17 @@ def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None
         raise DisconnectionError("the server closed this pooled connection")
 
 
-def _sqlite_engine(target: DatabaseTarget, *, foreign_keys: bool) -> AsyncEngine:
+def _sqlite_engine(
+    target: DatabaseTarget, settings: Settings, *, foreign_keys: bool
+) -> AsyncEngine:
     path = target.sqlite_path
+    # An in-memory database lives in its one connection (SQLAlchemy's StaticPool).
+    pool = _pool_options(settings) if path is not None else {}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(target.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    engine = create_async_engine(
+        target.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **pool
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.db import UTCDateTime, utcnow
 from todo.core.errors import Unprocessable
+from todo.core.jobs import JobQueue, job
 
 KEY_TTL = timedelta(hours=24)
 KEY_MAX_LENGTH = 255
@@ -158,3 +159,14 @@ async def run_once(
             raise
         return replay
     return await respond(created)
+
+
+@job(every="17 * * * *")
+async def expire_keys(queue: JobQueue, *, timestamp: int) -> None:
+    """Hourly: keys past their 24 hours, of every user (each user's own writes also drop
+    theirs, but a user who stops writing would keep them for ever)."""
+    async with queue.db.session(write=True) as session:
+        await session.exec(
+            delete(IdempotencyKey).where(col(IdempotencyKey.created_at) <= utcnow() - KEY_TTL)
+        )
+        await session.commit()

@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 import todo.accounts.models
 import todo.core.idempotency
 import todo.lists.models
+import todo.notifications.models
 import todo.tags.models
 import todo.tasks.models  # noqa: F401  (registers the tables on the metadata)
 from todo.core.config import Settings, load_settings
@@ -29,10 +30,14 @@ def _settings() -> Settings:
 # Search machinery that lives only in SQL, per engine (see the organize migration):
 # PostgreSQL's generated tsvector column and SQLite's FTS5 table with its shadow tables.
 SEARCH_ONLY_IN_SQL = ("search_vector", "ix_tasks_search_vector", "tasks_fts")
+# The job queue's schema on PostgreSQL is procrastinate's own, installed by migration 0010.
+QUEUE_ONLY_IN_SQL = ("procrastinate_",)
 
 
 def _include(obj: object, name: str | None, kind: str, reflected: bool, _compare: object) -> bool:
-    return not (reflected and name is not None and name.startswith(SEARCH_ONLY_IN_SQL))
+    return not (
+        reflected and name is not None and name.startswith(SEARCH_ONLY_IN_SQL + QUEUE_ONLY_IN_SQL)
+    )
 
 
 def _run(connection: Connection) -> None:

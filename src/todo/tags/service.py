@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import Select, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -93,11 +94,15 @@ async def set_task_tags(
     return tags
 
 
-async def list_tags(session: AsyncSession, user_id: str) -> list[tuple[Tag, int]]:
-    """The user's tags by name, each with the number of tasks carrying it."""
+async def list_tags(
+    session: AsyncSession, user_id: str, *, uncounted: Select[Any]
+) -> list[tuple[Tag, int]]:
+    """The user's tags by name, each with the number of tasks carrying it, leaving out the
+    tasks whose ids `uncounted` selects (the tasks domain passes its trash: tags know
+    nothing of tasks, so the caller says which links do not count)."""
     usage = (
         select(col(TaskTag.tag_id), count().label("n"))
-        .where(col(TaskTag.user_id) == user_id)
+        .where(col(TaskTag.user_id) == user_id, col(TaskTag.task_id).not_in(uncounted))
         .group_by(col(TaskTag.tag_id))
         .subquery()
     )

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlmodel import Column, Field, Relationship, SQLModel
 
 from todo.core.db import UTCDateTime, utcnow
@@ -27,7 +27,20 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_id_priority", "user_id", "priority", "id"),
         Index("ix_tasks_user_id_list_id_position", "user_id", "list_id", "position", "id"),
         Index("ix_tasks_user_id_remind_at", "user_id", "remind_at"),
+        # The reminder scan reads fired reminders of every user by time.
+        Index("ix_tasks_remind_at", "remind_at"),
         Index("ix_tasks_user_id_series_id", "user_id", "series_id", "occurrence"),
+        # The trash, newest deletion first, and the purge of what is older than 30 days.
+        # Partial: it holds trashed tasks only, so creating a task writes nothing to it and
+        # the purge, across users, reads the trash alone.
+        Index(
+            "ix_tasks_user_id_deleted_at",
+            "user_id",
+            "deleted_at",
+            "id",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NOT NULL"),
+        ),
         # Never hand a deleted task's id to a new one: clients and undo may still hold it.
         {"sqlite_autoincrement": True},
     )
@@ -68,6 +81,9 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_VERSION)
+    # Set when the task goes to the trash: it keeps its id, list, position and tags, is
+    # left out of everything a live task shows in, and can be restored for TRASH_DAYS.
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Loaded with every task in one batched query per statement; written through TaskTag
     # rows, which carry the owner for per-user indexing.
     tags: list[Tag] = Relationship(

@@ -40,7 +40,14 @@ from todo.core.ids import ID_MAX
 from todo.core.schemas import instant_in_range, text_problem
 from todo.tags.models import Tag, TaskTag
 from todo.tasks.models import Task
-from todo.tasks.schemas import PRIORITIES, DueFilter, SortKey, SortOrder, StatusFilter
+from todo.tasks.schemas import (
+    PRIORITIES,
+    TRASH_DAYS,
+    DueFilter,
+    SortKey,
+    SortOrder,
+    StatusFilter,
+)
 
 _COLUMNS: dict[str, Any] = {
     "created": Task.created_at,
@@ -50,10 +57,12 @@ _COLUMNS: dict[str, Any] = {
     "priority": Task.priority,
     "manual": Task.position,
     "completed": Task.completed_at,
+    # The trash's own order (newest deletion first); the task list does not offer it.
+    "deleted": Task.deleted_at,
 }
 _NULLABLE = frozenset({"due_date", "completed"})
 _DATES = frozenset({"due_date"})
-_INSTANTS = frozenset({"created", "updated", "completed"})
+_INSTANTS = frozenset({"created", "updated", "completed", "deleted"})
 _TEXTS = frozenset({"title", "manual"})
 RELEVANCE = "relevance"
 # SQLite's FTS5 index over title, description and the owner's id (the migrations make it).
@@ -84,6 +93,8 @@ class TaskQuery:
     today: date | None = None
     now: datetime | None = None
     search_terms: tuple[str, ...] = field(default=())
+    # The trash instead of the live tasks: those deleted less than TRASH_DAYS before `now`.
+    trash: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,10 +255,27 @@ def _page(
     return statement.order_by(*_order_by(query, key)).limit(query.limit + 1)
 
 
+def live() -> ColumnElement[bool]:
+    """A task that is not in the trash: the condition of every query that shows tasks."""
+    return col(Task.deleted_at).is_(None)
+
+
+def in_trash(now: datetime) -> ColumnElement[bool]:
+    """A task in the trash that is still restorable at `now`. One older than TRASH_DAYS is
+    gone from the owner's view at once, whenever the purge gets to deleting its row."""
+    deleted = col(Task.deleted_at)
+    return and_(deleted.is_not(None), deleted > now - timedelta(days=TRASH_DAYS))
+
+
 def _matching(
     columns: Select[Any, Any], query: TaskQuery, user_id: str, dialect: str
 ) -> Select[Any, Any]:
-    statement = columns.where(col(Task.user_id) == user_id)
+    if query.trash:
+        assert query.now is not None, "the trash is relative to a moment"
+        shown = in_trash(query.now)
+    else:
+        shown = live()
+    statement = columns.where(col(Task.user_id) == user_id, shown)
     if query.search_terms:
         matches, _ = _relevance(dialect, query.search_terms, user_id)
         if dialect != "postgresql":

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from todo.accounts.deps import PathUser, domain_scopes
@@ -32,6 +32,7 @@ from todo.tasks.schemas import (
     TaskMove,
     TaskRead,
     TaskUpdate,
+    TrashedTaskRead,
 )
 
 router = APIRouter(
@@ -40,6 +41,10 @@ router = APIRouter(
 # A reminder is a task's: reading and dismissing them is reading and changing tasks.
 reminders_router = APIRouter(
     prefix="/api/{user_id}/reminders", tags=["reminders"], dependencies=[domain_scopes("tasks")]
+)
+# The trash holds tasks: listing and emptying it is reading and changing tasks.
+trash_router = APIRouter(
+    prefix="/api/{user_id}/trash", tags=["trash"], dependencies=[domain_scopes("tasks")]
 )
 
 _ERRORS = problem_responses(401, 403, 404, 422)
@@ -284,11 +289,84 @@ async def move_task(
 @router.delete(
     "/{task_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Delete a task",
+    summary="Delete a task: it goes to the trash",
+    description="The task stays restorable for 30 days (`POST .../restore`, `GET "
+    "/api/{user_id}/trash`); honours `If-Match`.",
     responses=_WRITE_ERRORS,
 )
 async def delete_task(session: SessionDep, task: OwnedTask, if_match: IfMatch) -> Response:
     await tasks.delete_task(session, task, if_match=if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{task_id:int}/restore",
+    summary="Bring a task back from the trash",
+    description="The task comes back with its id, list, position and tags. A task that is "
+    "not in the trash (never deleted, already restored, or deleted more than 30 days ago) "
+    "is a 404 `task_not_found`, so of parallel restores exactly one succeeds.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def restore_task(
+    response: Response,
+    session: SessionDep,
+    user: PathUser,
+    clock: UserClock,
+    task_id: Annotated[RowId, Path(description="The task's id")],
+) -> TaskRead:
+    restored = await tasks.restore_task(session, user.id, task_id, now=clock.now)
+    return _read(response, restored)
+
+
+@trash_router.get(
+    "",
+    summary="The trash: deleted tasks, newest deletion first",
+    description="Each stays restorable until its `purge_at`, 30 days after `deleted_at`. "
+    'Pages with a keyset cursor: follow the `Link: <...>; rel="next"` header.',
+    response_model=list[TrashedTaskRead],
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_trash(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: PathUser,
+    clock: UserClock,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> list[TrashedTaskRead]:
+    after = decode_cursor(cursor, sort=tasks.TRASH_SORT, order="desc") if cursor else None
+    page = await tasks.list_trash(session, user.id, now=clock.now, limit=limit, after=after)
+    if page.next_cursor is not None:
+        next_url = request.url.include_query_params(cursor=page.next_cursor)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return [TrashedTaskRead.model_validate(task) for task in page.items]
+
+
+@trash_router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Empty the trash: every task in it is deleted for good",
+    responses=problem_responses(401, 403),
+)
+async def empty_trash(session: SessionDep, user: PathUser) -> Response:
+    await tasks.empty_trash(session, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@trash_router.delete(
+    "/{task_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a task of the trash for good",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def delete_forever(
+    session: SessionDep,
+    user: PathUser,
+    clock: UserClock,
+    task_id: Annotated[RowId, Path(description="The task's id")],
+) -> Response:
+    await tasks.delete_forever(session, user.id, task_id, now=clock.now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

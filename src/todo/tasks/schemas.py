@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from copy import copy
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    computed_field,
     field_validator,
     model_validator,
 )
@@ -31,6 +32,10 @@ TAGS_MAX = 20
 TAG_MAX = 50
 PAGE_DEFAULT = 100
 PAGE_MAX = 500
+# How long a deleted task stays in the trash, restorable, before it is gone for good.
+TRASH_DAYS = 30
+# Tasks one purge statement deletes at most: a short transaction, however full the trash.
+PURGE_BATCH = 1000
 
 StatusFilter = Literal["all", "pending", "completed"]
 SortKey = Literal["created", "updated", "title", "due_date", "priority", "manual", "completed"]
@@ -331,6 +336,16 @@ class TaskRead(BaseModel):
         if isinstance(value, list):
             return sorted((str(getattr(tag, "name", tag)) for tag in value), key=str.lower)
         return value
+
+
+class TrashedTaskRead(TaskRead):
+    """A task in the trash: restorable (with its id, list, tags and position) until purge_at."""
+
+    deleted_at: datetime
+
+    @computed_field(description="When the task is deleted for good, unless restored before")
+    def purge_at(self) -> datetime:
+        return self.deleted_at + timedelta(days=TRASH_DAYS)
 
 
 class QuickAddPreview(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -22,12 +22,14 @@ from todo.accounts import service as accounts
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from todo.core.idempotency import BeforeCommit
+from todo.core.ids import ID_MAX
 from todo.core.ordering import KeyTooLong, key_between, spread, time_key
 from todo.core.schemas import INSTANT_REASON, instant_in_range
 from todo.lists import service as lists
 from todo.lists.models import TaskList
 from todo.lists.schemas import DeleteMode
 from todo.tags import service as tags
+from todo.tags.models import Tag
 from todo.tasks import quickadd
 from todo.tasks.models import Task
 from todo.tasks.query import (
@@ -37,12 +39,21 @@ from todo.tasks.query import (
     build,
     build_counts,
     build_rows,
+    in_trash,
+    live,
     page_from,
     row_page_from,
     tag_names,
 )
 from todo.tasks.recurrence import describe_rule, next_due, shifted_by_gap
-from todo.tasks.schemas import PRIORITY_VALUE, TAGS_MAX, TaskCreate, TaskUpdate
+from todo.tasks.schemas import (
+    PRIORITY_VALUE,
+    PURGE_BATCH,
+    TAGS_MAX,
+    TRASH_DAYS,
+    TaskCreate,
+    TaskUpdate,
+)
 
 
 @dataclass(frozen=True)
@@ -73,9 +84,11 @@ def _invalid(field: str, reason: str) -> Unprocessable:
 
 
 # Built once: constructing the clauses and their cache key on every request cost about
-# a twentieth of reading one task.
+# a twentieth of reading one task. A task in the trash is not found, like a missing one.
 _ONE_TASK = select(Task).where(
-    col(Task.user_id) == bindparam("user_id"), col(Task.id) == bindparam("task_id")
+    col(Task.user_id) == bindparam("user_id"),
+    col(Task.id) == bindparam("task_id"),
+    live(),
 )
 # The tags joined in: one statement, where the relationship's own loading takes two.
 # Not on SQLite, whose planner materializes the nested join over all of task_tags.
@@ -247,6 +260,7 @@ async def _previous_due(session: AsyncSession, task: Task) -> datetime | None:
             col(Task.user_id) == task.user_id,
             col(Task.series_id) == task.series_id,
             col(Task.occurrence) < task.occurrence,
+            live(),
         )
         .order_by(col(Task.occurrence).desc())
         .limit(1)
@@ -264,6 +278,9 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
             col(Task.user_id) == task.user_id,
             col(Task.series_id) == task.series_id,
             col(Task.occurrence) > task.occurrence,
+            # A next occurrence in the trash is gone as far as its owner can see: completing
+            # this one again makes a new one.
+            live(),
         )
     )
     if later.one():
@@ -417,19 +434,118 @@ async def set_completed(
 
 
 async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None = None) -> None:
+    """Move a task to the trash: one conditional UPDATE, so of parallel deletes (or a delete
+    racing an edit) exactly one wins and the others are a 409."""
     _check_version(task, if_match)
+    now = utcnow()
     result = await session.exec(
-        delete(Task).where(
+        update(Task)
+        .where(
             col(Task.user_id) == task.user_id,
             col(Task.id) == task.id,
             col(Task.version) == task.version,
+            live(),
         )
+        .values(deleted_at=now, updated_at=now, version=col(Task.version) + 1)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount == 0:
         task_id = task.id
         await session.rollback()
         raise _edit_conflict(task_id)
     await session.commit()
+
+
+TRASH_SORT = "deleted"
+
+
+def _check_row_id(task_id: int) -> None:
+    # A web page's path takes any number; one past BIGINT would fail in the database.
+    if not 1 <= task_id <= ID_MAX:
+        raise _not_in_trash(task_id)
+
+
+def _not_in_trash(task_id: int) -> NotFound:
+    return NotFound(f"Task {task_id} is not in the trash.", code="task_not_found")
+
+
+async def restore_task(session: AsyncSession, user_id: str, task_id: int, *, now: datetime) -> Task:
+    """Bring a task back from the trash with its id, list, position and tags.
+
+    One UPDATE that only matches a task still in the trash: of parallel restores (a double
+    click on Undo) one brings it back and the others find nothing to restore, a 404. Its
+    list is always there: deleting a list moves its trashed tasks to the Inbox with the
+    others, or deletes them with it."""
+    _check_row_id(task_id)
+    result = await session.exec(
+        update(Task)
+        .where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
+        .values(deleted_at=None, updated_at=now, version=col(Task.version) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        await session.rollback()
+        raise _not_in_trash(task_id)
+    restored = (
+        await session.exec(
+            _ONE_TASK.execution_options(populate_existing=True),
+            params={"user_id": user_id, "task_id": task_id},
+        )
+    ).one()
+    await session.commit()
+    return restored
+
+
+async def list_trash(
+    session: AsyncSession,
+    user_id: str,
+    *,
+    now: datetime,
+    limit: int,
+    after: tuple[Any, int] | None = None,
+) -> Page:
+    """The trash, newest deletion first, paged by a keyset cursor like the task list."""
+    query = TaskQuery(sort=TRASH_SORT, order="desc", limit=limit, after=after, now=now, trash=True)
+    return await list_tasks(session, user_id, query)
+
+
+async def delete_forever(
+    session: AsyncSession, user_id: str, task_id: int, *, now: datetime
+) -> None:
+    """Delete one task of the trash for good (its tag links go with it)."""
+    _check_row_id(task_id)
+    result = await session.exec(
+        delete(Task).where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
+    )
+    if result.rowcount == 0:
+        await session.rollback()
+        raise _not_in_trash(task_id)
+    await session.commit()
+
+
+async def empty_trash(session: AsyncSession, user_id: str) -> int:
+    """Delete every task of the user's trash for good; how many there were."""
+    result = await session.exec(
+        delete(Task).where(col(Task.user_id) == user_id, col(Task.deleted_at).is_not(None))
+    )
+    await session.commit()
+    return int(result.rowcount)
+
+
+async def purge_trash(session: AsyncSession, now: datetime, *, batch: int = PURGE_BATCH) -> int:
+    """Delete for good up to `batch` tasks of every user that have been in the trash longer
+    than TRASH_DAYS at `now`; how many. Call it again while it returns `batch`: each call is
+    one short transaction. The tasks are already out of their owners' view (in_trash)."""
+    cutoff = now - timedelta(days=TRASH_DAYS)
+    expired = (
+        select(Task.id)
+        .where(col(Task.deleted_at).is_not(None), col(Task.deleted_at) <= cutoff)
+        .order_by(col(Task.deleted_at), col(Task.id))
+        .limit(batch)
+    )
+    result = await session.exec(delete(Task).where(col(Task.id).in_(expired.scalar_subquery())))
+    await session.commit()
+    return int(result.rowcount)
 
 
 async def move_task(
@@ -452,8 +568,12 @@ async def _move(
     target = await _target_list(session, task.user_id, list_id) if list_id else task.list_id
     if after_id == task.id:
         raise _invalid("after_id", "a task cannot be placed after itself")
+    # Trashed tasks are no neighbours: a task is placed between the ones its owner sees.
     in_list = select(Task.position, Task.id).where(
-        col(Task.user_id) == task.user_id, col(Task.list_id) == target, col(Task.id) != task.id
+        col(Task.user_id) == task.user_id,
+        col(Task.list_id) == target,
+        col(Task.id) != task.id,
+        live(),
     )
     before: str | None = None
     if after_id is not None:
@@ -490,6 +610,8 @@ async def _move(
 async def _respace(
     session: AsyncSession, user_id: str, list_id: int, *, moving: int | None
 ) -> None:
+    # Trashed tasks are respaced with the others, on purpose: each keeps its place between
+    # the same neighbours, so a restore puts it back where it was.
     rows = (
         await session.exec(
             select(Task.id)
@@ -516,9 +638,27 @@ async def due_reminders(session: AsyncSession, user_id: str, *, now: datetime) -
             col(Task.remind_at) <= now,
             col(Task.reminder_dismissed).is_(False),
             col(Task.completed).is_(False),
+            live(),
         )
         .order_by(col(Task.remind_at), col(Task.id))
         .limit(100)
+    )
+    return result.all()
+
+
+async def open_due_by(
+    session: AsyncSession, user_id: str, day: date, *, limit: int = 50
+) -> Sequence[Task]:
+    """Open tasks due on `day` or before (overdue), oldest due first: the daily digest."""
+    result = await session.exec(
+        select(Task)
+        .where(
+            col(Task.user_id) == user_id,
+            col(Task.completed).is_(False),
+            col(Task.due_date) <= day,
+        )
+        .order_by(col(Task.due_date), col(Task.due_at), col(Task.id))
+        .limit(limit)
     )
     return result.all()
 
@@ -590,7 +730,7 @@ async def lists_with_counts(session: AsyncSession, user_id: str) -> list[tuple[T
         (
             await session.exec(
                 select(col(Task.list_id), count())
-                .where(col(Task.user_id) == user_id, col(Task.completed).is_(False))
+                .where(col(Task.user_id) == user_id, col(Task.completed).is_(False), live())
                 .group_by(col(Task.list_id))
             )
         ).all()
@@ -599,7 +739,8 @@ async def lists_with_counts(session: AsyncSession, user_id: str) -> list[tuple[T
 
 
 async def delete_list(session: AsyncSession, found: TaskList, *, tasks: DeleteMode) -> None:
-    """Delete a list; its tasks move to the Inbox or are deleted with it."""
+    """Delete a list; its tasks move to the Inbox or are deleted with it. Its tasks in the
+    trash go the same way: moved, they can still be restored (into the Inbox)."""
     if not found.is_inbox:
         # Before the tasks are moved out: a task written into the list after the move and
         # before the DELETE would go with the list (ON DELETE CASCADE).
@@ -617,7 +758,8 @@ async def delete_list(session: AsyncSession, found: TaskList, *, tasks: DeleteMo
 
 @accounts.timezone_changed.connect
 async def retime_due_dates(session: AsyncSession, user_id: str, tz: ZoneInfo) -> None:
-    """After a time zone change, re-derive the calendar day of every timed due; no commit."""
+    """After a time zone change, re-derive the calendar day of every timed due; no commit.
+    Trashed tasks too: restored, they show on the right day in the new zone."""
     timed = (
         await session.exec(
             select(Task.id, Task.due_at).where(
@@ -651,8 +793,17 @@ async def count_tasks(session: AsyncSession, user_id: str) -> TaskCounts:
     """How many open and completed tasks one owner has."""
     result = await session.exec(
         select(col(Task.completed), count())
-        .where(col(Task.user_id) == user_id)
+        .where(col(Task.user_id) == user_id, live())
         .group_by(col(Task.completed))
     )
     found = dict(result.all())
     return TaskCounts(open=found.get(False, 0), completed=found.get(True, 0))
+
+
+async def tags_with_counts(session: AsyncSession, user_id: str) -> list[tuple[Tag, int]]:
+    """The user's tags, each with the number of tasks carrying it, trashed ones left out
+    (tags cannot see tasks, so tasks names the ones not to count)."""
+    trashed = select(col(Task.id)).where(
+        col(Task.user_id) == user_id, col(Task.deleted_at).is_not(None)
+    )
+    return await tags.list_tags(session, user_id, uncounted=trashed)

@@ -27,6 +27,7 @@ from todo.core.deps import SessionDep
 from todo.core.errors import Conflict, RateLimited, Unauthorized, Unprocessable
 from todo.core.ratelimit import check_auth_attempt
 from todo.core.security import Passwords
+from todo.web import notifications
 from todo.web.common import LABELS, flash_and_redirect, redirect, web_router
 from todo.web.deps import MaybeSignedIn, Me
 from todo.web.forms import FieldErrors, app_field_errors, field_errors, read_form
@@ -207,7 +208,7 @@ TOKEN_EXPIRY_LABELS = {
 }
 
 
-async def _account_page(
+async def account_page(
     request: Request,
     session: SessionDep,
     me: Me,
@@ -226,6 +227,7 @@ async def _account_page(
         {
             "user": me.user,
             "flash": me.flash,
+            "notifications": await notifications.section(request, session, me.user.id),
             "errors": errors or {},
             "values": {
                 "name": me.user.name,
@@ -256,8 +258,8 @@ async def _account_page(
 
 
 @router.get("/account")
-async def account_page(request: Request, session: SessionDep, me: Me) -> Response:
-    return await _account_page(request, session, me)
+async def show_account(request: Request, session: SessionDep, me: Me) -> Response:
+    return await account_page(request, session, me)
 
 
 @router.get("/account/export")
@@ -283,7 +285,7 @@ async def _save_profile_field(
     try:
         body = UserUpdate.model_validate({field: typed})
     except ValidationError as error:
-        return await _account_page(
+        return await account_page(
             request,
             session,
             me,
@@ -346,7 +348,7 @@ async def change_password(
     except Unprocessable as error:
         errors = app_field_errors(error, "current_password")
     except RateLimited as error:
-        return await _account_page(
+        return await account_page(
             request,
             session,
             me,
@@ -356,7 +358,7 @@ async def change_password(
         )
     else:
         return await flash_and_redirect(session, me, "Your password was changed.", "/account")
-    return await _account_page(request, session, me, errors=errors, status_code=422)
+    return await account_page(request, session, me, errors=errors, status_code=422)
 
 
 @router.post("/account/logout-everywhere")
@@ -370,7 +372,7 @@ async def delete_account(request: Request, session: SessionDep, me: Me) -> Respo
     form = await read_form(request)
     typed = form.get("confirm_email", "")
     if typed.strip().lower() != me.user.email:
-        return await _account_page(
+        return await account_page(
             request,
             session,
             me,
@@ -410,7 +412,7 @@ async def create_token(request: Request, session: SessionDep, me: Me) -> Respons
             else:
                 errors["token_name" if field == "name" else "form"] = sentence
     if errors:
-        return await _account_page(
+        return await account_page(
             request,
             session,
             me,
@@ -424,7 +426,7 @@ async def create_token(request: Request, session: SessionDep, me: Me) -> Respons
             session, me.user.id, name=body.name, scopes=body.scopes, expires_at=body.expires_at
         )
     except Conflict as error:
-        return await _account_page(
+        return await account_page(
             request,
             session,
             me,
@@ -433,7 +435,7 @@ async def create_token(request: Request, session: SessionDep, me: Me) -> Respons
             chosen_scopes=chosen,
             status_code=422,
         )
-    return await _account_page(request, session, me, new_token=created)
+    return await account_page(request, session, me, new_token=created)
 
 
 @router.post("/account/tokens/{token_id:int}/delete")

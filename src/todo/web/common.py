@@ -37,7 +37,7 @@ def clock_of(me: Me) -> tasks.Clock:
 
 
 async def flash_and_redirect(
-    session: SessionDep, me: Me, message: str, target: str, *, undo: str | None = None
+    session: SessionDep, me: Me, message: str, target: str, *, undo: int | None = None
 ) -> Response:
     await accounts.set_flash(session, me.session_id, Flash(message, undo).dump())
     return redirect(target)

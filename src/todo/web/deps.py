@@ -30,10 +30,11 @@ class LoginRequired(Exception):
 
 @dataclass(frozen=True)
 class Flash:
-    """A message for the page after a redirect, with what an Undo button posts back."""
+    """A message for the page after a redirect, with the id of the task its Undo button
+    brings back from the trash."""
 
     message: str
-    undo: str | None = None
+    undo: int | None = None
 
     def dump(self) -> str:
         return json.dumps({"message": self.message, "undo": self.undo})
@@ -42,8 +43,12 @@ class Flash:
     def load(cls, raw: str) -> Flash | None:
         try:
             data = json.loads(raw)
-            return cls(message=str(data["message"]), undo=data.get("undo"))
-        except (ValueError, KeyError, TypeError):
+            undo = data.get("undo")
+            # A flash stored before the trash held a whole task to re-create: no Undo then.
+            if not isinstance(undo, int) or isinstance(undo, bool):
+                undo = None
+            return cls(message=str(data["message"]), undo=undo)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
 

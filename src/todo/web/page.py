@@ -63,7 +63,7 @@ async def counts_context(
         "filters": FILTERS,
         "lists": with_counts,
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
-        "tags": await tags.list_tags(session, me.user.id),
+        "tags": await tasks.tags_with_counts(session, me.user.id),
     }
 
 

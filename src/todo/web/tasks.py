@@ -1,4 +1,4 @@
-"""The task list and a task's own page: add, complete, edit, move, delete, restore."""
+"""The task list and a task's own page: add, complete, edit, move, delete (to the trash)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from todo.core.schemas import NO_CONTROLS
 from todo.lists import service as lists
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
-from todo.tasks.schemas import TaskCreate, TaskRead, TaskUpdate
+from todo.tasks.schemas import TaskUpdate
 from todo.web import taskform
 from todo.web.common import LABELS, clock_of, flash_and_redirect, redirect, web_router
 from todo.web.deps import Flash, Me, OwnedTask, is_htmx, wants_fragment
@@ -332,24 +332,10 @@ async def move_task(request: Request, session: SessionDep, me: Me, task: OwnedTa
     return redirect(safe_next(form.get("next")))
 
 
-def _restorable(task: Task) -> str | None:
-    """What an Undo button must post back to bring a deleted task back: the task as the API
-    reads it, in the fields a new task takes."""
-    read = TaskRead.model_validate(task).model_dump(mode="json")
-    fields = {name: read[name] for name in TaskCreate.model_fields if name in read}
-    if fields["completed"] and fields.get("rrule"):
-        # Completing it already made the next occurrence, which carries the series on.
-        fields.pop("rrule")
-    try:
-        return TaskCreate.model_validate(fields).model_dump_json()
-    except ValidationError:
-        return None
-
-
 @router.post("/tasks/{task_id:int}/delete")
 async def delete_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    """Move the task to the trash; the toast's Undo brings it back from there."""
     form = await read_form(request)
-    undo = _restorable(task)
     title, task_id = task.title, task.id
     await tasks.delete_task(session, task)
     message = f"Deleted “{title}”."
@@ -358,24 +344,7 @@ async def delete_task(request: Request, session: SessionDep, me: Me, task: Owned
         return render(
             request,
             "tasks/_deleted.html",
-            {**await changed_counts(session, me, view), "toast": Flash(message, undo)},
+            {**await changed_counts(session, me, view), "toast": Flash(message, task_id)},
             headers=_replacing_row(task_id),
         )
-    return await flash_and_redirect(session, me, message, safe_next(form.get("next")), undo=undo)
-
-
-@router.post("/tasks/restore")
-async def restore_task(request: Request, session: SessionDep, me: Me) -> Response:
-    form = await read_form(request)
-    try:
-        data = TaskCreate.model_validate_json(form.get("task", ""))
-    except ValidationError:
-        raise BadRequest(
-            "This task cannot be brought back any more.", code="restore_failed"
-        ) from None
-    task = await tasks.create_task(session, me.user.id, data, clock_=clock_of(me))
-    view = list_view(request, form)
-    if is_htmx(request):
-        context = await list_context(session, me, view)
-        return render(request, "tasks/_region_update.html", context)
-    return await flash_and_redirect(session, me, f"Restored “{task.title}”.", view.url())
+    return await flash_and_redirect(session, me, message, safe_next(form.get("next")), undo=task_id)
