@@ -85,11 +85,11 @@ def test_db_and_user_commands(new_database: NewDatabase, tmp_path: Path) -> None
         ["db", "upgrade"],
         ["user"],
         ["user", "create"],
+        ["trash", "purge"],
         ["user", "set-password"],
         ["login"],
         ["ls"],
         ["import-tasks"],
-        ["trash", "purge"],
     ],
 )
 def test_help_everywhere(command: list[str], tmp_path: Path) -> None:

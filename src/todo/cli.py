@@ -327,6 +327,32 @@ def user_delete(
     typer.echo(f"deleted {email}")
 
 
+@trash_app.command("purge")
+def trash_purge() -> None:
+    """Delete for good every task that has been in the trash for more than 30 days (run it
+    daily, from cron or a job queue; the tasks are out of their owners' sight already)."""
+    from todo.core.db import Database, utcnow
+    from todo.services import tasks
+    from todo.tasks.schemas import PURGE_BATCH, TRASH_DAYS
+
+    async def purge(settings: Settings) -> int:
+        db = Database(settings)
+        now = utcnow()
+        purged = 0
+        try:
+            # One short transaction per batch: on SQLite, writers wait for each other.
+            while True:
+                async with db.session(write=True) as session:
+                    deleted = await tasks.purge_trash(session, now)
+                purged += deleted
+                if deleted < PURGE_BATCH:
+                    return purged
+        finally:
+            await db.dispose()
+
+    typer.echo(f"purged {_run(purge)} task(s) deleted more than {TRASH_DAYS} days ago")
+
+
 @user_app.command("set-password")
 def user_set_password(
     email: Annotated[str, typer.Argument(help="The account's email address.")],
@@ -380,32 +406,6 @@ def user_set_password(
         "log-ins, sessions and personal access tokens" if revoke_tokens else "log-ins and sessions"
     )
     typer.echo(f"set the password of {email}; its earlier {ended} are ended")
-
-
-@trash_app.command("purge")
-def trash_purge() -> None:
-    """Delete for good every task that has been in the trash for more than 30 days (run it
-    daily, from cron or a job queue; the tasks are out of their owners' sight already)."""
-    from todo.core.db import Database, utcnow
-    from todo.services import tasks
-    from todo.tasks.schemas import PURGE_BATCH, TRASH_DAYS
-
-    async def purge(settings: Settings) -> int:
-        db = Database(settings)
-        now = utcnow()
-        purged = 0
-        try:
-            # One short transaction per batch: on SQLite, writers wait for each other.
-            while True:
-                async with db.session(write=True) as session:
-                    deleted = await tasks.purge_trash(session, now)
-                purged += deleted
-                if deleted < PURGE_BATCH:
-                    return purged
-        finally:
-            await db.dispose()
-
-    typer.echo(f"purged {_run(purge)} task(s) deleted more than {TRASH_DAYS} days ago")
 
 
 @app.command("export", rich_help_panel=OPERATOR_PANEL)
