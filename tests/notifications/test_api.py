@@ -45,6 +45,11 @@ async def test_settings_start_from_the_defaults_and_change(
     )
     assert again.json()["email_reminders"] is True
     assert again.json()["digest_hour"] is None
+    # A JSON number is a number, whichever way it is written.
+    whole = await client.patch(
+        "/api/me/notification-settings", json={"digest_hour": 16.0}, headers=alice.headers
+    )
+    assert whole.json()["digest_hour"] == 16
     # The same key for every reader: browsers subscribe with it.
     key = (await client.get("/api/me/notification-settings", headers=alice.headers)).json()
     assert key["vapid_public_key"] == body["vapid_public_key"]
@@ -56,6 +61,8 @@ async def test_settings_start_from_the_defaults_and_change(
         {"digest_hour": 24},
         {"digest_hour": -1},
         {"digest_hour": "7"},
+        {"digest_hour": 7.5},
+        {"digest_hour": True},
         {"email_reminders": "yes"},
         {"email_reminders": 1},
         {"sms_reminders": True},
@@ -123,7 +130,9 @@ async def test_a_browser_subscribes_once_and_unsubscribes(
     )
     assert missing.status_code == 404
     bad_id = await client.delete("/api/me/push-subscriptions/abc", headers=alice.headers)
-    assert bad_id.status_code == 422
+    assert bad_id.status_code == 404
+    not_an_id = await client.delete("/api/me/push-subscriptions/test", headers=alice.headers)
+    assert not_an_id.status_code == 405
 
 
 async def test_a_test_notification_with_no_browser_sends_nothing(
@@ -169,6 +178,8 @@ async def test_private_and_plain_http_endpoints_are_refused(
         {"endpoint": "ftp://fcm.googleapis.com/", "keys": KEYS},
         {"endpoint": "https://" + "a" * 2000, "keys": KEYS},
         {"endpoint": ENDPOINT, "keys": KEYS, "unknown": 1},
+        {"endpoint": "https://\u00f5G]\u00ce/x", "keys": KEYS},
+        {"endpoint": "https://[::1/x", "keys": KEYS},
     ],
 )
 async def test_malformed_subscriptions_are_refused(

@@ -1053,7 +1053,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("PATCH", "/api/{user_id}/notification-settings"): _notification_settings,
     ("POST", "/api/{user_id}/push-subscriptions"): _subscribe,
     ("POST", "/api/{user_id}/push-subscriptions/test"): _test_push,
-    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): _unsubscribe,
+    ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id:int}"): _unsubscribe,
     ("POST", "/login"): _web_login,
     ("POST", "/signup"): _web_signup,
     ("POST", "/logout"): _web_logout,

@@ -64,8 +64,11 @@ def _listed(host: str, patterns: list[str]) -> bool:
 
 def check_endpoint(endpoint: str, settings: Settings) -> None:
     """Refuse what can be refused without a DNS lookup; the resolver does the rest."""
-    parts = urlsplit(endpoint)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise EndpointRefused("is not a valid URL") from None
     if not host:
         raise EndpointRefused("has no host")
     if not _listed(host, settings.push_service_hosts):

@@ -126,7 +126,8 @@ async def test_push(
 
 
 @push_router.delete(
-    "/{subscription_id}",
+    # Digits only, so that /test is never read as an id.
+    "/{subscription_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Unsubscribe a browser",
     responses=problem_responses(401, 403, 404, 422),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from todo.core.schemas import RequestModel
 
@@ -18,14 +18,22 @@ CHANNELS = ("email", "push")
 
 _BASE64URL = r"^[A-Za-z0-9_-]+={0,2}$"
 
+
+def _number(value: object) -> object:
+    # A JSON number (16 or 16.0), never text or a boolean that would pass for one.
+    if isinstance(value, str | bool):
+        raise ValueError("must be a number from 0 to 23")
+    return value
+
+
 DigestHour = Annotated[
     int,
     Field(
         ge=DIGEST_HOURS[0],
         le=DIGEST_HOURS[1],
-        strict=True,
         description="Local hour (in the account's time zone) of the daily digest email",
     ),
+    BeforeValidator(_number),
 ]
 
 
@@ -61,7 +69,7 @@ class PushSubscriptionCreate(RequestModel):
     endpoint: str = Field(
         min_length=1,
         max_length=ENDPOINT_MAX,
-        pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
+        pattern=r"^https?://[!-~]+$",
         description="The push service's URL for this browser (https)",
     )
     keys: PushKeys
