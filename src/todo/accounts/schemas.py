@@ -147,16 +147,6 @@ SCOPES: dict[str, str] = {
     "account:read": "Read the account's name, email address, time zone and notification settings",
     "account:write": "Change the account's name, time zone and notifications (never its password)",
 }
-Scope = Literal[
-    "tasks:read",
-    "tasks:write",
-    "lists:read",
-    "lists:write",
-    "tags:read",
-    "tags:write",
-    "account:read",
-    "account:write",
-]
 TOKEN_NAME_MAX = 100
 TOKENS_PER_USER_MAX = 50
 # A year: a forgotten token in a script dies eventually, and a yearly renewal is no chore.
@@ -179,6 +169,18 @@ def _in_token_lifetime(value: datetime) -> datetime:
     if value > now + TOKEN_LIFETIME_MAX:
         raise ValueError(f"must be at most {TOKEN_LIFETIME_MAX.days} days from now")
     return value
+
+
+def _known_scope(value: str) -> str:
+    if value not in SCOPES:
+        raise ValueError(f"Unknown scope: it must be one of {', '.join(SCOPES)}")
+    return value
+
+
+# Built from SCOPES, so that the table above is the only list of scopes there is.
+Scope = Annotated[
+    str, Field(json_schema_extra={"enum": list(SCOPES)}), AfterValidator(_known_scope)
+]
 
 
 def _canonical_scopes(value: list[str]) -> list[str]:
