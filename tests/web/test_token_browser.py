@@ -70,7 +70,7 @@ async def test_a_token_is_made_used_and_revoked_from_the_account_page(
         await expect(listed).to_contain_text("Last used")
 
         await listed.get_by_role("button", name="Revoke Nightly backup").click()
-        await expect(page.get_by_role("status")).to_contain_text("The token was revoked")
+        await expect(page.locator("#toasts")).to_contain_text("The token was revoked")
         await expect(tokens.get_by_text("No tokens yet.")).to_be_visible()
         gone = await program.get("/api/me/tasks")
         assert gone.status_code == 401
