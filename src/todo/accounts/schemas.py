@@ -138,14 +138,16 @@ class TokenResponse(BaseModel):
 # in with, each limited to the scopes its owner chose. The one list of scopes: the API's
 # checks, the token schemas and the web app's checkboxes all read it.
 SCOPES: dict[str, str] = {
-    "tasks:read": "Read tasks and reminders",
-    "tasks:write": "Create, change, complete, move and delete tasks; dismiss reminders",
+    "tasks:read": "Read tasks, reminders and the trash",
+    "tasks:write": "Create, change, complete, move and delete tasks; dismiss reminders; "
+    "restore from and empty the trash",
     "lists:read": "Read lists",
     "lists:write": "Create, rename, reorder and delete lists",
     "tags:read": "Read tags",
     "tags:write": "Rename and delete tags",
     "account:read": "Read the account's name, email address, time zone and notification settings",
-    "account:write": "Change the account's name, time zone and notifications (never its password)",
+    "account:write": "Change the account's name, time zone and notification settings (never "
+    "its password)",
 }
 TOKEN_NAME_MAX = 100
 TOKENS_PER_USER_MAX = 50
