@@ -17,6 +17,7 @@ from tests.conftest import NewDatabase, make_settings
 from todo import migrations
 from todo.core.config import Settings
 from todo.core.db import create_engine
+from todo.lists.access import own
 from todo.tasks.query import RELEVANCE, TaskQuery, build, search_terms, tag_names
 
 USERS = 20
@@ -76,7 +77,7 @@ def seeded(
 
 
 async def _plan(connection: AsyncConnection, query: TaskQuery) -> dict[str, Any]:
-    statement = build(query, "user-7", "postgresql")
+    statement = build(query, own("user-7"), "postgresql")
     compiled = statement.compile(bind=connection.sync_connection)
     params = tuple(compiled.params[name] for name in compiled.positiontup or ())
     result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", params)
@@ -163,7 +164,7 @@ async def test_tag_names_of_a_page_find_each_task_by_its_key(seeded: Settings) -
     cannot see how many rows one user has: scoping by task_tags.user_id made it scan all of
     a user's tagged tasks and filter (150 ms a page for the benchmark's 100,000-task user).
     The generic plan is forced here, as the server would come to use it."""
-    statement = tag_names("user-7", list(range(10, 510, 10)))
+    statement = tag_names(own("user-7"), list(range(10, 510, 10)))
     engine = create_engine(seeded)
     try:
         async with engine.connect() as connection:

@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 import todo.accounts.models
 import todo.core.idempotency
 import todo.lists.models
+import todo.sharing.models
 import todo.tags.models
 import todo.tasks.models  # noqa: F401  (registers the tables on the metadata)
 from todo.core.config import Settings, load_settings

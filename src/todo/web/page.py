@@ -10,7 +10,9 @@ from starlette.responses import Response
 
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
+from todo.lists import access
 from todo.lists import service as lists
+from todo.lists.access import Role
 from todo.lists.models import TaskList
 from todo.tags import service as tags
 from todo.tags.models import Tag
@@ -27,7 +29,7 @@ async def shown_list(session: SessionDep, me: Me, view: ListView) -> TaskList | 
     if view.scope == "inbox":
         return await lists.inbox(session, me.user.id)
     if view.list_id is not None:
-        return await lists.get_list(session, me.user.id, view.list_id)
+        return await access.list_for(session, me.scope, view.list_id, Role.viewer)
     return None
 
 
@@ -54,12 +56,12 @@ async def counts_context(
     session: SessionDep, me: Me, view: ListView, query: TaskQuery
 ) -> dict[str, Any]:
     """Every number on the page: the view's own by status, the sidebar's for the account."""
-    with_counts = await tasks.lists_with_counts(session, me.user.id)
+    with_counts = await tasks.lists_with_counts(session, me.scope)
     return {
         "user": me.user,
         "view": view,
-        "counts": await count_view(session, me.user.id, query),
-        "totals": await count_tasks(session, me.user.id),
+        "counts": await count_view(session, me.scope, query),
+        "totals": await count_tasks(session, me.scope),
         "filters": FILTERS,
         "lists": with_counts,
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
@@ -78,7 +80,7 @@ async def list_context(session: SessionDep, me: Me, view: ListView) -> dict[str,
     return {
         **numbers,
         "heading": heading,
-        "page": await tasks.list_tasks(session, me.user.id, query),
+        "page": await tasks.list_tasks(session, me.scope, query),
         "sorts": SORTS,
         "scopes": SCOPES,
         "shown_tag": next(((t, n) for t, n in numbers["tags"] if t.id == view.tag_id), None),
