@@ -26,6 +26,7 @@ from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
 from todo.core.tokens import TokenService
+from todo.sharing.routes import router as sharing_router
 from todo.tags.routes import router as tags_router
 from todo.tasks.lists_routes import router as lists_router
 from todo.tasks.routes import reminders_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reminders_router)
     app.include_router(lists_router)
     app.include_router(tags_router)
+    app.include_router(sharing_router)
     web.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.

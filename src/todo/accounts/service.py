@@ -459,3 +459,10 @@ async def set_flash(session: AsyncSession, session_id: str, flash: str | None) -
         update(WebSession).where(col(WebSession.id) == session_id).values(flash=flash)
     )
     await session.commit()
+
+
+async def users_by_id(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, User]:
+    if not user_ids:
+        return {}
+    result = await session.exec(select(User).where(col(User.id).in_(sorted(set(user_ids)))))
+    return {user.id: user for user in result.all()}
