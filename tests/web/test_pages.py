@@ -321,6 +321,16 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}
 # Routes over a tag id: test_tag_pages checks them for other users and for CSRF.
 WEB_TAG_ROUTES = {("POST", "/tags/{tag_id}"), ("POST", "/tags/{tag_id}/delete")}
+# Sharing's pages: tests/sharing/test_web_roles.py checks them for every role.
+WEB_SHARING_ROUTES = {
+    ("POST", "/lists/{list_id}/members"),
+    ("POST", "/lists/{list_id}/members/{member_user_id}"),
+    ("POST", "/lists/{list_id}/members/{member_user_id}/remove"),
+    ("POST", "/lists/{list_id}/links"),
+    ("POST", "/lists/{list_id}/links/{link_id}/revoke"),
+    ("GET", "/join/{secret}"),
+    ("POST", "/join/{secret}"),
+}
 
 
 def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
@@ -331,7 +341,9 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
         for method in route.methods
         if method != "HEAD"
     }
-    assert with_ids == WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES
+    assert with_ids == (
+        WEB_ID_ROUTES.keys() | WEB_LIST_ROUTES | WEB_TAG_ROUTES | WEB_SHARING_ROUTES
+    )
 
 
 async def _call(

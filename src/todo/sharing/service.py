@@ -9,6 +9,7 @@ admin removes anyone but the owner, anyone may leave, only the owner hands owner
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from todo.lists import access
 from todo.lists.access import Role, Scope
 from todo.lists.models import TaskList
 from todo.sharing.models import Invitation, ShareLink
-from todo.sharing.schemas import INVITATIONS_MAX, LINKS_MAX, MEMBERS_MAX
+from todo.sharing.schemas import INVITATIONS_MAX, LINK_PATTERN, LINKS_MAX, MEMBERS_MAX
 from todo.tasks import service as tasks
 
 
@@ -229,6 +230,8 @@ async def revoke_link(session: AsyncSession, found: TaskList, link_id: int) -> N
 
 async def link_target(session: AsyncSession, secret: str) -> tuple[ShareLink, TaskList]:
     """The link of this secret and its list, while the link is valid."""
+    if re.fullmatch(LINK_PATTERN, secret) is None:
+        raise _link_not_found()
     link = (
         await session.exec(select(ShareLink).where(col(ShareLink.secret_hash) == _digest(secret)))
     ).one_or_none()

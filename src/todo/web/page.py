@@ -23,6 +23,7 @@ from todo.web.display import today
 from todo.web.listing import FILTERS, SCOPES, SORTS, ListView, count_tasks, count_view
 from todo.web.render import render
 from todo.web.security import local_path, safe_next
+from todo.web.sharing import share_context
 
 
 async def shown_list(session: SessionDep, me: Me, view: ListView) -> TaskList | None:
@@ -66,6 +67,14 @@ async def counts_context(
         "lists": with_counts,
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
         "tags": await tags.list_tags(session, me.user.id),
+        # Lists shared with the person or by them, marked in the sidebar.
+        "shared_ids": {
+            list_id
+            for list_id, people in (
+                await access.member_counts(session, [each.id for each, _ in with_counts if each.id])
+            ).items()
+            if people > 1
+        },
     }
 
 
@@ -79,6 +88,7 @@ async def list_context(session: SessionDep, me: Me, view: ListView) -> dict[str,
     numbers = await counts_context(session, me, view, query)
     return {
         **numbers,
+        **await share_context(session, me, await shown_list(session, me, view)),
         "heading": heading,
         "page": await tasks.list_tasks(session, me.scope, query),
         "sorts": SORTS,

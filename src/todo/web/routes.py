@@ -13,14 +13,14 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from todo.web import accounts, lists, tags, tasks
+from todo.web import accounts, lists, sharing, tags, tasks
 from todo.web.assets import static_app
 from todo.web.common import redirect
 from todo.web.deps import LoginRequired, is_htmx
 from todo.web.render import assets
 from todo.web.security import SESSION_COOKIE, delete_cookie, local_path, session_token
 
-ROUTERS = (accounts.router, tasks.router, lists.router, tags.router)
+ROUTERS = (accounts.router, tasks.router, lists.router, tags.router, sharing.router)
 
 
 async def _to_login(request: Request, _error: Exception) -> Response:
