@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from todo.core.deps import SessionDep
-from todo.core.errors import AppError
+from todo.core.errors import AppError, Conflict, NotFound, Unprocessable
 from todo.lists import access
 from todo.lists.access import Role
 from todo.lists.models import TaskList
@@ -23,6 +23,9 @@ from todo.web.render import render
 
 router = web_router()
 
+# What a form tells the person in a message; a role too low (403) or a list out of sight
+# (404 from list_for) is an error page, as on every other page.
+_REFUSALS = (Conflict, NotFound, Unprocessable)
 ROLE_LABELS = {"viewer": "Can view", "editor": "Can edit", "admin": "Admin", "owner": "Owner"}
 
 
@@ -63,7 +66,7 @@ async def add_member(request: Request, session: SessionDep, me: Me, list_id: int
             {"email": form.get("email", ""), "role": form.get("role", "editor")}
         )
         added = await sharing.add(session, me.scope, found, email=body.email, role=Role[body.role])
-    except (ValidationError, AppError) as error:
+    except (ValidationError, *_REFUSALS) as error:
         return await flash_and_redirect(session, me, _problem(error), _back(list_id))
     message = (
         f"Shared with {added.user.name or added.user.email}."
@@ -82,7 +85,7 @@ async def change_role(
     try:
         body = MemberUpdate.model_validate({"role": form.get("role", "")})
         await sharing.change_role(session, found, member_user_id, Role[body.role])
-    except (ValidationError, AppError) as error:
+    except (ValidationError, *_REFUSALS) as error:
         return await flash_and_redirect(session, me, _problem(error), _back(list_id))
     return redirect(_back(list_id))
 
@@ -93,7 +96,7 @@ async def remove_member(session: SessionDep, me: Me, list_id: int, member_user_i
     leaving = member_user_id == me.user.id
     try:
         await sharing.remove(session, me.scope, found, member_user_id)
-    except AppError as error:
+    except _REFUSALS as error:
         return await flash_and_redirect(session, me, _problem(error), _back(list_id))
     if leaving:
         return await flash_and_redirect(session, me, f"You left “{found.name}”.", "/")
@@ -109,7 +112,7 @@ async def create_link(request: Request, session: SessionDep, me: Me, list_id: in
         _, secret = await sharing.create_link(
             session, me.scope, found, role=Role[body.role], expires_at=None
         )
-    except (ValidationError, AppError) as error:
+    except (ValidationError, *_REFUSALS) as error:
         return await flash_and_redirect(session, me, _problem(error), _back(list_id))
     url = str(request.base_url) + f"join/{secret}"
     message = f"Link made; copy it now, it is shown only once: {url}"
@@ -121,7 +124,7 @@ async def revoke_link(session: SessionDep, me: Me, list_id: int, link_id: int) -
     found = await access.list_for(session, me.scope, list_id, Role.admin)
     try:
         await sharing.revoke_link(session, found, link_id)
-    except AppError as error:
+    except _REFUSALS as error:
         return await flash_and_redirect(session, me, _problem(error), _back(list_id))
     return await flash_and_redirect(session, me, "Link revoked.", _back(list_id))
 
