@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from tests.conftest import NewDatabase, make_settings
 from todo import migrations
 from todo.core.config import Settings
 from todo.core.db import create_engine
-from todo.lists.access import own
+from todo.lists.access import Role, Scope, own
 from todo.tasks.query import RELEVANCE, TaskQuery, build, search_terms, tag_names
 
 USERS = 20
@@ -76,9 +77,13 @@ def seeded(
     return settings
 
 
-async def _plan(connection: AsyncConnection, query: TaskQuery) -> dict[str, Any]:
-    statement = build(query, own("user-7"), "postgresql")
-    compiled = statement.compile(bind=connection.sync_connection)
+async def _plan(
+    connection: AsyncConnection, query: TaskQuery, scope: Scope | None = None
+) -> dict[str, Any]:
+    statement = build(query, scope or own("user-7"), "postgresql")
+    compiled = statement.compile(
+        bind=connection.sync_connection, compile_kwargs={"render_postcompile": True}
+    )
     params = tuple(compiled.params[name] for name in compiled.positiontup or ())
     result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", params)
     plan = result.scalar_one()
@@ -121,6 +126,34 @@ async def test_query_uses_an_index(seeded: Settings, name: str) -> None:
     scans = [(n["Node Type"], n.get("Relation Name")) for n in _nodes(plan)]
     assert ("Seq Scan", "tasks") not in scans, json.dumps(plan, indent=1)[:3000]
     assert any("Index" in node or "Bitmap" in node for node, _ in scans), scans
+
+
+async def _shared_scope(connection: AsyncConnection) -> Scope:
+    """user-7 with user-8's Work list shared with them, as access.scope_of builds it."""
+    work = (
+        await connection.execute(
+            text("SELECT id FROM lists WHERE user_id = 'user-8' AND NOT is_inbox")
+        )
+    ).scalar_one()
+    return Scope(user_id="user-7", shared={work: Role.editor}, owners={work: "user-8"})
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("name", list(QUERIES))
+async def test_query_with_a_shared_list_uses_indexes(seeded: Settings, name: str) -> None:
+    """A member's views read their own tasks and the shared list's through the indexes
+    with user_id first: (user_id, list_id) for the shared list, never a scan of tasks."""
+    engine = create_engine(seeded)
+    try:
+        async with engine.connect() as connection:
+            query = QUERIES[name]
+            if query.list_id is not None:
+                query = replace(query, list_id=None)
+            plan = await _plan(connection, query, await _shared_scope(connection))
+    finally:
+        await engine.dispose()
+    scans = [(n["Node Type"], n.get("Relation Name")) for n in _nodes(plan)]
+    assert ("Seq Scan", "tasks") not in scans, json.dumps(plan, indent=1)[:3000]
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)

@@ -10,11 +10,11 @@ the request, so a removed member loses access on their next request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, update
+from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
@@ -41,18 +41,29 @@ MEMBER_ROLES = (Role.viewer, Role.editor, Role.admin)
 
 @dataclass(frozen=True)
 class Scope:
-    """The caller and the lists shared with them (list id -> role), for one request."""
+    """The caller and the lists shared with them (list id -> role, and -> its owner), for
+    one request."""
 
     user_id: str
     shared: Mapping[int, Role]
+    owners: Mapping[int, str] = field(default_factory=dict)
 
     def visible(self, owner: Any, list_id: Any) -> ColumnElement[bool]:
         """Rows of the caller's own or of a list shared with them. With nothing shared it is
-        the plain owner condition, so the per-user indexes serve it as before."""
+        the plain owner condition, so the per-user indexes serve it as before. A shared
+        list is named with its owner, (user_id, list_id), which the indexes with user_id
+        first answer (a bare list_id has no index of its own)."""
         mine: ColumnElement[bool] = owner == self.user_id
         if not self.shared:
             return mine
-        return or_(mine, list_id.in_(sorted(self.shared)))
+        by_owner: dict[str, list[int]] = {}
+        for shared_id in sorted(self.shared):
+            by_owner.setdefault(self.owners.get(shared_id, ""), []).append(shared_id)
+        others = [
+            and_(owner == someone, list_id.in_(ids)) if someone else list_id.in_(ids)
+            for someone, ids in sorted(by_owner.items())
+        ]
+        return or_(mine, *others)
 
     def role_on(self, owner: str, list_id: int) -> Role | None:
         if owner == self.user_id:
@@ -64,10 +75,16 @@ async def scope_of(session: AsyncSession, user_id: str) -> Scope:
     """One query: the caller's member rows (the index with user_id first answers it)."""
     rows = (
         await session.exec(
-            select(ListMember.list_id, ListMember.role).where(col(ListMember.user_id) == user_id)
+            select(ListMember.list_id, ListMember.role, TaskList.user_id)
+            .join(TaskList, col(TaskList.id) == col(ListMember.list_id))
+            .where(col(ListMember.user_id) == user_id)
         )
     ).all()
-    return Scope(user_id=user_id, shared={list_id: Role[role] for list_id, role in rows})
+    return Scope(
+        user_id=user_id,
+        shared={list_id: Role[role] for list_id, role, _ in rows},
+        owners={list_id: owner for list_id, _, owner in rows},
+    )
 
 
 def own(user_id: str) -> Scope:
