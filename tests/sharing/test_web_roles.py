@@ -187,6 +187,7 @@ async def test_the_list_page_shows_the_share_panel_by_role(
         assert ('class="list-manage share-panel"' in page.text) is sees_panel
         assert ('action="/lists/' + ids["list_id"] + '/members"' in page.text) is may_invite
         assert ("Edit list" in page.text) is may_invite
+        assert ('id="new-task"' in page.text) is (actor != "viewer")
         assert 'class="shared-mark"' in page.text
     for actor in ("removed", "stranger"):
         page = await people[actor].http.get(f"/?list={ids['list_id']}")
