@@ -271,3 +271,17 @@ async def test_no_write_of_a_removed_member_lands_after_the_removal(
     assert after.status_code == 404
     stored = await _titles(client, alice, list_id=list_id)
     assert len(stored) == len(landed)
+
+
+async def test_a_member_id_no_account_can_have_is_a_404(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    list_id = await _list(client, alice)
+    for member, status, code in (
+        ("a%00b", 404, "member_not_found"),
+        ("x" * 65, 422, "validation_error"),  # longer than the documented id
+    ):
+        answer = await client.delete(
+            f"/api/me/lists/{list_id}/members/{member}", headers=alice.headers
+        )
+        assert (answer.status_code, answer.json()["code"]) == (status, code)

@@ -24,12 +24,15 @@ from todo.accounts import service as accounts
 from todo.accounts.models import User
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
+from todo.core.schemas import text_problem
 from todo.lists import access
 from todo.lists.access import Role, Scope
 from todo.lists.models import TaskList
 from todo.sharing.models import Invitation, ShareLink
 from todo.sharing.schemas import INVITATIONS_MAX, LINK_PATTERN, LINKS_MAX, MEMBERS_MAX
 from todo.tasks import service as tasks
+
+USER_ID_MAX = 64  # users.id
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,14 @@ class Member:
 
 def _member_not_found(user_id: str) -> NotFound:
     return NotFound(f"{user_id} is not a member of this list.", code="member_not_found")
+
+
+def _checked_id(user_id: str) -> str:
+    """A user id from a path: one no account can have (too long, control characters, which
+    PostgreSQL refuses in text) is nobody's, so a 404 like any other stranger's."""
+    if len(user_id) > USER_ID_MAX or text_problem(user_id) is not None:
+        raise _member_not_found("This person")
+    return user_id
 
 
 def _owner_fixed() -> Conflict:
@@ -135,6 +146,7 @@ async def _accept_invitations(session: AsyncSession, user_id: str) -> None:
 
 async def change_role(session: AsyncSession, found: TaskList, member_id: str, role: Role) -> Member:
     assert found.id is not None
+    member_id = _checked_id(member_id)
     if member_id == found.user_id:
         raise _owner_fixed()
     row = await access.member(session, found.id, member_id)
@@ -151,6 +163,7 @@ async def change_role(session: AsyncSession, found: TaskList, member_id: str, ro
 async def remove(session: AsyncSession, scope: Scope, found: TaskList, member_id: str) -> None:
     """An admin removes a member; any member removes themselves (leaves the list)."""
     assert found.id is not None
+    member_id = _checked_id(member_id)
     if member_id == found.user_id:
         raise _owner_fixed()
     if member_id != scope.user_id:
@@ -163,6 +176,7 @@ async def remove(session: AsyncSession, scope: Scope, found: TaskList, member_id
 async def make_owner(session: AsyncSession, found: TaskList, member_id: str) -> None:
     """Hand the list and all its tasks to a member; the old owner stays on as an admin."""
     assert found.id is not None
+    member_id = _checked_id(member_id)
     if member_id == found.user_id:
         raise Conflict("This person already owns the list.", code="already_owner")
     if await access.member(session, found.id, member_id) is None:
