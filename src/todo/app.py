@@ -32,6 +32,7 @@ from todo.core.tokens import TokenService
 from todo.mcp import server as mcp_server
 from todo.notifications import push
 from todo.notifications.routes import router as notifications_router
+from todo.sharing.routes import router as sharing_router
 from todo.tags.routes import router as tags_router
 from todo.tasks.lists_routes import router as lists_router
 from todo.tasks.routes import reminders_router, trash_router
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tags_router)
     app.include_router(notifications_router)
     app.include_router(activity_router)
+    app.include_router(sharing_router)
     web.install(app)
     mcp_running = mcp_server.install(app)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from todo.accounts import service as accounts
 from todo.lists import service as lists
+from todo.sharing import service as sharing
 from todo.tags import service as tags
 from todo.tasks import service as tasks
 
-__all__ = ["accounts", "lists", "tags", "tasks"]
+__all__ = ["accounts", "lists", "sharing", "tags", "tasks"]

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from tests.conftest import Account
 from todo.core.events import Event
+from todo.lists import access
 from todo.tasks import service as tasks
 from todo.tasks.schemas import TaskCreate
 
@@ -185,7 +186,11 @@ async def test_a_rollback_after_the_event_was_written_leaves_no_event(
     async with app.state.db.session(write=True) as session:
         with pytest.raises(RuntimeError):
             await tasks.create_task(
-                session, alice.id, TaskCreate(title="never"), clock_=clock, before_commit=fail
+                session,
+                access.own(alice.id),
+                TaskCreate(title="never"),
+                clock_=clock,
+                before_commit=fail,
             )
         await session.rollback()
     assert len(await _events(app, alice.id)) == start

@@ -1026,6 +1026,208 @@ async def _web_push_test(ctx: Ctx) -> Burst:
     return Burst(_same("/account/push-test", {}))
 
 
+# Sharing: the sweep's account owns the list; the other people sign up through the API.
+
+
+async def _someone(ctx: Ctx) -> Account:
+    email = f"race-{uuid.uuid4().hex[:10]}@example.com"
+    answer = await ctx.client.post(
+        "/api/auth/signup", json={"email": email, "password": "long enough 1"}
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    return Account(body["user"]["id"], email, "long enough 1", body["access_token"])
+
+
+async def _member(ctx: Ctx, role: str = "editor") -> Account:
+    person = await _someone(ctx)
+    await ctx.post(
+        f"/api/me/lists/{ctx.ids['list']}/members", {"email": person.email, "role": role}
+    )
+    return person
+
+
+async def _members(ctx: Ctx) -> list[dict[str, Any]]:
+    answer = await ctx.client.get(
+        f"/api/me/lists/{ctx.ids['list']}/members", headers=ctx.who.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json())
+
+
+async def _links(ctx: Ctx) -> list[dict[str, Any]]:
+    answer = await ctx.client.get(f"/api/me/lists/{ctx.ids['list']}/links", headers=ctx.who.headers)
+    assert answer.status_code == 200, answer.text
+    return list(answer.json())
+
+
+async def _one_member_more(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+    assert len(await _members(ctx)) == 2
+
+
+async def _add_member(ctx: Ctx) -> Burst:
+    person = await _someone(ctx)
+    url = f"/api/me/lists/{ctx.ids['list']}/members"
+    return Burst(
+        [("POST", url, {"json": {"email": person.email, "role": "viewer"}})] * PARALLEL,
+        {409: {"already_member"}},
+        exactly_one_success=True,
+        check=_one_member_more,
+    )
+
+
+async def _change_role(ctx: Ctx) -> Burst:
+    person = await _member(ctx)
+    url = f"/api/me/lists/{ctx.ids['list']}/members/{person.id}"
+    roles = ("viewer", "editor", "admin")
+    return Burst([("PATCH", url, {"json": {"role": roles[i % 3]}}) for i in range(PARALLEL)])
+
+
+async def _remove_member(ctx: Ctx) -> Burst:
+    """Removals of a member racing with that member's writes into the list."""
+    person = await _member(ctx)
+    url = f"/api/me/lists/{ctx.ids['list']}/members/{person.id}"
+    calls: list[tuple[str, str, dict[str, Any]]] = [("DELETE", url, {})] * (PARALLEL // 2)
+    calls += [
+        (
+            "POST",
+            "/api/me/tasks",
+            {
+                "json": {"title": f"member {i}", "list_id": ctx.ids["list"]},
+                "headers": person.headers,
+            },
+        )
+        for i in range(PARALLEL // 2)
+    ]
+
+    async def removed_once(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        removals = [a for a in answers if a.request.method == "DELETE"]
+        assert sum(a.status_code == 204 for a in removals) == 1
+        assert len(await _members(ctx)) == 1
+        late = await ctx.client.post(
+            "/api/me/tasks",
+            headers=person.headers,
+            json={"title": "late", "list_id": ctx.ids["list"]},
+        )
+        assert late.status_code == 404
+
+    return Burst(calls, {404: {"member_not_found", "list_not_found"}}, check=removed_once)
+
+
+async def _make_owner(ctx: Ctx) -> Burst:
+    person = await _member(ctx)
+    url = f"/api/me/lists/{ctx.ids['list']}/members/{person.id}/make-owner"
+
+    async def handed_over(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        members = await _members(ctx)
+        assert [(m["user"]["id"], m["role"]) for m in members] == [
+            (person.id, "owner"),
+            (ctx.who.id, "admin"),
+        ]
+        moved = await ctx.client.get(
+            "/api/me/tasks", headers=person.headers, params={"list_id": ctx.ids["list"]}
+        )
+        assert {t["user_id"] for t in moved.json()} == {person.id}
+
+    return Burst(
+        [("POST", url, {})] * PARALLEL,
+        {
+            403: {"forbidden_role"},
+            404: {"member_not_found", "list_not_found"},
+            409: {"already_owner"},
+        },
+        exactly_one_success=True,
+        check=handed_over,
+    )
+
+
+async def _create_link(ctx: Ctx) -> Burst:
+    url = f"/api/me/lists/{ctx.ids['list']}/links"
+
+    async def within_the_limit(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert len(await _links(ctx)) == sum(a.status_code == 201 for a in answers) <= 20
+
+    return Burst(
+        [("POST", url, {"json": {"role": "viewer"}})] * PARALLEL,
+        {409: {"too_many_links"}},
+        check=within_the_limit,
+    )
+
+
+async def _revoke_link(ctx: Ctx) -> Burst:
+    link = await ctx.post(f"/api/me/lists/{ctx.ids['list']}/links", {"role": "viewer"})
+    url = f"/api/me/lists/{ctx.ids['list']}/links/{link['id']}"
+    return Burst(
+        [("DELETE", url, {})] * PARALLEL, {404: {"link_not_found"}}, exactly_one_success=True
+    )
+
+
+async def _join(ctx: Ctx) -> Burst:
+    link = await ctx.post(f"/api/me/lists/{ctx.ids['list']}/links", {"role": "editor"})
+    secret = link["url"].rsplit("/", 1)[1]
+    person = await _someone(ctx)
+    return Burst(
+        [("POST", f"/api/me/links/{secret}/join", {"headers": person.headers})] * PARALLEL,
+        check=_one_member_more,
+    )
+
+
+async def _web_add_member(ctx: Ctx) -> Burst:
+    person = await _someone(ctx)
+    url = f"/lists/{ctx.ids['list']}/members"
+    return Burst(_same(url, {"email": person.email, "role": "editor"}), check=_one_member_more)
+
+
+async def _web_change_role(ctx: Ctx) -> Burst:
+    person = await _member(ctx)
+    url = f"/lists/{ctx.ids['list']}/members/{person.id}"
+    roles = ("viewer", "editor", "admin")
+    return Burst([("POST", url, _form({"role": roles[i % 3]})) for i in range(PARALLEL)])
+
+
+async def _web_remove_member(ctx: Ctx) -> Burst:
+    person = await _member(ctx)
+
+    async def gone(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        assert len(await _members(ctx)) == 1
+
+    return Burst(_same(f"/lists/{ctx.ids['list']}/members/{person.id}/remove", {}), check=gone)
+
+
+async def _web_create_link(ctx: Ctx) -> Burst:
+    async def within_the_limit(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        assert 1 <= len(await _links(ctx)) <= 20
+
+    return Burst(
+        _same(f"/lists/{ctx.ids['list']}/links", {"role": "viewer"}), check=within_the_limit
+    )
+
+
+async def _web_revoke_link(ctx: Ctx) -> Burst:
+    link = await ctx.post(f"/api/me/lists/{ctx.ids['list']}/links", {"role": "viewer"})
+
+    async def revoked(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        assert await _links(ctx) == []
+
+    return Burst(_same(f"/lists/{ctx.ids['list']}/links/{link['id']}/revoke", {}), check=revoked)
+
+
+async def _web_join(ctx: Ctx) -> Burst:
+    """The sweep's browser joins someone else's list through a link, 20 times at once."""
+    other = await _someone(ctx)
+    theirs = await _post(ctx.client, other, "/api/me/lists", {"name": "Theirs"})
+    link = await _post(ctx.client, other, f"/api/me/lists/{theirs['id']}/links", {"role": "viewer"})
+
+    async def joined_once(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        members = await ctx.client.get(
+            f"/api/me/lists/{theirs['id']}/members", headers=other.headers
+        )
+        assert [m["user"]["id"] for m in members.json()] == [other.id, ctx.who.id]
+
+    secret = link["url"].rsplit("/", 1)[1]
+    return Burst(_same(f"/join/{secret}", {}), check=joined_once)
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -1084,6 +1286,19 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/account/push-subscriptions/delete"): _web_unsubscribe,
     ("POST", "/account/push-test"): _web_push_test,
     ("POST", "/mcp"): _mcp,
+    ("POST", "/api/{user_id}/lists/{list_id}/members"): _add_member,
+    ("PATCH", "/api/{user_id}/lists/{list_id}/members/{member_user_id}"): _change_role,
+    ("DELETE", "/api/{user_id}/lists/{list_id}/members/{member_user_id}"): _remove_member,
+    ("POST", "/api/{user_id}/lists/{list_id}/members/{member_user_id}/make-owner"): _make_owner,
+    ("POST", "/api/{user_id}/lists/{list_id}/links"): _create_link,
+    ("DELETE", "/api/{user_id}/lists/{list_id}/links/{link_id}"): _revoke_link,
+    ("POST", "/api/{user_id}/links/{secret}/join"): _join,
+    ("POST", "/lists/{list_id}/members"): _web_add_member,
+    ("POST", "/lists/{list_id}/members/{member_user_id}"): _web_change_role,
+    ("POST", "/lists/{list_id}/members/{member_user_id}/remove"): _web_remove_member,
+    ("POST", "/lists/{list_id}/links"): _web_create_link,
+    ("POST", "/lists/{list_id}/links/{link_id}/revoke"): _web_revoke_link,
+    ("POST", "/join/{secret}"): _web_join,
 }
 
 

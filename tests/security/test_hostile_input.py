@@ -394,6 +394,12 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     # Sent by the account page's script as JSON (the browser's push subscription).
     ("POST", "/account/push-subscriptions"): (),
     ("POST", "/account/push-subscriptions/delete"): (),
+    ("POST", "/lists/{list_id}/members"): ("email", "role"),
+    ("POST", "/lists/{list_id}/members/{member_user_id}"): ("role",),
+    ("POST", "/lists/{list_id}/members/{member_user_id}/remove"): (),
+    ("POST", "/lists/{list_id}/links"): ("role",),
+    ("POST", "/lists/{list_id}/links/{link_id}/revoke"): (),
+    ("POST", "/join/{secret}"): (),
 }
 # Routes with nothing to send but the caller's credentials; calling them would sign the
 # sweep out or delete its account, and the authentication tests cover them.
@@ -443,6 +449,10 @@ class Target:
     list_id: int = 0
     tag_id: int = 0
     token_id: int = 0
+    member_email: str = ""
+    member_user_id: str = ""
+    link_id: int = 0
+    secret: str = ""
 
 
 def _base(target: Target, name: str) -> Any:
@@ -457,6 +467,10 @@ def _base(target: Target, name: str) -> Any:
         "token_name": "sweep",
         "expires": "30",
         "subscription_id": 1,
+        "member_user_id": target.member_user_id,
+        "link_id": target.link_id,
+        "secret": target.secret,
+        "role": "editor",
         "title": "sweep",
         "text": "sweep tomorrow #x",
         "name": "sweep",
@@ -614,6 +628,18 @@ async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
     target.task_id = task.json()["id"]
     tags = (await http.get(f"{base}/tags", headers=headers)).json()
     target.tag_id = next(tag["id"] for tag in tags if tag["name"] == body["tags"][0])
+    shared = await http.post(
+        f"{base}/lists/{target.list_id}/members",
+        json={"email": target.member_email, "role": "editor"},
+        headers=headers,
+    )
+    assert shared.status_code == 201, shared.text
+    target.member_user_id = shared.json()["user"]["id"]
+    link = await http.post(
+        f"{base}/lists/{target.list_id}/links", json={"role": "viewer"}, headers=headers
+    )
+    target.link_id = link.json()["id"]
+    target.secret = link.json()["url"].rsplit("/", 1)[1]
     token = await http.post(
         "/api/auth/tokens", json={"name": "swept", "scopes": ["tasks:read"]}, headers=headers
     )
@@ -643,6 +669,12 @@ async def _sweep(app: FastAPI, client: httpx.AsyncClient) -> None:
         headers={"Authorization": f"Bearer {token}"},
         csrf=await page_token(client),
     )
+    # Someone to share the sweep's lists with, for the member routes.
+    target.member_email = f"member-{uuid.uuid4().hex[:8]}@example.com"
+    member = await client.post(
+        "/api/auth/signup", json={"email": target.member_email, "password": PASSWORD}
+    )
+    assert member.status_code == 201, member.text
     await _refresh(client, target)
     failures: list[str] = []
     sent = 0
@@ -672,7 +704,9 @@ async def _sweep(app: FastAPI, client: httpx.AsyncClient) -> None:
                     failures.append(
                         f"{method} {path} {where} {name}={shown}: {response.text[:200]}"
                     )
-                deleting = method == "DELETE" or path.endswith("/delete")
+                deleting = method == "DELETE" or path.endswith(
+                    ("/delete", "/remove", "/revoke", "/make-owner")
+                )
                 if response.status_code < 400 and deleting:
                     await _refresh(client, target)
 

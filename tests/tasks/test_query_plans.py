@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from tests.conftest import NewDatabase, make_settings
 from todo import migrations
 from todo.core.config import Settings
 from todo.core.db import create_engine
+from todo.lists.access import Role, Scope, own
 from todo.tasks.query import RELEVANCE, TaskQuery, build, search_terms, tag_names
 
 USERS = 20
@@ -75,9 +77,13 @@ def seeded(
     return settings
 
 
-async def _plan(connection: AsyncConnection, query: TaskQuery) -> dict[str, Any]:
-    statement = build(query, "user-7", "postgresql")
-    compiled = statement.compile(bind=connection.sync_connection)
+async def _plan(
+    connection: AsyncConnection, query: TaskQuery, scope: Scope | None = None
+) -> dict[str, Any]:
+    statement = build(query, scope or own("user-7"), "postgresql")
+    compiled = statement.compile(
+        bind=connection.sync_connection, compile_kwargs={"render_postcompile": True}
+    )
     params = tuple(compiled.params[name] for name in compiled.positiontup or ())
     result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", params)
     plan = result.scalar_one()
@@ -122,6 +128,34 @@ async def test_query_uses_an_index(seeded: Settings, name: str) -> None:
     assert any("Index" in node or "Bitmap" in node for node, _ in scans), scans
 
 
+async def _shared_scope(connection: AsyncConnection) -> Scope:
+    """user-7 with user-8's Work list shared with them, as access.scope_of builds it."""
+    work = (
+        await connection.execute(
+            text("SELECT id FROM lists WHERE user_id = 'user-8' AND NOT is_inbox")
+        )
+    ).scalar_one()
+    return Scope(user_id="user-7", shared={work: Role.editor}, owners={work: "user-8"})
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("name", list(QUERIES))
+async def test_query_with_a_shared_list_uses_indexes(seeded: Settings, name: str) -> None:
+    """A member's views read their own tasks and the shared list's through the indexes
+    with user_id first: (user_id, list_id) for the shared list, never a scan of tasks."""
+    engine = create_engine(seeded)
+    try:
+        async with engine.connect() as connection:
+            query = QUERIES[name]
+            if query.list_id is not None:
+                query = replace(query, list_id=None)
+            plan = await _plan(connection, query, await _shared_scope(connection))
+    finally:
+        await engine.dispose()
+    scans = [(n["Node Type"], n.get("Relation Name")) for n in _nodes(plan)]
+    assert ("Seq Scan", "tasks") not in scans, json.dumps(plan, indent=1)[:3000]
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_seed_size(seeded: Settings, tmp_path: Path) -> None:
     async def total() -> int:
@@ -163,7 +197,7 @@ async def test_tag_names_of_a_page_find_each_task_by_its_key(seeded: Settings) -
     cannot see how many rows one user has: scoping by task_tags.user_id made it scan all of
     a user's tagged tasks and filter (150 ms a page for the benchmark's 100,000-task user).
     The generic plan is forced here, as the server would come to use it."""
-    statement = tag_names("user-7", list(range(10, 510, 10)))
+    statement = tag_names(own("user-7"), list(range(10, 510, 10)))
     engine = create_engine(seeded)
     try:
         async with engine.connect() as connection:

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from tests.conftest import Account
+from todo.lists import access
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.tasks.query import TaskQuery
@@ -341,7 +342,7 @@ async def test_counts_of_a_view(client: httpx.AsyncClient, alice: Account, app: 
     gone = await _create(client, alice, tags=["t"], completed=True)
     await _trash(client, alice, gone["id"])
     async with app.state.db.session(write=False) as session:
-        counted = await tasks.count_matching(session, alice.id, TaskQuery(tags=("t",)))
+        counted = await tasks.count_matching(session, access.own(alice.id), TaskQuery(tags=("t",)))
     assert (counted.open, counted.completed) == (1, 0)
 
 
@@ -353,7 +354,7 @@ async def test_counts_of_the_account(
         gone = await _create(client, alice, completed=completed)
         await _trash(client, alice, gone["id"])
     async with app.state.db.session(write=False) as session:
-        counted = await tasks.count_tasks(session, alice.id)
+        counted = await tasks.count_tasks(session, access.own(alice.id))
     assert (counted.open, counted.completed) == (1, 0)
 
 

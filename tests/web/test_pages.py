@@ -328,6 +328,16 @@ WEB_TRASH_ROUTES = {
     ("POST", "/tasks/{task_id:int}/restore"),
     ("POST", "/trash/{task_id:int}/delete"),
 }
+# Sharing's pages: tests/sharing/test_web_roles.py checks them for every role.
+WEB_SHARING_ROUTES = {
+    ("POST", "/lists/{list_id}/members"),
+    ("POST", "/lists/{list_id}/members/{member_user_id}"),
+    ("POST", "/lists/{list_id}/members/{member_user_id}/remove"),
+    ("POST", "/lists/{list_id}/links"),
+    ("POST", "/lists/{list_id}/links/{link_id}/revoke"),
+    ("GET", "/join/{secret}"),
+    ("POST", "/join/{secret}"),
+}
 
 
 def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
@@ -344,6 +354,7 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
         | WEB_TAG_ROUTES
         | WEB_TOKEN_ROUTES
         | WEB_TRASH_ROUTES
+        | WEB_SHARING_ROUTES
     )
 
 

@@ -654,3 +654,10 @@ async def touch_access_token(
         .values(last_used_at=now)
     )
     await session.commit()
+
+
+async def users_by_id(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, User]:
+    if not user_ids:
+        return {}
+    result = await session.exec(select(User).where(col(User.id).in_(sorted(set(user_ids)))))
+    return {user.id: user for user in result.all()}

@@ -19,7 +19,7 @@ from todo.core.errors import AppError
 from todo.core.ids import RowId
 from todo.core.schemas import problem_responses
 from todo.tasks.deps import OwnedTask
-from todo.tasks.lists_routes import OwnedList
+from todo.tasks.lists_routes import ScopedList
 
 router = APIRouter(prefix="/api/{user_id}", tags=["activity"])
 
@@ -46,7 +46,7 @@ async def list_activity(
     request: Request,
     response: Response,
     session: SessionDep,
-    found: OwnedList,
+    found: ScopedList,
     before: Before = None,
     limit: Limit = ACTIVITY_PAGE_DEFAULT,
 ) -> list[ActivityRead]:

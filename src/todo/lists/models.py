@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, func, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, func, text
 from sqlmodel import Column, Field, SQLModel
 
 from todo.core.db import UTCDateTime, utcnow
@@ -43,3 +43,31 @@ class TaskList(SQLModel, table=True):
     sort: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ListMember(SQLModel, table=True):
+    """Someone a list is shared with, and their role. The owner is the list's user_id and
+    never has a row here, so that a list nobody shares costs nothing."""
+
+    __tablename__ = "list_members"
+    __table_args__ = (
+        # "Lists shared with me": the one query every request makes (lists/access.py).
+        Index("ix_list_members_user_id_list_id", "user_id", "list_id", "role"),
+    )
+
+    list_id: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"),
+            ForeignKey("lists.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    user_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    role: str = Field(max_length=10)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    added_by: str | None = Field(
+        default=None,
+        sa_column=Column(String(64), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )

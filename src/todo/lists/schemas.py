@@ -8,6 +8,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, m
 from todo.core.ids import RowId
 from todo.core.schemas import NO_CONTROLS, NOT_BLANK, RequestModel
 
+RoleName = Literal["viewer", "editor", "admin", "owner"]
+
 
 def _clean_name(value: str) -> str:
     value = " ".join(value.split())
@@ -54,6 +56,8 @@ class ListRead(BaseModel):
     position: str
     is_inbox: bool
     open_tasks: int = 0
+    role: RoleName = Field(default="owner", description="Your role on the list")
+    member_count: int = Field(default=1, description="How many people see it, its owner included")
     created_at: datetime
     updated_at: datetime
 

@@ -15,7 +15,6 @@ from todo.accounts import service as accounts
 from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound
-from todo.core.ids import ID_MAX
 from todo.core.ordering import KeyTooLong, key_between, spread
 from todo.lists.models import NAME_INDEX, TaskList
 
@@ -71,18 +70,6 @@ async def inbox(session: AsyncSession, user_id: str) -> TaskList:
     return found if found is not None else await add_inbox(session, user_id)
 
 
-async def get_list(session: AsyncSession, user_id: str, list_id: int) -> TaskList:
-    if not 1 <= list_id <= ID_MAX:
-        raise _not_found(list_id)
-    result = await session.exec(
-        select(TaskList).where(col(TaskList.user_id) == user_id, col(TaskList.id) == list_id)
-    )
-    found = result.one_or_none()
-    if found is None:
-        raise _not_found(list_id)
-    return found
-
-
 def _name_taken(name: str) -> Conflict:
     return Conflict(f"You already have a list named “{name}”.", code="list_name_taken")
 
@@ -96,20 +83,6 @@ def _same_name(user_id: str, name: str) -> Any:
 async def find_by_name(session: AsyncSession, user_id: str, name: str) -> TaskList | None:
     result = await session.exec(select(TaskList).where(_same_name(user_id, name)))
     return result.one_or_none()
-
-
-async def lock_target(session: AsyncSession, user_id: str, list_id: int) -> TaskList:
-    """The list a task is about to be written into, held (FOR KEY SHARE) until the commit:
-    a delete of the list waits for this write, or this write sees the list gone (404)."""
-    result = await session.exec(
-        select(TaskList)
-        .where(col(TaskList.user_id) == user_id, col(TaskList.id) == list_id)
-        .with_for_update(key_share=True)
-    )
-    found = result.one_or_none()
-    if found is None:
-        raise _not_found(list_id)
-    return found
 
 
 async def lock_for_delete(session: AsyncSession, found: TaskList) -> None:

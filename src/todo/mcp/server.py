@@ -28,6 +28,8 @@ from todo.core.errors import AppError
 from todo.core.health import APP_NAME, VERSION
 from todo.core.ids import RowId
 from todo.core.schemas import NO_CONTROLS, CalendarDate, Instant
+from todo.lists import access
+from todo.lists.access import Role, Scope
 from todo.lists.schemas import ListRead
 from todo.mcp.auth import SCOPE_KEY, McpCaller, RequireToken
 from todo.tasks import service as tasks
@@ -128,7 +130,7 @@ class _Tools:
         self,
         ctx: Context,
         tool: str,
-        work: Callable[[AsyncSession, McpCaller, tasks.Clock], Awaitable[_T]],
+        work: Callable[[AsyncSession, Scope, tasks.Clock], Awaitable[_T]],
         *,
         write: bool,
     ) -> _T:
@@ -136,7 +138,9 @@ class _Tools:
         db: Database = self.app.state.db
         try:
             async with db.session(write=write) as session:
-                return await work(session, caller, tasks.Clock.of(caller.timezone))
+                # Read once per call, as per request in the API: a removal counts at once.
+                scope = await access.scope_of(session, caller.user_id)
+                return await work(session, scope, tasks.Clock.of(caller.timezone))
         except AppError as error:
             raise _tool_error(error) from error
         except ValidationError as error:
@@ -190,7 +194,7 @@ def build(app: FastAPI) -> MCPServer:
     ) -> TaskList:
         """Search your tasks' titles and descriptions, best matches first (needs tasks:read)."""
 
-        async def work(session: AsyncSession, caller: McpCaller, clock: tasks.Clock) -> TaskList:
+        async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskList:
             terms = search_terms(query)
             if not terms:
                 raise ToolError("validation_error: query: has no word to search for")
@@ -203,7 +207,7 @@ def build(app: FastAPI) -> MCPServer:
                 today=clock.today,
                 now=clock.now,
             )
-            return _rows((await tasks.list_task_rows(session, caller.user_id, found)).items)
+            return _rows((await tasks.list_task_rows(session, scope, found)).items)
 
         return await tools.run(ctx, "search_tasks", work, write=False)
 
@@ -224,7 +228,7 @@ def build(app: FastAPI) -> MCPServer:
     ) -> TaskList:
         """List your tasks as the web app's views show them (needs tasks:read)."""
 
-        async def work(session: AsyncSession, caller: McpCaller, clock: tasks.Clock) -> TaskList:
+        async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskList:
             base = _view_query(view, today=clock.today, limit=limit)
             query = TaskQuery(
                 status=base.status,
@@ -238,7 +242,7 @@ def build(app: FastAPI) -> MCPServer:
                 today=clock.today,
                 now=clock.now,
             )
-            return _rows((await tasks.list_task_rows(session, caller.user_id, query)).items)
+            return _rows((await tasks.list_task_rows(session, scope, query)).items)
 
         return await tools.run(ctx, "list_tasks", work, write=False)
 
@@ -289,7 +293,7 @@ def build(app: FastAPI) -> MCPServer:
         if (title is None) == (text is None):
             raise ToolError("validation_error: title, text: give exactly one of them")
 
-        async def work(session: AsyncSession, caller: McpCaller, clock: tasks.Clock) -> TaskRead:
+        async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskRead:
             if text is not None:
                 extra = {
                     name
@@ -311,7 +315,7 @@ def build(app: FastAPI) -> MCPServer:
                     raise ToolError("validation_error: text: must not be empty")
                 created = await tasks.quick_add(
                     session,
-                    caller.user_id,
+                    scope,
                     text,
                     clock_=clock,
                     list_id=list_id,
@@ -333,7 +337,7 @@ def build(app: FastAPI) -> MCPServer:
                 data = TaskCreate.model_validate(
                     {name: value for name, value in fields.items() if value is not None}
                 )
-                created = await tasks.create_task(session, caller.user_id, data, clock_=clock)
+                created = await tasks.create_task(session, scope, data, clock_=clock)
             return TaskRead.model_validate(created)
 
         return await tools.run(ctx, "create_task", work, write=True)
@@ -352,10 +356,10 @@ def build(app: FastAPI) -> MCPServer:
     ) -> TaskRead:
         """Change some of a task's fields (needs tasks:write)."""
 
-        async def work(session: AsyncSession, caller: McpCaller, clock: tasks.Clock) -> TaskRead:
-            task = await tasks.get_task(session, caller.user_id, id)
+        async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskRead:
+            task = await tasks.task_for(session, scope, id, Role.editor)
             return TaskRead.model_validate(
-                await tasks.update_task(session, task, changes, clock_=clock)
+                await tasks.update_task(session, task, changes, clock_=clock, scope=scope)
             )
 
         return await tools.run(ctx, "update_task", work, write=True)
@@ -371,8 +375,8 @@ def build(app: FastAPI) -> MCPServer:
         """Complete a task, or reopen it; completing a repeating task makes its next one
         (needs tasks:write)."""
 
-        async def work(session: AsyncSession, caller: McpCaller, clock: tasks.Clock) -> TaskRead:
-            task = await tasks.get_task(session, caller.user_id, id)
+        async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskRead:
+            task = await tasks.task_for(session, scope, id, Role.editor)
             return TaskRead.model_validate(
                 await tasks.set_completed(session, task, completed, clock_=clock)
             )
@@ -393,10 +397,12 @@ def build(app: FastAPI) -> MCPServer:
     ) -> TaskRead:
         """Move a task to another list, or reorder it within its list (needs tasks:write)."""
 
-        async def work(session: AsyncSession, caller: McpCaller, clock: tasks.Clock) -> TaskRead:
-            task = await tasks.get_task(session, caller.user_id, id)
+        async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskRead:
+            task = await tasks.task_for(session, scope, id, Role.editor)
             return TaskRead.model_validate(
-                await tasks.move_task(session, task, list_id=list_id, after_id=after_id)
+                await tasks.move_task(
+                    session, task, scope=scope, list_id=list_id, after_id=after_id
+                )
             )
 
         return await tools.run(ctx, "move_task", work, write=True)
@@ -405,8 +411,8 @@ def build(app: FastAPI) -> MCPServer:
     async def list_lists(ctx: Context) -> ListList:
         """Your lists, the Inbox first, with open-task counts (needs lists:read)."""
 
-        async def work(session: AsyncSession, caller: McpCaller, clock: tasks.Clock) -> ListList:
-            found = await tasks.lists_with_counts(session, caller.user_id)
+        async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> ListList:
+            found = await tasks.lists_with_counts(session, scope)
             return ListList(
                 lists=[
                     ListRead.model_validate(each).model_copy(update={"open_tasks": n})

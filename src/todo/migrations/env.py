@@ -13,6 +13,7 @@ import todo.core.events
 import todo.core.idempotency
 import todo.lists.models
 import todo.notifications.models
+import todo.sharing.models
 import todo.tags.models
 import todo.tasks.models  # noqa: F401  (registers the tables on the metadata)
 from todo.core.config import Settings, load_settings

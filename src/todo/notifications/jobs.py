@@ -36,6 +36,7 @@ from todo.accounts.models import User
 from todo.core.db import utcnow
 from todo.core.errors import NotFound
 from todo.core.jobs import JobQueue, job
+from todo.lists import access
 from todo.notifications import email, push
 from todo.notifications import service as notifications
 from todo.notifications.models import (
@@ -157,7 +158,7 @@ async def _still_due(session: AsyncSession, occurrence: Occurrence) -> Reminder 
     if user is None:
         return None
     try:
-        task = await tasks.get_task(session, occurrence.user_id, occurrence.task_id)
+        task = await tasks.get_task(session, access.own(occurrence.user_id), occurrence.task_id)
     except NotFound:
         return None
     if task.completed or task.reminder_dismissed or task.remind_at != occurrence.remind_at:

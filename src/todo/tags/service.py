@@ -203,3 +203,32 @@ async def delete_tag(session: AsyncSession, tag: Tag) -> None:
         raise _not_found(tag.id or 0)
     await _record(session, tag, "deleted", {"name": [tag.name, None]})
     await session.commit()
+
+
+async def hand_over_links(
+    session: AsyncSession, old_owner: str, new_owner: str, task_ids: Sequence[int]
+) -> None:
+    """Tasks change owner: their tags become the new owner's tags of the same names
+    (created when missing); the old owner's tags stay, with fewer tasks. The caller commits."""
+    if not task_ids:
+        return
+    links = (
+        await session.exec(
+            select(col(TaskTag.task_id), col(Tag.name))
+            .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
+            .where(col(TaskTag.user_id) == old_owner, col(TaskTag.task_id).in_(task_ids))
+        )
+    ).all()
+    if not links:
+        return
+    await session.exec(
+        delete(TaskTag).where(col(TaskTag.user_id) == old_owner, col(TaskTag.task_id).in_(task_ids))
+    )
+    resolved = {tag.key: tag for tag in await resolve(session, new_owner, [n for _, n in links])}
+    await session.exec(
+        insert(TaskTag),
+        params=[
+            {"task_id": task_id, "tag_id": resolved[name.lower()].id, "user_id": new_owner}
+            for task_id, name in links
+        ],
+    )

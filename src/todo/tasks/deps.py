@@ -2,24 +2,40 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Path
+from fastapi import Depends, Header, Path, Request
 
 from todo.accounts.deps import PathUser
-from todo.core.deps import SessionDep
+from todo.core.deps import READ_METHODS, SessionDep
 from todo.core.ids import RowId, parse_int
+from todo.lists import access
+from todo.lists.access import Role, Scope
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 
 
-async def _owned_task(
+async def _scope(session: SessionDep, user: PathUser) -> Scope:
+    # FastAPI runs a dependency once per request: one read of the caller's memberships.
+    return await access.scope_of(session, user.id)
+
+
+CallerScope = Annotated[Scope, Depends(_scope)]
+
+
+def need_for(request: Request, write: Role) -> Role:
+    """Reading needs a viewer; anything else the role a write of this resource needs."""
+    return Role.viewer if request.method in READ_METHODS else write
+
+
+async def _task_in_scope(
+    request: Request,
     session: SessionDep,
-    user: PathUser,
+    scope: CallerScope,
     task_id: Annotated[RowId, Path(description="The task's id")],
 ) -> Task:
-    return await tasks.get_task(session, user.id, task_id)
+    return await tasks.task_for(session, scope, task_id, need_for(request, Role.editor))
 
 
-OwnedTask = Annotated[Task, Depends(_owned_task)]
+OwnedTask = Annotated[Task, Depends(_task_in_scope)]
 
 
 async def _if_match(

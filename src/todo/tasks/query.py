@@ -38,6 +38,7 @@ from sqlmodel.sql.expression import Select
 from todo.core.errors import BadRequest
 from todo.core.ids import ID_MAX
 from todo.core.schemas import instant_in_range, text_problem
+from todo.lists.access import Scope
 from todo.tags.models import Tag, TaskTag
 from todo.tasks.models import Task
 from todo.tasks.schemas import (
@@ -114,29 +115,33 @@ class RowPage:
 _TASK_COLUMNS = tuple(Task.__table__.columns)  # type: ignore[attr-defined]
 
 
-def build_rows(query: TaskQuery, user_id: str, dialect: str) -> Select[Any, Any]:
+def build_rows(query: TaskQuery, scope: Scope, dialect: str) -> Select[Any, Any]:
     """What `build` selects, as the task's columns instead of a Task object."""
     key = sort_expression(query, dialect)
     # sqlmodel's select() has no signature for a column list; two entities give its
     # row-returning Select class, whose columns are then swapped before anything else.
     sort_value = key.label("sort_value")
     columns = select(Task, sort_value).with_only_columns(*_TASK_COLUMNS, sort_value)
-    return _page(cast("Select[Any, Any]", columns), key, query, user_id, dialect)
+    return _page(cast("Select[Any, Any]", columns), key, query, scope, dialect)
 
 
-def tag_names(user_id: str, task_ids: list[int]) -> Select[Any, Any]:
+def tag_names(scope: Scope, task_ids: list[int]) -> Select[Any, Any]:
     """(task id, tag name) for each tag of these tasks."""
     # One expanding parameter for the list, rather than a coerced literal per id.
     ids: BindParameter[list[int]] = bindparam("task_ids", value=task_ids, expanding=True)
     # Owned through the tag (a task's tags are its owner's): with task_tags.user_id in the
     # WHERE, PostgreSQL's generic plan for the prepared statement scanned all of the user's
     # tagged tasks by that index instead of looking up these 50 by key (150 ms a page for a
-    # user of 100,000 tasks; tests/tasks/test_query_plans.py).
-    return (
+    # user of 100,000 tasks; tests/tasks/test_query_plans.py). A shared task's tags are its
+    # owner's: with shared lists, the ids (already scoped) alone pick the rows.
+    statement = (
         select(col(TaskTag.task_id), col(Tag.name))
         .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
-        .where(col(Tag.user_id) == user_id, col(TaskTag.task_id).in_(ids))
+        .where(col(TaskTag.task_id).in_(ids))
     )
+    if not scope.shared:
+        statement = statement.where(col(Tag.user_id) == scope.user_id)
+    return statement
 
 
 def search_terms(q: str | None) -> tuple[str, ...]:
@@ -239,17 +244,17 @@ def sort_expression(query: TaskQuery, dialect: str) -> Any:
     return col(_COLUMNS[query.sort])
 
 
-def build(query: TaskQuery, user_id: str, dialect: str) -> Select[Task, Any]:
+def build(query: TaskQuery, scope: Scope, dialect: str) -> Select[Task, Any]:
     """SELECT tasks (and the sort value) for one page, one row more than the limit."""
     key = sort_expression(query, dialect)
-    return _page(select(Task, key.label("sort_value")), key, query, user_id, dialect)
+    return _page(select(Task, key.label("sort_value")), key, query, scope, dialect)
 
 
 def _page(
-    columns: Select[Any, Any], key: Any, query: TaskQuery, user_id: str, dialect: str
+    columns: Select[Any, Any], key: Any, query: TaskQuery, scope: Scope, dialect: str
 ) -> Select[Any, Any]:
     """The page's conditions, order and limit on a SELECT of its columns and `key` last."""
-    statement = _matching(columns, query, user_id, dialect)
+    statement = _matching(columns, query, scope, dialect)
     if query.after is not None:
         statement = statement.where(_after(query, key))
     return statement.order_by(*_order_by(query, key)).limit(query.limit + 1)
@@ -268,44 +273,49 @@ def in_trash(now: datetime) -> ColumnElement[bool]:
 
 
 def _matching(
-    columns: Select[Any, Any], query: TaskQuery, user_id: str, dialect: str
+    columns: Select[Any, Any], query: TaskQuery, scope: Scope, dialect: str
 ) -> Select[Any, Any]:
     if query.trash:
         assert query.now is not None, "the trash is relative to a moment"
         shown = in_trash(query.now)
     else:
         shown = live()
-    statement = columns.where(col(Task.user_id) == user_id, shown)
+    statement = columns.where(scope.visible(col(Task.user_id), col(Task.list_id)), shown)
     if query.search_terms:
-        matches, _ = _relevance(dialect, query.search_terms, user_id)
+        # The SQLite index narrows by one owner only: with shared lists, by none (the
+        # scope condition above still decides).
+        owner = "" if scope.shared else scope.user_id
+        matches, _ = _relevance(dialect, query.search_terms, owner)
         if dialect != "postgresql":
             statement = statement.join(_FTS, _FTS.c.rowid == col(Task.id))
         statement = statement.where(matches)
-    for condition in _filters(query, user_id):
+    for condition in _filters(query, scope):
         statement = statement.where(condition)
     return statement
 
 
-def build_counts(query: TaskQuery, user_id: str, dialect: str) -> Select[Any, Any]:
+def build_counts(query: TaskQuery, scope: Scope, dialect: str) -> Select[Any, Any]:
     """How many tasks a query finds, open and completed: all of its conditions but status."""
     every = replace(query, status="all")
     columns = select(col(Task.completed), count())
-    return _matching(columns, every, user_id, dialect).group_by(col(Task.completed))
+    return _matching(columns, every, scope, dialect).group_by(col(Task.completed))
 
 
-def _filters(query: TaskQuery, user_id: str) -> list[ColumnElement[bool]]:
+def _filters(query: TaskQuery, scope: Scope) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.status != "all":
         conditions.append(col(Task.completed) == (query.status == "completed"))
     if query.list_id is not None:
         conditions.append(col(Task.list_id) == query.list_id)
+    # A task's tags are its owner's: a shared task matches a tag of the same name.
+    owner: Any = col(Task.user_id) if scope.shared else scope.user_id
     for tag in query.tags:
         conditions.append(
             exists()
             .where(col(TaskTag.task_id) == col(Task.id))
-            .where(col(TaskTag.user_id) == user_id)
+            .where(col(TaskTag.user_id) == owner)
             .where(col(TaskTag.tag_id) == col(Tag.id))
-            .where(col(Tag.user_id) == user_id, col(Tag.key) == tag.lower())
+            .where(col(Tag.user_id) == owner, col(Tag.key) == tag.lower())
         )
     if query.priorities:
         conditions.append(col(Task.priority).in_(query.priorities))

@@ -13,7 +13,7 @@ from todo.core.idempotency import IdempotencyKeyHeader
 from todo.core.ids import RowId
 from todo.core.schemas import NO_CONTROLS, CalendarDate, Instant, problem_responses
 from todo.tasks import service as tasks
-from todo.tasks.deps import IfMatch, OwnedTask, UserClock, etag
+from todo.tasks.deps import CallerScope, IfMatch, OwnedTask, UserClock, etag
 from todo.tasks.models import Task
 from todo.tasks.query import RELEVANCE, TaskQuery, decode_cursor, search_terms
 from todo.tasks.schemas import (
@@ -69,7 +69,7 @@ async def list_tasks(
     request: Request,
     response: Response,
     session: SessionDep,
-    user: PathUser,
+    scope: CallerScope,
     clock: UserClock,
     status_: Annotated[StatusFilter, Query(alias="status")] = "all",
     sort: SortKey | None = None,
@@ -116,7 +116,7 @@ async def list_tasks(
         today=clock.today,
         now=clock.now,
     )
-    page = await tasks.list_task_rows(session, user.id, query)
+    page = await tasks.list_task_rows(session, scope, query)
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{next_url}>; rel="next"'
@@ -147,6 +147,7 @@ async def create_task(
     request: Request,
     session: SessionDep,
     user: PathUser,
+    scope: CallerScope,
     clock: UserClock,
     body: TaskCreate,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -157,7 +158,7 @@ async def create_task(
         key=idempotency_key,
         request_fingerprint=idempotency.fingerprint("create_task", body.model_dump(mode="json")),
         create=lambda hook: tasks.create_task(
-            session, user.id, body, clock_=clock, before_commit=hook
+            session, scope, body, clock_=clock, before_commit=hook
         ),
         respond=_created(request, user.id),
     )
@@ -178,6 +179,7 @@ async def quick_add(
     request: Request,
     session: SessionDep,
     user: PathUser,
+    scope: CallerScope,
     clock: UserClock,
     body: QuickAddRequest,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -193,7 +195,7 @@ async def quick_add(
         ),
         create=lambda hook: tasks.quick_add(
             session,
-            user.id,
+            scope,
             body.text,
             clock_=clock,
             list_id=body.list_id,
@@ -247,8 +249,11 @@ async def update_task(
     clock: UserClock,
     body: TaskUpdate,
     if_match: IfMatch,
+    scope: CallerScope,
 ) -> TaskRead:
-    updated = await tasks.update_task(session, task, body, clock_=clock, if_match=if_match)
+    updated = await tasks.update_task(
+        session, task, body, clock_=clock, scope=scope, if_match=if_match
+    )
     return _read(response, updated)
 
 
@@ -278,10 +283,15 @@ async def complete_task(
     responses=_WRITE_ERRORS,
 )
 async def move_task(
-    response: Response, session: SessionDep, task: OwnedTask, body: TaskMove, if_match: IfMatch
+    response: Response,
+    session: SessionDep,
+    task: OwnedTask,
+    scope: CallerScope,
+    body: TaskMove,
+    if_match: IfMatch,
 ) -> TaskRead:
     moved = await tasks.move_task(
-        session, task, list_id=body.list_id, after_id=body.after_id, if_match=if_match
+        session, task, scope=scope, list_id=body.list_id, after_id=body.after_id, if_match=if_match
     )
     return _read(response, moved)
 

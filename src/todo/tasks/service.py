@@ -1,4 +1,5 @@
-"""Tasks: every query is scoped by owner in SQL; each write commits once."""
+"""Tasks: every query is scoped in SQL by what the caller may see (lists/access.py); each
+write commits once. A task's user_id is its list's owner, whoever wrote it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from todo.core.idempotency import BeforeCommit
 from todo.core.ids import ID_MAX
 from todo.core.ordering import KeyTooLong, key_between, spread, time_key
 from todo.core.schemas import INSTANT_REASON, instant_in_range
+from todo.lists import access
 from todo.lists import service as lists
+from todo.lists.access import Role, Scope
 from todo.lists.models import TaskList
 from todo.lists.schemas import DeleteMode
 from todo.tags import service as tags
@@ -95,27 +98,48 @@ _ONE_TASK = select(Task).where(
 # The tags joined in: one statement, where the relationship's own loading takes two.
 # Not on SQLite, whose planner materializes the nested join over all of task_tags.
 _ONE_TASK_WITH_TAGS = _ONE_TASK.options(joinedload(Task.tags))  # type: ignore[arg-type]
+# A caller with shared lists also sees the tasks of those lists (access.Scope.visible).
+_ONE_VISIBLE_TASK = select(Task).where(
+    (col(Task.user_id) == bindparam("user_id"))
+    | col(Task.list_id).in_(bindparam("list_ids", expanding=True)),
+    col(Task.id) == bindparam("task_id"),
+)
+_ONE_VISIBLE_TASK_WITH_TAGS = _ONE_VISIBLE_TASK.options(
+    joinedload(Task.tags)  # type: ignore[arg-type]
+)
 
 
-async def get_task(session: AsyncSession, user_id: str, task_id: int) -> Task:
+async def get_task(session: AsyncSession, scope: Scope, task_id: int) -> Task:
+    """The task, when the caller sees it; 404 otherwise, whether it is missing or not theirs."""
     joined = session.get_bind().dialect.name == "postgresql"
-    result = await session.exec(
-        _ONE_TASK_WITH_TAGS if joined else _ONE_TASK,
-        params={"user_id": user_id, "task_id": task_id},
-    )
+    params: dict[str, Any] = {"user_id": scope.user_id, "task_id": task_id}
+    if scope.shared:
+        statement = _ONE_VISIBLE_TASK_WITH_TAGS if joined else _ONE_VISIBLE_TASK
+        params["list_ids"] = sorted(scope.shared)
+    else:
+        statement = _ONE_TASK_WITH_TAGS if joined else _ONE_TASK
+    result = await session.exec(statement, params=params)
     task = result.unique().one_or_none()
     if task is None:
         raise _not_found(task_id)
     return task
 
 
-async def list_tasks(session: AsyncSession, user_id: str, query: TaskQuery) -> Page:
+async def task_for(session: AsyncSession, scope: Scope, task_id: int, need: Role) -> Task:
+    """The task, when the caller sees it (404 otherwise) and their role on its list is at
+    least `need` (403 otherwise); a write holds the caller's membership until the commit."""
+    task = await get_task(session, scope, task_id)
+    await access.confirm(session, scope, task.user_id, task.list_id, need)
+    return task
+
+
+async def list_tasks(session: AsyncSession, scope: Scope, query: TaskQuery) -> Page:
     dialect = session.get_bind().dialect.name
-    rows = (await session.exec(build(query, user_id, dialect))).all()
+    rows = (await session.exec(build(query, scope, dialect))).all()
     return page_from([(row[0], row[1]) for row in rows], query)
 
 
-async def list_task_rows(session: AsyncSession, user_id: str, query: TaskQuery) -> RowPage:
+async def list_task_rows(session: AsyncSession, scope: Scope, query: TaskQuery) -> RowPage:
     """The page `list_tasks` finds, as plain rows with tag names, for answers that only
     serialize it: a Task object per row (identity map, instance state, the model's own
     initialization) costs more than the query itself for a page of 50. Run on the session's
@@ -123,23 +147,42 @@ async def list_task_rows(session: AsyncSession, user_id: str, query: TaskQuery) 
     it cost about a fifth of the request."""
     dialect = session.get_bind().dialect.name
     connection = await session.connection()
-    rows: list[Any] = list((await connection.execute(build_rows(query, user_id, dialect))).all())
+    rows: list[Any] = list((await connection.execute(build_rows(query, scope, dialect))).all())
     ids = [row.id for row in rows[: query.limit]]
     names: dict[int, list[str]] = {}
     if ids:
-        for task_id, name in (await connection.execute(tag_names(user_id, ids))).all():
+        for task_id, name in (await connection.execute(tag_names(scope, ids))).all():
             names.setdefault(task_id, []).append(name)
     return row_page_from(rows, names, query)
 
 
-async def _target_list(session: AsyncSession, user_id: str, list_id: int | None) -> int:
-    """The list a task goes into, held until the commit so that it cannot be deleted
-    under the write (the Inbox is never deleted)."""
-    found = (
-        await lists.inbox(session, user_id)
-        if list_id is None
-        else await lists.lock_target(session, user_id, list_id)
+async def _target_list(session: AsyncSession, scope: Scope, list_id: int | None) -> TaskList:
+    """The list a task goes into (the caller's Inbox when none), where the caller may edit,
+    held until the commit so that it cannot be deleted under the write (the Inbox is never
+    deleted)."""
+    if list_id is None:
+        return await lists.inbox(session, scope.user_id)
+    return await access.list_for(session, scope, list_id, Role.editor, lock=True)
+
+
+def _other_owner() -> Conflict:
+    return Conflict(
+        "A task cannot move to a list of another owner: create it there instead.",
+        code="list_of_another_owner",
     )
+
+
+async def _same_owner_list(
+    session: AsyncSession, scope: Scope, task: Task, list_id: int | None
+) -> int:
+    # user_id is the shard key and positions are per (owner, list): a task stays with its
+    # owner. None is the Inbox of the task's owner, for whoever moves it.
+    if list_id is None and task.user_id != scope.user_id:
+        found = await lists.inbox(session, task.user_id)
+    else:
+        found = await _target_list(session, scope, list_id)
+    if found.user_id != task.user_id:
+        raise _other_owner()
     assert found.id is not None
     return found.id
 
@@ -162,14 +205,16 @@ def _due_fields(due_date: date | None, due_at: datetime | None, clock_: Clock) -
 
 async def create_task(
     session: AsyncSession,
-    user_id: str,
+    scope: Scope,
     data: TaskCreate,
     *,
     clock_: Clock,
     before_commit: BeforeCommit[Task] | None = None,
 ) -> Task:
     """Create a task; `before_commit` sees it complete and may add rows to the same commit."""
-    target = await _target_list(session, user_id, data.list_id)
+    found = await _target_list(session, scope, data.list_id)
+    assert found.id is not None
+    target, user_id = found.id, found.user_id
     due = _due_fields(data.due_date, data.due_at, clock_)
     if data.rrule and due["due_date"] is None:
         raise _invalid("rrule", "a recurring task needs a due date or due time")
@@ -382,14 +427,17 @@ async def update_task(
     data: TaskUpdate,
     *,
     clock_: Clock,
+    scope: Scope,
     if_match: int | None = None,
 ) -> Task:
     _check_version(task, if_match)
     async with _one_writer(session, task.id):
-        return await _update(session, task, data, clock_=clock_)
+        return await _update(session, task, data, clock_=clock_, scope=scope)
 
 
-async def _update(session: AsyncSession, task: Task, data: TaskUpdate, *, clock_: Clock) -> Task:
+async def _update(
+    session: AsyncSession, task: Task, data: TaskUpdate, *, clock_: Clock, scope: Scope
+) -> Task:
     changes = data.model_dump(exclude_unset=True)
     # What the event says changed, old and new, from the values in hand.
     diff: events.Changes = {}
@@ -403,7 +451,7 @@ async def _update(session: AsyncSession, task: Task, data: TaskUpdate, *, clock_
             set_committed_value(task, "tags", linked)
             diff["tags"] = events.change(old_names, [tag.name for tag in linked])
     if "list_id" in changes:
-        changes["list_id"] = await _target_list(session, task.user_id, changes["list_id"])
+        changes["list_id"] = await _same_owner_list(session, scope, task, changes["list_id"])
     if "priority" in changes:
         changes["priority"] = PRIORITY_VALUE[changes["priority"]]
     if "due_at" in changes or "due_date" in changes:
@@ -474,7 +522,7 @@ async def set_completed(
         # success. A toggle, or a write conditional on a version, did not happen.
         if completed is None or if_match is not None:
             raise
-        current = await get_task(session, user_id, task_id)
+        current = await get_task(session, access.own(user_id), task_id)
         if current.completed != target:
             raise
         return current
@@ -556,7 +604,8 @@ async def list_trash(
 ) -> Page:
     """The trash, newest deletion first, paged by a keyset cursor like the task list."""
     query = TaskQuery(sort=TRASH_SORT, order="desc", limit=limit, after=after, now=now, trash=True)
-    return await list_tasks(session, user_id, query)
+    # One's own trash: a shared list's deleted tasks are in its owner's.
+    return await list_tasks(session, access.own(user_id), query)
 
 
 async def delete_forever(
@@ -602,20 +651,19 @@ async def move_task(
     session: AsyncSession,
     task: Task,
     *,
+    scope: Scope,
     list_id: int | None,
     after_id: int | None,
     if_match: int | None = None,
 ) -> Task:
     """Place a task right after another one of the same list (first when none)."""
     _check_version(task, if_match)
+    target = await _same_owner_list(session, scope, task, list_id) if list_id else task.list_id
     async with _one_writer(session, task.id):
-        return await _move(session, task, list_id=list_id, after_id=after_id)
+        return await _move(session, task, target=target, after_id=after_id)
 
 
-async def _move(
-    session: AsyncSession, task: Task, *, list_id: int | None, after_id: int | None
-) -> Task:
-    target = await _target_list(session, task.user_id, list_id) if list_id else task.list_id
+async def _move(session: AsyncSession, task: Task, *, target: int, after_id: int | None) -> Task:
     if after_id == task.id:
         raise _invalid("after_id", "a task cannot be placed after itself")
     # Trashed tasks are no neighbours: a task is placed between the ones its owner sees.
@@ -644,14 +692,14 @@ async def _move(
     if before is not None and after is not None and before >= after:
         # Two rows share a key (concurrent appends): spread the list out once.
         await _respace(session, task.user_id, target, moving=task.id)
-        return await _move(session, task, list_id=target, after_id=after_id)
+        return await _move(session, task, target=target, after_id=after_id)
     try:
         position = key_between(before, after)
     except KeyTooLong:
         # Many moves between the same two neighbours used up the room: spread the list
         # out in this transaction and place the task again.
         await _respace(session, task.user_id, target, moving=task.id)
-        return await _move(session, task, list_id=target, after_id=after_id)
+        return await _move(session, task, target=target, after_id=after_id)
     diff: events.Changes = {"position": [task.position, position]}
     if target != task.list_id:
         diff["list_id"] = [task.list_id, target]
@@ -746,7 +794,7 @@ def preview(text: str, *, clock_: Clock) -> Preview:
 
 async def quick_add(
     session: AsyncSession,
-    user_id: str,
+    scope: Scope,
     text: str,
     *,
     clock_: Clock,
@@ -763,7 +811,8 @@ async def quick_add(
     if not parsed.title:
         raise _invalid("text", "there is no title left once the date and markers are taken out")
     if parsed.list_name:
-        list_id = (await lists.find_or_add(session, user_id, parsed.list_name)).id
+        # +Name is one of the caller's own lists (created when missing), as before sharing.
+        list_id = (await lists.find_or_add(session, scope.user_id, parsed.list_name)).id
     data = TaskCreate(
         title=parsed.title[:200],
         list_id=list_id,
@@ -773,17 +822,25 @@ async def quick_add(
         due_at=parsed.due_at,
         rrule=parsed.rrule,
     )
-    return await create_task(session, user_id, data, clock_=clock_, before_commit=before_commit)
+    return await create_task(session, scope, data, clock_=clock_, before_commit=before_commit)
 
 
-async def lists_with_counts(session: AsyncSession, user_id: str) -> list[tuple[TaskList, int]]:
-    """Every list of the user with its number of open tasks."""
-    found = await lists.list_lists(session, user_id)
+async def lists_with_counts(session: AsyncSession, scope: Scope) -> list[tuple[TaskList, int]]:
+    """Every list the caller sees with its number of open tasks: their own (the Inbox
+    first, in their order), then those shared with them, by name."""
+    found = [
+        *await lists.list_lists(session, scope.user_id),
+        *await access.shared_lists(session, scope),
+    ]
     counts = dict(
         (
             await session.exec(
                 select(col(Task.list_id), count())
-                .where(col(Task.user_id) == user_id, col(Task.completed).is_(False), live())
+                .where(
+                    scope.visible(col(Task.user_id), col(Task.list_id)),
+                    col(Task.completed).is_(False),
+                    live(),
+                )
                 .group_by(col(Task.list_id))
             )
         ).all()
@@ -847,18 +904,18 @@ class TaskCounts:
     completed: int
 
 
-async def count_matching(session: AsyncSession, user_id: str, query: TaskQuery) -> TaskCounts:
+async def count_matching(session: AsyncSession, scope: Scope, query: TaskQuery) -> TaskCounts:
     """How many open and completed tasks a view's query finds, whatever its status filter."""
     dialect = session.get_bind().dialect.name
-    found: dict[bool, int] = dict((await session.exec(build_counts(query, user_id, dialect))).all())
+    found: dict[bool, int] = dict((await session.exec(build_counts(query, scope, dialect))).all())
     return TaskCounts(open=found.get(False, 0), completed=found.get(True, 0))
 
 
-async def count_tasks(session: AsyncSession, user_id: str) -> TaskCounts:
-    """How many open and completed tasks one owner has."""
+async def count_tasks(session: AsyncSession, scope: Scope) -> TaskCounts:
+    """How many open and completed tasks the caller sees."""
     result = await session.exec(
         select(col(Task.completed), count())
-        .where(col(Task.user_id) == user_id, live())
+        .where(scope.visible(col(Task.user_id), col(Task.list_id)), live())
         .group_by(col(Task.completed))
     )
     found = dict(result.all())
@@ -872,3 +929,26 @@ async def tags_with_counts(session: AsyncSession, user_id: str) -> list[tuple[Ta
         col(Task.user_id) == user_id, col(Task.deleted_at).is_not(None)
     )
     return await tags.list_tags(session, user_id, uncounted=trashed)
+
+
+async def hand_over(session: AsyncSession, found: TaskList, new_owner: str) -> None:
+    """Give a shared list to one of its members, with all its tasks (their tags mapped by
+    name onto the new owner's), in one transaction; the old owner stays on as an admin."""
+    old_owner = found.user_id
+    assert found.id is not None
+    await lists.lock_for_delete(session, found)
+    task_ids = list(
+        (
+            await session.exec(
+                select(Task.id).where(col(Task.user_id) == old_owner, col(Task.list_id) == found.id)
+            )
+        ).all()
+    )
+    await access.hand_over_list(session, found, new_owner)
+    await tags.hand_over_links(session, old_owner, new_owner, [i for i in task_ids if i])
+    await session.exec(
+        update(Task)
+        .where(col(Task.user_id) == old_owner, col(Task.list_id) == found.id)
+        .values(user_id=new_owner, version=col(Task.version) + 1, updated_at=utcnow())
+    )
+    await session.commit()

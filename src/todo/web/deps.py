@@ -13,6 +13,8 @@ from todo.accounts.models import User
 from todo.core.deps import READ_METHODS, SessionDep, write_aside
 from todo.core.errors import NotFound
 from todo.core.ids import ID_MAX
+from todo.lists import access
+from todo.lists.access import Role, Scope
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.web.security import (
@@ -57,6 +59,8 @@ class SignedIn:
     user: User
     session_id: str
     flash: Flash | None
+    # What the person may see and do, read once for this request (lists/access.py).
+    scope: Scope
 
 
 def is_htmx(request: Request) -> bool:
@@ -84,7 +88,8 @@ async def _signed_in(request: Request, session: SessionDep) -> SignedIn | None:
     if found.flash is not None and request.method == "GET" and not wants_fragment(request):
         flash = Flash.load(found.flash)
         await write_aside(request, session, lambda s: accounts.set_flash(s, session_id, None))
-    return SignedIn(user=found.user, session_id=session_id, flash=flash)
+    scope = await access.scope_of(session, found.user.id)
+    return SignedIn(user=found.user, session_id=session_id, flash=flash, scope=scope)
 
 
 MaybeSignedIn = Annotated[SignedIn | None, Depends(_signed_in)]
@@ -110,10 +115,11 @@ async def verify_csrf(request: Request) -> None:
     check_csrf_token(request, sent)
 
 
-async def _owned_task(session: SessionDep, me: Me, task_id: int) -> Task:
+async def _task_in_scope(request: Request, session: SessionDep, me: Me, task_id: int) -> Task:
     if not 1 <= task_id <= ID_MAX:
         raise NotFound(f"Task {task_id} was not found.", code="task_not_found")
-    return await tasks.get_task(session, me.user.id, task_id)
+    need = Role.viewer if request.method in READ_METHODS else Role.editor
+    return await tasks.task_for(session, me.scope, task_id, need)
 
 
-OwnedTask = Annotated[Task, Depends(_owned_task)]
+OwnedTask = Annotated[Task, Depends(_task_in_scope)]

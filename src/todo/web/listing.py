@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.ids import parse_row_id
+from todo.lists.access import Scope
 from todo.tasks import service as tasks
 from todo.tasks.query import RELEVANCE, TaskQuery, decode_cursor, search_terms
 from todo.tasks.schemas import SortKey, SortOrder, StatusFilter
@@ -206,12 +207,12 @@ class Counts:
         return {"all": self.all, "active": self.active, "completed": self.completed}[show]
 
 
-async def count_tasks(session: AsyncSession, user_id: str) -> Counts:
-    found = await tasks.count_tasks(session, user_id)
+async def count_tasks(session: AsyncSession, scope: Scope) -> Counts:
+    found = await tasks.count_tasks(session, scope)
     return Counts(active=found.open, completed=found.completed)
 
 
-async def count_view(session: AsyncSession, user_id: str, query: TaskQuery) -> Counts:
+async def count_view(session: AsyncSession, scope: Scope, query: TaskQuery) -> Counts:
     """The counts of what a view shows (its list, tag, day or search), by status."""
-    found = await tasks.count_matching(session, user_id, query)
+    found = await tasks.count_matching(session, scope, query)
     return Counts(active=found.open, completed=found.completed)

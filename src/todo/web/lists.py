@@ -8,7 +8,9 @@ from starlette.responses import Response
 
 from todo.core.deps import SessionDep
 from todo.core.errors import Conflict
+from todo.lists import access
 from todo.lists import service as lists
+from todo.lists.access import Role
 from todo.lists.schemas import DeleteMode, ListCreate
 from todo.tasks import service as tasks
 from todo.web.common import LABELS, flash_and_redirect, redirect, web_router
@@ -44,7 +46,7 @@ async def create_list(request: Request, session: SessionDep, me: Me) -> Response
 
 @router.post("/lists/{list_id}")
 async def rename_list(request: Request, session: SessionDep, me: Me, list_id: int) -> Response:
-    found = await lists.get_list(session, me.user.id, list_id)
+    found = await access.list_for(session, me.scope, list_id, Role.admin)
     form = await read_form(request)
     try:
         await lists.update_list(session, found, changes={"name": _list_name(form)})
@@ -57,7 +59,7 @@ async def rename_list(request: Request, session: SessionDep, me: Me, list_id: in
 
 @router.post("/lists/{list_id}/delete")
 async def delete_list(request: Request, session: SessionDep, me: Me, list_id: int) -> Response:
-    found = await lists.get_list(session, me.user.id, list_id)
+    found = await access.list_for(session, me.scope, list_id, Role.admin)
     form = await read_form(request)
     modes: dict[str, DeleteMode] = {"move": "move", "delete": "delete"}
     mode = modes.get(form.get("tasks", ""))

@@ -10,7 +10,9 @@ from starlette.responses import Response
 
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
+from todo.lists import access
 from todo.lists import service as lists
+from todo.lists.access import Role
 from todo.lists.models import TaskList
 from todo.tags import service as tags
 from todo.tags.models import Tag
@@ -21,13 +23,14 @@ from todo.web.display import today
 from todo.web.listing import FILTERS, SCOPES, SORTS, ListView, count_tasks, count_view
 from todo.web.render import render
 from todo.web.security import local_path, safe_next
+from todo.web.sharing import share_context
 
 
 async def shown_list(session: SessionDep, me: Me, view: ListView) -> TaskList | None:
     if view.scope == "inbox":
         return await lists.inbox(session, me.user.id)
     if view.list_id is not None:
-        return await lists.get_list(session, me.user.id, view.list_id)
+        return await access.list_for(session, me.scope, view.list_id, Role.viewer)
     return None
 
 
@@ -54,16 +57,24 @@ async def counts_context(
     session: SessionDep, me: Me, view: ListView, query: TaskQuery
 ) -> dict[str, Any]:
     """Every number on the page: the view's own by status, the sidebar's for the account."""
-    with_counts = await tasks.lists_with_counts(session, me.user.id)
+    with_counts = await tasks.lists_with_counts(session, me.scope)
     return {
         "user": me.user,
         "view": view,
-        "counts": await count_view(session, me.user.id, query),
-        "totals": await count_tasks(session, me.user.id),
+        "counts": await count_view(session, me.scope, query),
+        "totals": await count_tasks(session, me.scope),
         "filters": FILTERS,
         "lists": with_counts,
         "inbox_count": sum(number for shown, number in with_counts if shown.is_inbox),
         "tags": await tasks.tags_with_counts(session, me.user.id),
+        # Lists shared with the person or by them, marked in the sidebar.
+        "shared_ids": {
+            list_id
+            for list_id, people in (
+                await access.member_counts(session, [each.id for each, _ in with_counts if each.id])
+            ).items()
+            if people > 1
+        },
     }
 
 
@@ -77,8 +88,9 @@ async def list_context(session: SessionDep, me: Me, view: ListView) -> dict[str,
     numbers = await counts_context(session, me, view, query)
     return {
         **numbers,
+        **await share_context(session, me, await shown_list(session, me, view)),
         "heading": heading,
-        "page": await tasks.list_tasks(session, me.user.id, query),
+        "page": await tasks.list_tasks(session, me.scope, query),
         "sorts": SORTS,
         "scopes": SCOPES,
         "shown_tag": next(((t, n) for t, n in numbers["tags"] if t.id == view.tag_id), None),

@@ -15,7 +15,9 @@ from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Unprocessable
 from todo.core.ids import parse_row_id
 from todo.core.schemas import NO_CONTROLS
+from todo.lists import access
 from todo.lists import service as lists
+from todo.lists.access import Role
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.tasks.schemas import TaskUpdate
@@ -81,7 +83,8 @@ async def choose_sort(request: Request, session: SessionDep, me: Me) -> Response
     if not view.sort_given:
         raise BadRequest("Choose one of the offered orders.", code="bad_sort")
     shown = await shown_list(session, me, view)
-    if shown is not None:
+    if shown is not None and shown.user_id == me.user.id:
+        # The order a list opens in is its owner's choice; a member's sort lasts the view.
         await lists.remember_sort(session, shown, view.sort)
     if is_htmx(request):
         context = await list_context(session, me, view)
@@ -102,7 +105,7 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
         QuickAddLine.model_validate({"title": text})
         created = await tasks.quick_add(
             session,
-            me.user.id,
+            me.scope,
             text,
             clock_=clock_of(me),
             **await _view_defaults(session, me, view),
@@ -127,7 +130,7 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
     # A task this view cannot show (a search, Completed) must not vanish without a word.
     elsewhere = None
     if all(task.id != created.id for task in context["page"].items):
-        where = (await lists.get_list(session, me.user.id, created.list_id)).name
+        where = (await access.list_for(session, me.scope, created.list_id, Role.viewer)).name
         elsewhere = f"Added “{created.title}” to {where}; this view does not show it."
     if is_htmx(request):
         toast = Flash(elsewhere) if elsewhere else None
@@ -145,7 +148,7 @@ async def _view_defaults(session: SessionDep, me: Me, view: ListView) -> dict[st
     """What a task typed in this view gets so that it shows there: the view's list, tag or
     day (what the line itself says still wins)."""
     if view.list_id is not None:
-        return {"list_id": (await lists.get_list(session, me.user.id, view.list_id)).id}
+        return {"list_id": (await access.list_for(session, me.scope, view.list_id, Role.viewer)).id}
     if view.tag_id is not None:
         return {"tags": [(await owned_tag(session, me, view.tag_id)).name]}
     if view.scope in ("today", "upcoming"):
@@ -237,7 +240,7 @@ async def _detail_context(
         "task": task,
         "values": values,
         "history": history.items,
-        "lists": await tasks.lists_with_counts(session, me.user.id),
+        "lists": await tasks.lists_with_counts(session, me.scope),
         "repeats": taskform.REPEATS,
         "recurrence_modes": taskform.RECURRENCE_MODES,
         "day_names": taskform.DAY_NAMES,
@@ -285,7 +288,7 @@ async def update_task(request: Request, session: SessionDep, me: Me, task: Owned
     errors: FieldErrors
     try:
         data = TaskUpdate.model_validate(taskform.changes_of(form, days, clock.tz))
-        task = await tasks.update_task(session, task, data, clock_=clock)
+        task = await tasks.update_task(session, task, data, clock_=clock, scope=me.scope)
     except taskform.FormProblem as problem:
         errors = {problem.field: problem.message}
     except ValidationError as error:
@@ -334,7 +337,7 @@ async def move_task(request: Request, session: SessionDep, me: Me, task: OwnedTa
     after_id = parse_row_id(after) if after else None
     if after and after_id is None:
         raise BadRequest("Say after which task this one goes.", code="bad_position")
-    await tasks.move_task(session, task, list_id=None, after_id=after_id)
+    await tasks.move_task(session, task, scope=me.scope, list_id=None, after_id=after_id)
     if is_htmx(request):
         return Response(status_code=204)
     return redirect(safe_next(form.get("next")))
