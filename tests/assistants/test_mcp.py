@@ -17,9 +17,8 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent
 
-from tests.conftest import NewDatabase, make_settings
-from tests.reliability.live import server_env, serving
-from todo import migrations
+from tests.conftest import NewDatabase
+from tests.reliability.live import serving_migrated
 from todo.mcp.server import TOOL_SCOPES
 
 ALL_SCOPES = ["tasks:read", "tasks:write", "lists:read"]
@@ -43,8 +42,7 @@ def mcp_server(
 ) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp(f"mcp-{backend}")
     url = new_database.url()
-    migrations.upgrade(make_settings(url, data_dir))
-    with serving(server_env(url, data_dir), data_dir) as server:
+    with serving_migrated(url, data_dir) as server:
         yield Server(url=server.base_url)
 
 

@@ -13,9 +13,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from tests.conftest import NewDatabase, make_settings
-from tests.reliability.live import server_env, serving
-from todo import migrations
+from tests.conftest import NewDatabase
+from tests.reliability.live import serving_migrated
 from todo.cli import app
 
 PASSWORD = "correct horse battery"
@@ -37,8 +36,7 @@ def server(
 ) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp(f"cli-{backend}")
     url = new_database.url()
-    migrations.upgrade(make_settings(url, data_dir))
-    with serving(server_env(url, data_dir), data_dir) as live:
+    with serving_migrated(url, data_dir) as live:
         yield Server(live.base_url, backend, url, data_dir)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, make_settings
+from todo import migrations
 
 STARTUP_SECONDS = 30
 
@@ -107,3 +108,11 @@ def serving(env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Iterator
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             server.wait(timeout=10)
+
+
+@contextmanager
+def serving_migrated(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
+    """Migrate a fresh database, then run `todo serve` on it until the block ends."""
+    migrations.upgrade(make_settings(database_url, data_dir))
+    with serving(server_env(database_url, data_dir), data_dir) as server:
+        yield server

@@ -26,9 +26,8 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.conftest import NewDatabase, make_settings
-from tests.reliability.live import server_env, serving
-from todo import migrations
+from tests.conftest import NewDatabase
+from tests.reliability.live import serving_migrated
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -47,8 +46,7 @@ def live_server(
 ) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp(f"live-{backend}")
     url = new_database.url()
-    migrations.upgrade(make_settings(url, data_dir))
-    with serving(server_env(url, data_dir), data_dir) as server:
+    with serving_migrated(url, data_dir) as server:
         yield LiveServer(url=server.base_url, backend=backend)
 
 
