@@ -341,21 +341,13 @@ def trash_purge() -> None:
     """Delete for good every task that has been in the trash for more than 30 days (run it
     daily, from cron or a job queue; the tasks are out of their owners' sight already)."""
     from todo.core.db import Database, utcnow
-    from todo.services import tasks
-    from todo.tasks.schemas import PURGE_BATCH, TRASH_DAYS
+    from todo.tasks.schemas import TRASH_DAYS
+    from todo.upkeep import purge_trash
 
     async def purge(settings: Settings) -> int:
         db = Database(settings)
-        now = utcnow()
-        purged = 0
         try:
-            # One short transaction per batch: on SQLite, writers wait for each other.
-            while True:
-                async with db.session(write=True) as session:
-                    deleted = await tasks.purge_trash(session, now)
-                purged += deleted
-                if deleted < PURGE_BATCH:
-                    return purged
+            return await purge_trash(db, utcnow())
         finally:
             await db.dispose()
 
@@ -519,17 +511,13 @@ def import_(
 def events_prune() -> None:
     """Delete the events older than EVENTS_RETENTION_DAYS (run it daily, from cron or a job
     queue); a live stream resuming from before the cut is told to reload."""
-    from datetime import timedelta
-
     from todo.core.db import Database, utcnow
-    from todo.core.events import prune_events
+    from todo.upkeep import prune_history
 
     async def prune(settings: Settings) -> int:
         db = Database(settings)
         try:
-            async with db.session(write=True) as session:
-                cut = utcnow() - timedelta(days=settings.events_retention_days)
-                return await prune_events(session, cut)
+            return await prune_history(db, utcnow(), days=settings.events_retention_days)
         finally:
             await db.dispose()
 
