@@ -285,3 +285,26 @@ async def test_a_member_id_no_account_can_have_is_a_404(
             f"/api/me/lists/{list_id}/members/{member}", headers=alice.headers
         )
         assert (answer.status_code, answer.json()["code"]) == (status, code)
+
+
+async def test_the_activity_of_a_shared_list_names_who_did_what(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    """A member's change is the member's in the history, though the task is the owner's."""
+    list_id = await _list(client, alice, f"Chores {uuid.uuid4().hex[:6]}")
+    assert (await _share(client, alice, list_id, bob.email)).status_code == 201
+    task = await _task(client, bob, list_id, "Bob's errand")
+    done = await client.patch(
+        f"/api/me/tasks/{task['id']}/complete", headers=bob.headers, json={"completed": True}
+    )
+    assert done.status_code == 200, done.text
+    await _task(client, alice, list_id, "Alice's errand")
+    seen = await client.get(f"/api/me/lists/{list_id}/activity", headers=alice.headers)
+    assert seen.status_code == 200, seen.text
+    who = [(entry["action"], entry["actor"]["id"]) for entry in seen.json()]
+    assert ("completed", bob.id) in who
+    assert who.count(("created", bob.id)) == 1
+    assert ("created", alice.id) in who
+    # The member reads the same history.
+    theirs = await client.get(f"/api/me/lists/{list_id}/activity", headers=bob.headers)
+    assert [e["id"] for e in theirs.json()] == [e["id"] for e in seen.json()]

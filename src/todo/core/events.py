@@ -149,6 +149,16 @@ _INSERT_LOCKED = _postgres_insert(notify=False)
 _INSERT_PLAIN = insert(_TABLE).returning(_TABLE.c.id)
 
 
+ACTOR_KEY = "todo.events.actor_id"
+
+
+def acting_for(session: AsyncSession, user_id: str) -> None:
+    """Say whose the session's writes are: each door does it once per request, when it reads
+    the caller's scope. A member's change to a task of a shared list (whose row is the
+    owner's) is then the member's in the history."""
+    session.info[ACTOR_KEY] = user_id
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -172,7 +182,8 @@ async def record(
     params = {
         "user_id": user_id,
         "list_id": list_id,
-        "actor_id": actor_id,
+        # The caller's actor_id is the owner's: the one who acts, when a door said who.
+        "actor_id": session.info.get(ACTOR_KEY, actor_id),
         "resource": resource,
         "resource_id": resource_id,
         "version": version,

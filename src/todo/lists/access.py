@@ -20,6 +20,7 @@ from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, Forbidden, NotFound
 from todo.core.ids import ID_MAX
@@ -72,7 +73,9 @@ class Scope:
 
 
 async def scope_of(session: AsyncSession, user_id: str) -> Scope:
-    """One query: the caller's member rows (the index with user_id first answers it)."""
+    """One query: the caller's member rows (the index with user_id first answers it). The
+    session's writes are the caller's from here on (the events log names them)."""
+    events.acting_for(session, user_id)
     rows = (
         await session.exec(
             select(ListMember.list_id, ListMember.role, TaskList.user_id)

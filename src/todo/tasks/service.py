@@ -258,8 +258,8 @@ async def _record(
     action: events.Action,
     changes: events.Changes | None = None,
 ) -> None:
-    """The task's event, last before the commit. Actor: the owner, the only writer until
-    lists are shared. A deleted task has no version any more."""
+    """The task's event, last before the commit. Its actor is whoever the request acts for
+    (events.acting_for), the owner when nobody said. A deleted task has no version any more."""
     assert task.id is not None
     await events.record(
         session,
