@@ -115,7 +115,7 @@ def new_email() -> str:
 async def sign_up(page: Page, name: str = "Ada Lovelace") -> WebUser:
     user = WebUser(email=new_email(), password=PASSWORD, name=name)
     await page.goto("/signup")
-    await page.get_by_label("Name").fill(user.name)
+    await page.get_by_label("Name", exact=True).fill(user.name)
     await page.get_by_label("Email").fill(user.email)
     await page.get_by_label("Password").fill(user.password)
     await page.get_by_role("button", name="Sign up").click()

@@ -24,6 +24,7 @@ from todo.accounts import service as accounts
 from todo.accounts.models import User
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
+from todo.core.ids import ID_MAX
 from todo.core.schemas import text_problem
 from todo.lists import access
 from todo.lists.access import Role, Scope
@@ -234,6 +235,9 @@ async def links(session: AsyncSession, found: TaskList) -> list[ShareLink]:
 
 
 async def revoke_link(session: AsyncSession, found: TaskList, link_id: int) -> None:
+    if not 1 <= link_id <= ID_MAX:
+        # A web page's path takes any number; BIGINT ends before some of them.
+        raise NotFound(f"Link {link_id} was not found.", code="link_not_found")
     result = await session.exec(
         delete(ShareLink).where(col(ShareLink.list_id) == found.id, col(ShareLink.id) == link_id)
     )

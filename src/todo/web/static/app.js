@@ -84,11 +84,31 @@
     // Never pull a title being edited, or a change on its way, from under someone.
     if (region.querySelector('.editing, .htmx-request, .dragging')) return false
     lastRefresh = now
+    refreshSentAfter = changesSent
     window.htmx.ajax('GET', location.pathname + location.search, {
       source: region, target: region, swap: 'outerHTML'
     })
     return true
   }
+
+  // A refresh that left before a change of this tab's may come back after it, with the
+  // list as it was: it is not drawn, and another refresh follows.
+  let changesSent = 0
+  let refreshSentAfter = null
+  document.addEventListener('htmx:beforeRequest', function (event) {
+    const verb = event.detail.requestConfig && event.detail.requestConfig.verb
+    if (verb && verb !== 'get') changesSent += 1
+  })
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    const target = event.detail.target
+    if (refreshSentAfter === null || !target || target.id !== 'tasks') return
+    const stale = refreshSentAfter !== changesSent
+    refreshSentAfter = null
+    if (stale) {
+      event.detail.shouldSwap = false
+      if (liveTimer === null) liveTimer = setTimeout(liveRefresh, LIVE_SETTLE_MILLISECONDS)
+    }
+  })
 
   // Live: the server says when anything of this account changed (in another tab, on
   // another device, or here). The list and its counts are drawn again; a row being edited
