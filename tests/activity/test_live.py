@@ -244,3 +244,26 @@ async def test_logging_out_everywhere_ends_open_streams(
     await again.__aenter__()
     assert again.status == 401
     await again.close()
+
+
+async def test_a_stream_on_a_personal_access_token_lives_past_its_recheck_until_revoked(
+    live_url: str, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recheck asks again what the request passed: a token script's stream must not end
+    at the first recheck because a personal access token is no JWT."""
+    monkeypatch.setattr(live, "RECHECK_SECONDS", 0.2)
+    made = await client.post(
+        "/api/auth/tokens",
+        headers=alice.headers,
+        json={"name": "listener", "scopes": ["tasks:read", "lists:read", "tags:read"]},
+    )
+    assert made.status_code == 201, made.text
+    async with stream(live_url, made.json()["token"]) as events:
+        await client.post("/api/me/tasks", headers=alice.headers, json={"title": "one"})
+        await events.until(1)
+        await asyncio.sleep(0.6)  # past several rechecks: the stream must still deliver
+        await client.post("/api/me/tasks", headers=alice.headers, json={"title": "two"})
+        await events.until(2)
+        gone = await client.delete(f"/api/auth/tokens/{made.json()['id']}", headers=alice.headers)
+        assert gone.status_code == 204
+        await events.ended()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -125,17 +125,35 @@ async def event_stream(
     async def still_allowed() -> bool:
         # The checks the request passed, again: the token may have been revoked since.
         try:
-            claims = await request.app.state.tokens.verify(token)
             async with db.session(write=False) as check:
-                return (await accounts.resolve_token(check, claims)).id == user_id
+                if accounts.is_access_token(token):
+                    found = (await accounts.resolve_access_token(check, token)).user
+                else:
+                    claims = await request.app.state.tokens.verify(token)
+                    found = await accounts.resolve_token(check, claims)
+                return found.id == user_id
         except AppError:
             return False
 
-    async for message in live.stream(
-        db,
+    async for message in stream_for(
+        request, user_id, last_event_id, last_event_id_query, still_allowed
+    ):
+        yield message
+
+
+def stream_for(
+    request: Request,
+    user_id: str,
+    last_event_id: int | None,
+    last_event_id_query: int | None,
+    still_allowed: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[ServerSentEvent]:
+    """The user's live stream, resumed from the header's id or else the query's (the API's
+    and the web app's streams differ only in how they check the caller again)."""
+    return live.stream(
+        request.app.state.db,
         request.app.state.hub,
         user_id,
         last_event_id=last_event_id if last_event_id is not None else last_event_id_query,
         still_allowed=still_allowed,
-    ):
-        yield message
+    )

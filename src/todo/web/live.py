@@ -8,8 +8,7 @@ from fastapi import Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from todo.accounts import service as accounts
-from todo.activity.routes import LastEventIdHeader, LastEventIdQuery
-from todo.core import live
+from todo.activity.routes import LastEventIdHeader, LastEventIdQuery, stream_for
 from todo.core.db import Database
 from todo.core.deps import SessionDep
 from todo.web.common import web_router
@@ -39,11 +38,7 @@ async def event_stream(
             found = await accounts.resolve_web_session(check, cookie)
         return found is not None and found.user.id == user_id
 
-    async for message in live.stream(
-        db,
-        request.app.state.hub,
-        user_id,
-        last_event_id=last_event_id if last_event_id is not None else last_event_id_query,
-        still_allowed=still_allowed,
+    async for message in stream_for(
+        request, user_id, last_event_id, last_event_id_query, still_allowed
     ):
         yield message
