@@ -37,6 +37,8 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     # The route acts on a task in the trash: its task_id is the victim's trashed task.
     trashed: bool = False
+    # The route answers with a stream that only ends when the client leaves.
+    streams: bool = False
 
 
 ID_ROUTES: dict[tuple[str, str], Call] = {
@@ -99,7 +101,7 @@ OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/{user_id}/push-subscriptions/test"): Call(),
     # The stream itself is checked over real HTTP (tests/activity/test_live.py): a stranger's
     # stream sees none of the owner's events. Here: another user's path is a 403 at once.
-    ("GET", "/api/{user_id}/events"): Call(),
+    ("GET", "/api/{user_id}/events"): Call(streams=True),
 }
 
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
