@@ -92,7 +92,8 @@
   }
 
   // A refresh that left before a change of this tab's may come back after it, with the
-  // list as it was: it is not drawn, and another refresh follows.
+  // list as it was, or land on a row opened for editing meanwhile: it is not drawn, and
+  // another refresh follows once the row is closed.
   let changesSent = 0
   let refreshSentAfter = null
   document.addEventListener('htmx:beforeRequest', function (event) {
@@ -102,7 +103,9 @@
   document.addEventListener('htmx:beforeSwap', function (event) {
     const target = event.detail.target
     if (refreshSentAfter === null || !target || target.id !== 'tasks') return
-    const stale = refreshSentAfter !== changesSent
+    // Nor is one that would wipe an editor opened, or a request sent, while it was away.
+    const stale = refreshSentAfter !== changesSent ||
+      target.querySelector('.editing, .htmx-request, .dragging') !== null
     refreshSentAfter = null
     if (stale) {
       event.detail.shouldSwap = false
