@@ -480,12 +480,12 @@ async def send(settings: Settings, claimed: Claimed) -> Outcome:
         ):
             body = await answer.content.read(EXCERPT_MAX)
             excerpt = body.decode("utf-8", "replace")
-            error = None
+            problem = None
             if 300 <= answer.status < 400:
-                error = "redirects are not followed"
+                problem = "redirects are not followed"
             elif not 200 <= answer.status < 300:
-                error = f"the receiver answered {answer.status}"
-            return Outcome(answer.status, error, _clip(excerpt), took())
+                problem = f"the receiver answered {answer.status}"
+            return Outcome(answer.status, problem, _clip(excerpt), took())
     except TimeoutError:
         return Outcome(None, f"no answer within {settings.webhook_timeout:g} s", None, took())
     except (aiohttp.ClientError, OSError) as error:
