@@ -192,9 +192,7 @@ async def test_at_most_twenty_webhooks_even_in_parallel(
     assert len(listed.json()) == WEBHOOKS_PER_USER_MAX
 
 
-async def test_tokens_need_the_webhooks_scopes(
-    client: httpx.AsyncClient, sign_up: SignUp
-) -> None:
+async def test_tokens_need_the_webhooks_scopes(client: httpx.AsyncClient, sign_up: SignUp) -> None:
     alice = await sign_up()
 
     async def token(*scopes: str) -> dict[str, str]:
