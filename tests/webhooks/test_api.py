@@ -28,15 +28,18 @@ async def test_create_shows_the_secret_once_and_the_list_never(
     created = await _create(client, alice, events=["task.created", "list.*", "task.created"])
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["secret"].startswith("whsec_") and len(body["secret"]) > 40
+    assert body["secret"].startswith("whsec_")
+    assert len(body["secret"]) > 40
     assert body["events"] == ["list.*", "task.created"]
-    assert body["enabled"] is True and body["disabled_reason"] is None
+    assert body["enabled"] is True
+    assert body["disabled_reason"] is None
     listed = await client.get("/api/me/webhooks", headers=alice.headers)
     assert listed.status_code == 200
     assert [each["id"] for each in listed.json()] == [body["id"]]
     assert "secret" not in listed.json()[0]
     one = await client.get(f"/api/me/webhooks/{body['id']}", headers=alice.headers)
-    assert one.status_code == 200 and "secret" not in one.json()
+    assert one.status_code == 200
+    assert "secret" not in one.json()
 
 
 async def test_change_rotate_and_delete(client: httpx.AsyncClient, sign_up: SignUp) -> None:
@@ -44,20 +47,24 @@ async def test_change_rotate_and_delete(client: httpx.AsyncClient, sign_up: Sign
     made = (await _create(client, alice)).json()
     path = f"/api/me/webhooks/{made['id']}"
     off = await client.patch(path, headers=alice.headers, json={"enabled": False})
-    assert off.status_code == 200 and off.json()["enabled"] is False
+    assert off.status_code == 200
+    assert off.json()["enabled"] is False
     assert off.json()["disabled_reason"]
     on = await client.patch(
         path, headers=alice.headers, json={"enabled": True, "events": ["*"], "url": PUBLIC + "2"}
     )
     assert on.status_code == 200, on.text
-    assert on.json()["enabled"] is True and on.json()["disabled_reason"] is None
-    assert on.json()["events"] == ["*"] and on.json()["url"] == PUBLIC + "2"
+    assert on.json()["enabled"] is True
+    assert on.json()["disabled_reason"] is None
+    assert on.json()["events"] == ["*"]
+    assert on.json()["url"] == PUBLIC + "2"
     rotated = await client.post(f"{path}/rotate-secret", headers=alice.headers)
     assert rotated.status_code == 200
     assert rotated.json()["secret"].startswith("whsec_")
     assert rotated.json()["secret"] != made["secret"]
     log = await client.get(f"{path}/deliveries", headers=alice.headers)
-    assert log.status_code == 200 and log.json() == []
+    assert log.status_code == 200
+    assert log.json() == []
     gone = await client.delete(path, headers=alice.headers)
     assert gone.status_code == 204
     assert (await client.get(path, headers=alice.headers)).status_code == 404
@@ -143,7 +150,8 @@ async def test_private_targets_are_refused(
     changed = await client.patch(
         f"/api/me/webhooks/{made['id']}", headers=alice.headers, json={"url": url}
     )
-    assert changed.status_code == 422 and changed.json()["code"] == "webhook_url_refused"
+    assert changed.status_code == 422
+    assert changed.json()["code"] == "webhook_url_refused"
 
 
 @pytest.mark.parametrize(
@@ -177,7 +185,8 @@ async def test_unknown_fields_and_too_long_urls_are_refused(
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "secret"
     long = await _create(client, alice, url=PUBLIC + "x" * 2000)
-    assert long.status_code == 422 and long.json()["errors"][0]["field"] == "url"
+    assert long.status_code == 422
+    assert long.json()["errors"][0]["field"] == "url"
 
 
 async def test_at_most_twenty_webhooks_even_in_parallel(

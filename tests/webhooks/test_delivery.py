@@ -184,7 +184,8 @@ async def test_a_task_change_arrives_signed(
         made["secret"], headers, first.body
     )
     assert payload["type"] == "task.created"
-    assert payload["data"]["id"] == task["id"] and payload["data"]["owner_id"] == user_id
+    assert payload["data"]["id"] == task["id"]
+    assert payload["data"]["owner_id"] == user_id
     second_payload = json.loads(second.body)
     assert second_payload["type"] == "task.completed"
     assert second_payload["data"]["changes"]["completed"] == [False, True]
@@ -194,7 +195,8 @@ async def test_a_task_change_arrives_signed(
         ("task.completed", "succeeded", 1, 204),
         ("task.created", "succeeded", 1, 204),
     ]
-    assert log[0]["duration_ms"] is not None and log[0]["response_excerpt"] == ""
+    assert log[0]["duration_ms"] is not None
+    assert log[0]["response_excerpt"] == ""
     # A second dispatcher pass sends nothing twice.
     await pump(jobs, lambda: True)
     await dispatch_webhooks(jobs, timestamp=0)
@@ -258,13 +260,16 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_disabled(
     assert "500" in webhook["disabled_reason"]
     log = (await api.get(f"{path}/deliveries", headers=auth)).json()
     assert len(log) == 1
-    assert log[0]["status"] == "failed" and log[0]["attempts"] == ATTEMPTS_MAX
-    assert log[0]["status_code"] == 500 and "500" in log[0]["error"]
+    assert log[0]["status"] == "failed"
+    assert log[0]["attempts"] == ATTEMPTS_MAX
+    assert log[0]["status_code"] == 500
+    assert "500" in log[0]["error"]
     assert len(log[0]["response_excerpt"]) == 300
     # Disabled: nothing is sent, a retry is refused until it is turned back on.
     await api.post("/api/me/tasks", headers=auth, json={"title": "While off"})
     retried = await api.post(f"{path}/deliveries/{log[0]['id']}/retry", headers=auth)
-    assert retried.status_code == 409 and retried.json()["code"] == "webhook_disabled"
+    assert retried.status_code == 409
+    assert retried.json()["code"] == "webhook_disabled"
     for _ in range(3):
         await dispatch_webhooks(jobs, timestamp=0)
         await jobs.run_worker(concurrency=2, name="test", install_signal_handlers=False, wait=False)
@@ -272,7 +277,8 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_disabled(
     # Back on: what happened meanwhile arrives, and a retry resends the failed one.
     receiver.status = 200
     on = await api.patch(path, headers=auth, json={"enabled": True})
-    assert on.status_code == 200 and on.json()["enabled"] is True
+    assert on.status_code == 200
+    assert on.json()["enabled"] is True
     retried = await api.post(f"{path}/deliveries/{log[0]['id']}/retry", headers=auth)
     assert retried.status_code == 200, retried.text
     await pump(jobs, lambda: len(receiver.arrived) >= ATTEMPTS_MAX + 2)
@@ -290,14 +296,16 @@ async def test_ping_and_redirects(api: httpx.AsyncClient, receiver: Receiver) ->
     made = await hook(api, auth, receiver.url, ["*"])
     pinged = await api.post(f"/api/me/webhooks/{made['id']}/test", headers=auth)
     assert pinged.status_code == 200, pinged.text
-    assert pinged.json()["status"] == "succeeded" and pinged.json()["type"] == "ping"
+    assert pinged.json()["status"] == "succeeded"
+    assert pinged.json()["type"] == "ping"
     arrived = receiver.arrived[-1]
     Verifier(made["secret"]).verify(
         arrived.body, {k.lower(): v for k, v in arrived.headers.items()}
     )
     receiver.status = 302
     redirected = (await api.post(f"/api/me/webhooks/{made['id']}/test", headers=auth)).json()
-    assert redirected["status"] == "failed" and redirected["status_code"] == 302
+    assert redirected["status"] == "failed"
+    assert redirected["status_code"] == 302
     assert "redirects are not followed" in redirected["error"]
     assert len(receiver.arrived) == 2, "the redirect's target was not followed"
 
@@ -322,7 +330,8 @@ async def test_a_target_refused_at_send_time_is_not_called(
         await strict_jobs.close()
     assert receiver.arrived == []
     log = (await api.get(f"/api/me/webhooks/{made['id']}/deliveries", headers=auth)).json()
-    assert log[0]["attempts"] >= 1 and log[0]["status_code"] is None
+    assert log[0]["attempts"] >= 1
+    assert log[0]["status_code"] is None
     assert "non-public address" in log[0]["error"]
 
 
