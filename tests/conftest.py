@@ -28,7 +28,11 @@ from todo.core.config import Settings, load_settings
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("TODO_REQUIRE_POSTGRES", "") not in ("", "0")
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789"
+WEBHOOK_HOST = "hooks.invalid"
+WEBHOOK_URL = f"http://{WEBHOOK_HOST}/hook"
 TABLES = (
+    "webhook_deliveries",
+    "webhooks",
     "access_tokens",
     "reminder_deliveries",
     "push_subscriptions",
@@ -104,6 +108,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "auth_rate_per_address": 1_000_000,
         # No job worker in the app under test unless a test asks for one.
         "jobs_in_process": "never",
+        # A webhook target the sweeps may save without sending anything anywhere: the name is
+        # allowed, and .invalid never resolves, so a delivery to it fails at once.
+        "webhook_allow_private": WEBHOOK_HOST,
     }
     return load_settings(database_url=database_url, data_dir=data_dir, **{**defaults, **overrides})
 

@@ -40,6 +40,7 @@ from todo.tasks.routes import router as tasks_router
 from todo.tasks.tags_routes import router as tag_list_router
 from todo.web import routes as web
 from todo.web.render import CONTENT_SECURITY_POLICY, error_page
+from todo.webhooks.routes import router as webhooks_router
 from todo.worker import Background
 
 DESCRIPTION = """
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(activity_router)
     app.include_router(sharing_router)
+    app.include_router(webhooks_router)
     web.install(app)
     mcp_running = mcp_server.install(app)
 

@@ -11,6 +11,8 @@ from todo.core.events import prune_events
 from todo.core.jobs import JobQueue, job
 from todo.services import tasks
 from todo.tasks.schemas import PURGE_BATCH
+from todo.webhooks import service as webhooks
+from todo.webhooks.schemas import DELIVERIES_KEPT_DAYS
 
 
 async def purge_trash(db: Database, now: datetime) -> int:
@@ -38,3 +40,14 @@ async def purge_old_trash(queue: JobQueue, *, timestamp: int) -> None:
 @job(every="53 4 * * *")
 async def prune_old_events(queue: JobQueue, *, timestamp: int) -> None:
     await prune_history(queue.db, utcnow(), days=queue.settings.events_retention_days)
+
+
+async def prune_webhook_log(db: Database, now: datetime) -> int:
+    """Delete the webhook deliveries older than their 30 days (no attempt waits on them)."""
+    async with db.session(write=True) as session:
+        return await webhooks.prune_deliveries(session, now - timedelta(days=DELIVERIES_KEPT_DAYS))
+
+
+@job(every="7 5 * * *")
+async def prune_old_webhook_deliveries(queue: JobQueue, *, timestamp: int) -> None:
+    await prune_webhook_log(queue.db, utcnow())

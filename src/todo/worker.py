@@ -17,7 +17,12 @@ from todo.core.jobs import InProcessWorker, JobQueue
 log = logging.getLogger("todo.jobs")
 
 # Every module that defines jobs; a worker imports them all before it starts.
-JOB_MODULES = ("todo.core.idempotency", "todo.notifications.jobs", "todo.upkeep")
+JOB_MODULES = (
+    "todo.core.idempotency",
+    "todo.notifications.jobs",
+    "todo.upkeep",
+    "todo.webhooks.jobs",
+)
 # How often an app process that found another one running the SQLite jobs tries again
 # (the other one may have stopped).
 SQLITE_RETRY_S = 30.0

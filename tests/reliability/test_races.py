@@ -21,9 +21,10 @@ import httpx
 import pytest
 from fastapi import FastAPI, routing
 
-from tests.conftest import Account, SignUp
+from tests.conftest import WEBHOOK_URL, Account, SignUp
 from tests.security.support import bearer
 from todo.accounts.schemas import TOKENS_PER_USER_MAX
+from todo.webhooks.schemas import WEBHOOKS_PER_USER_MAX
 
 PARALLEL = 20
 NOT_FOUND_CODES = {"list_not_found"}
@@ -1228,6 +1229,88 @@ async def _web_join(ctx: Ctx) -> Burst:
     return Burst(_same(f"/join/{secret}", {}), check=joined_once)
 
 
+_HOOK = {"url": WEBHOOK_URL, "events": ["*"]}
+
+
+async def _create_webhook(ctx: Ctx) -> Burst:
+    # More than the cap at once: the cap holds, the rest are refused cleanly.
+    async def capped(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/webhooks", headers=ctx.who.headers)
+        assert len(listed.json()) == WEBHOOKS_PER_USER_MAX
+        assert sum(a.status_code == 201 for a in answers) == WEBHOOKS_PER_USER_MAX
+
+    return Burst(
+        [("POST", "/api/me/webhooks", {"json": _HOOK})] * (WEBHOOKS_PER_USER_MAX + 5),
+        {409: {"too_many_webhooks"}},
+        check=capped,
+    )
+
+
+async def _update_webhook(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+    bodies = [
+        {"enabled": bool(i % 2), "events": ["task.*"] if i % 3 else ["*"]} for i in range(PARALLEL)
+    ]
+
+    async def consistent(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        found = await ctx.client.get(f"/api/me/webhooks/{made['id']}", headers=ctx.who.headers)
+        body = found.json()
+        assert (body["disabled_reason"] is None) == body["enabled"]
+        assert body["events"] in (["task.*"], ["*"])
+
+    return Burst(
+        [("PATCH", f"/api/me/webhooks/{made['id']}", {"json": b}) for b in bodies],
+        check=consistent,
+    )
+
+
+async def _delete_webhook(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+    return Burst(
+        [("DELETE", f"/api/me/webhooks/{made['id']}", {})] * PARALLEL,
+        {404: {"webhook_not_found"}},
+        exactly_one_success=True,
+    )
+
+
+async def _rotate_webhook_secret(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+
+    async def distinct(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert len({a.json()["secret"] for a in answers}) == PARALLEL
+
+    return Burst(
+        [("POST", f"/api/me/webhooks/{made['id']}/rotate-secret", {})] * PARALLEL,
+        check=distinct,
+    )
+
+
+async def _test_webhook(ctx: Ctx) -> Burst:
+    # The target never resolves: every ping fails at once, and nothing leaves the machine.
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+
+    async def logged(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        log = await ctx.client.get(
+            f"/api/me/webhooks/{made['id']}/deliveries", headers=ctx.who.headers
+        )
+        assert sorted(d["id"] for d in log.json()) == sorted(a.json()["id"] for a in answers)
+        assert {d["attempts"] for d in log.json()} == {1}
+
+    return Burst([("POST", f"/api/me/webhooks/{made['id']}/test", {})] * PARALLEL, check=logged)
+
+
+async def _retry_delivery(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+    answer = await ctx.client.post(f"/api/me/webhooks/{made['id']}/test", headers=ctx.who.headers)
+    assert answer.status_code == 200, answer.text
+    pinged = answer.json()
+    return Burst(
+        [("POST", f"/api/me/webhooks/{made['id']}/deliveries/{pinged['id']}/retry", {})] * PARALLEL,
+        {409: {"delivery_pending"}},
+        exactly_one_success=True,
+    )
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -1293,6 +1376,14 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/{user_id}/lists/{list_id}/links"): _create_link,
     ("DELETE", "/api/{user_id}/lists/{list_id}/links/{link_id}"): _revoke_link,
     ("POST", "/api/{user_id}/links/{secret}/join"): _join,
+    ("POST", "/api/{user_id}/webhooks"): _create_webhook,
+    ("PATCH", "/api/{user_id}/webhooks/{webhook_id}"): _update_webhook,
+    ("DELETE", "/api/{user_id}/webhooks/{webhook_id}"): _delete_webhook,
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/rotate-secret"): _rotate_webhook_secret,
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/test"): _test_webhook,
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): (
+        _retry_delivery
+    ),
     ("POST", "/lists/{list_id}/members"): _web_add_member,
     ("POST", "/lists/{list_id}/members/{member_user_id}"): _web_change_role,
     ("POST", "/lists/{list_id}/members/{member_user_id}/remove"): _web_remove_member,

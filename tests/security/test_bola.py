@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, routing
 
-from tests.conftest import Account
+from tests.conftest import WEBHOOK_URL, Account
 from tests.web.test_pages import (
     WEB_ID_ROUTES,
     WEB_LIST_ROUTES,
@@ -72,6 +72,13 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/lists/{list_id}/links"): Call(),
     ("POST", "/api/{user_id}/lists/{list_id}/links"): Call(json={"role": "admin"}),
     ("DELETE", "/api/{user_id}/lists/{list_id}/links/{link_id}"): Call(),
+    ("GET", "/api/{user_id}/webhooks/{webhook_id}"): Call(),
+    ("PATCH", "/api/{user_id}/webhooks/{webhook_id}"): Call(json={"events": ["task.*"]}),
+    ("DELETE", "/api/{user_id}/webhooks/{webhook_id}"): Call(),
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/rotate-secret"): Call(),
+    ("GET", "/api/{user_id}/webhooks/{webhook_id}/deliveries"): Call(),
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/test"): Call(),
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): Call(),
     # A link's secret is the key itself: a made-up one finds nothing (the owner's is in
     # tests/sharing/test_role_matrix.py, where anyone holding it joins).
     ("POST", "/api/{user_id}/links/{secret}/join"): Call(),
@@ -99,6 +106,8 @@ OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/push-subscriptions"): Call(),
     ("POST", "/api/{user_id}/push-subscriptions"): Call(json=PUSH_SUBSCRIPTION),
     ("POST", "/api/{user_id}/push-subscriptions/test"): Call(),
+    ("GET", "/api/{user_id}/webhooks"): Call(),
+    ("POST", "/api/{user_id}/webhooks"): Call(json={"url": WEBHOOK_URL, "events": ["*"]}),
     # The stream itself is checked over real HTTP (tests/activity/test_live.py): a stranger's
     # stream sees none of the owner's events. Here: another user's path is a 403 at once.
     ("GET", "/api/{user_id}/events"): Call(streams=True),
@@ -219,6 +228,17 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
     link = await client.post(
         f"/api/me/lists/{list_id}/links", headers=headers, json={"role": "viewer"}
     )
+    # One webhook for all the calls of one owner (an account has at most 20).
+    hooks = (await client.get("/api/me/webhooks", headers=headers)).json()
+    if not hooks:
+        made = await client.post(
+            "/api/me/webhooks", headers=headers, json={"url": WEBHOOK_URL, "events": ["*"]}
+        )
+        assert made.status_code == 201, made.text
+        hooks = [made.json()]
+    webhook_id = hooks[0]["id"]
+    pinged = await client.post(f"/api/me/webhooks/{webhook_id}/test", headers=headers)
+    assert pinged.status_code == 200, pinged.text
     return Victim(
         account=alice,
         ids={
@@ -231,6 +251,8 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "member_user_id": member.json()["user"]["id"],
             "link_id": link.json()["id"],
             "secret": "x" * 43,
+            "webhook_id": webhook_id,
+            "delivery_id": pinged.json()["id"],
         },
         titles=[
             "Alice's secret task",
@@ -254,6 +276,7 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/trash",
         "/api/me/notification-settings",
         "/api/me/push-subscriptions",
+        "/api/me/webhooks",
     ):
         response = await client.get(path, headers=account.headers)
         assert response.status_code == 200

@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI, routing
 from fastapi.params import Form
 
-from tests.conftest import Account
+from tests.conftest import WEBHOOK_URL, Account
 from tests.web.test_pages import PASSWORD, page_token
 from tests.web.test_pages import add_task as add_web_task
 from tests.web.test_pages import sign_up as web_sign_up
@@ -453,6 +453,8 @@ class Target:
     member_user_id: str = ""
     link_id: int = 0
     secret: str = ""
+    webhook_id: int = 0
+    delivery_id: int = 0
 
 
 def _base(target: Target, name: str) -> Any:
@@ -470,6 +472,10 @@ def _base(target: Target, name: str) -> Any:
         "member_user_id": target.member_user_id,
         "link_id": target.link_id,
         "secret": target.secret,
+        "webhook_id": target.webhook_id,
+        "delivery_id": target.delivery_id,
+        "url": WEBHOOK_URL,
+        "events": ["*"],
         "role": "editor",
         "title": "sweep",
         "text": "sweep tomorrow #x",
@@ -616,6 +622,22 @@ async def _request(
     )
 
 
+async def _new_webhook(http: httpx.AsyncClient, target: Target) -> None:
+    """A webhook with one delivery in its log (a ping, to a host that never resolves)."""
+    base, headers = f"/api/{target.user_id}", target.headers
+    body = {"url": WEBHOOK_URL, "events": ["*"]}
+    hook = await http.post(f"{base}/webhooks", json=body, headers=headers)
+    if hook.status_code == 409:
+        # Past the cap of 20: any webhook of the account will do.
+        target.webhook_id = (await http.get(f"{base}/webhooks", headers=headers)).json()[0]["id"]
+    else:
+        assert hook.status_code == 201, hook.text
+        target.webhook_id = hook.json()["id"]
+    pinged = await http.post(f"{base}/webhooks/{target.webhook_id}/test", headers=headers)
+    assert pinged.status_code == 200, pinged.text
+    target.delivery_id = pinged.json()["id"]
+
+
 async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
     """Objects for the routes to act on, made again after a sweep value deleted one."""
     base = f"/api/{target.user_id}"
@@ -640,6 +662,12 @@ async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
     )
     target.link_id = link.json()["id"]
     target.secret = link.json()["url"].rsplit("/", 1)[1]
+    if (
+        target.webhook_id == 0
+        or (await http.get(f"{base}/webhooks/{target.webhook_id}", headers=headers)).status_code
+        == 404
+    ):
+        await _new_webhook(http, target)
     token = await http.post(
         "/api/auth/tokens", json={"name": "swept", "scopes": ["tasks:read"]}, headers=headers
     )

@@ -125,6 +125,17 @@ NOT_CALLED = {
     ("POST", "/api/{user_id}/push-subscriptions"): "personal: tests/notifications/test_api.py",
     ("POST", "/api/{user_id}/push-subscriptions/test"): "personal: tests/notifications",
     ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): "personal: test_bola.py",
+    ("GET", "/api/{user_id}/webhooks"): "personal: tests/webhooks/test_api.py",
+    ("POST", "/api/{user_id}/webhooks"): "personal: tests/webhooks/test_api.py",
+    ("GET", "/api/{user_id}/webhooks/{webhook_id}"): "personal: test_bola.py",
+    ("PATCH", "/api/{user_id}/webhooks/{webhook_id}"): "personal: test_bola.py",
+    ("DELETE", "/api/{user_id}/webhooks/{webhook_id}"): "personal: test_bola.py",
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/rotate-secret"): "personal: test_bola.py",
+    ("GET", "/api/{user_id}/webhooks/{webhook_id}/deliveries"): "personal: test_bola.py",
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/test"): "personal: test_bola.py",
+    ("POST", "/api/{user_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): (
+        "personal: test_bola.py"
+    ),
 }
 
 

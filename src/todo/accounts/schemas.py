@@ -148,6 +148,10 @@ SCOPES: dict[str, str] = {
     "account:read": "Read the account's name, email address, time zone and notification settings",
     "account:write": "Change the account's name, time zone and notification settings (never "
     "its password)",
+    "webhooks:read": "Read the account's webhooks and their delivery logs (never their secrets "
+    "after creation)",
+    "webhooks:write": "Add, change, test and delete webhooks, rotate their secrets, resend "
+    "deliveries",
 }
 TOKEN_NAME_MAX = 100
 TOKENS_PER_USER_MAX = 50

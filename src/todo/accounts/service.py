@@ -661,3 +661,12 @@ async def users_by_id(session: AsyncSession, user_ids: Sequence[str]) -> dict[st
         return {}
     result = await session.exec(select(User).where(col(User.id).in_(sorted(set(user_ids)))))
     return {user.id: user for user in result.all()}
+
+
+async def take_turn(session: AsyncSession, user_id: str) -> None:
+    """Hold the user's row until the commit (key share: the user's other writes go on), so
+    that parallel creations of something counted per user (webhooks) take turns and a cap
+    holds. SQLite's writers take turns anyway."""
+    await session.exec(
+        select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
+    )

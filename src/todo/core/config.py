@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -192,6 +193,27 @@ class Settings(BaseSettings):
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    # Webhook targets come from users, so they are untrusted (SSRF): loopback, private,
+    # link-local and other non-public addresses are refused unless listed here (host names
+    # or addresses, and CIDR ranges such as 10.0.0.0/8).
+    webhook_allow_private: Annotated[list[str], NoDecode] = Field(default=[])
+    # Seconds before the first retry of a failed delivery; each next wait is 4 times longer.
+    webhook_retry_base: float = Field(default=10.0, gt=0, le=3600)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60)
+
+    @field_validator("webhook_allow_private", mode="before")
+    @classmethod
+    def _split_private(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [entry.strip().lower() for entry in value.split(",") if entry.strip()]
+        for entry in value:
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not a CIDR range") from None
         return value
 
     # Events (activity, live streams) older than this many days may be pruned.

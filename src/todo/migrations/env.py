@@ -15,7 +15,8 @@ import todo.lists.models
 import todo.notifications.models
 import todo.sharing.models
 import todo.tags.models
-import todo.tasks.models  # noqa: F401  (registers the tables on the metadata)
+import todo.tasks.models
+import todo.webhooks.models  # noqa: F401  (registers the tables on the metadata)
 from todo.core.config import Settings, load_settings
 from todo.core.db import create_engine
 
