@@ -201,3 +201,42 @@ async def test_the_list_page_shows_the_share_panel_by_role(
         assert page.status_code == 404
         everything = await people[actor].http.get("/")
         assert "Shared task" not in everything.text
+
+
+async def test_a_viewer_sees_the_list_and_its_tasks_read_only(
+    client: httpx.AsyncClient, people: dict[str, Person]
+) -> None:
+    """A viewer is shown no control that would only meet a 403: no add box, no complete,
+    edit, move or delete on the rows, a task page without a form to save; and a hint why.
+    An editor of the same list keeps them all."""
+    ids = await _world(client, people)
+    task_id = ids["task_id"]
+    controls = (
+        'id="new-task"',
+        f'formaction="/tasks/{task_id}/complete"',
+        f'formaction="/tasks/{task_id}/delete"',
+        f'hx-get="/tasks/{task_id}/edit"',
+    )
+    for actor in ("viewer", "editor"):
+        http = people[actor].http
+        for path in (f"/?list={ids['list_id']}", "/?view=all"):
+            page = await http.get(path)
+            assert page.status_code == 200
+            assert "Shared task" in page.text
+            for control in controls[1:] if path == "/?view=all" else controls:
+                assert (control in page.text) is (actor == "editor"), (actor, path, control)
+            if path.startswith("/?list"):
+                assert ("You can view this list." in page.text) is (actor == "viewer")
+        detail = await http.get(f"/tasks/{task_id}")
+        assert detail.status_code == 200
+        assert ("You can view this list." in detail.text) is (actor == "viewer")
+        assert ('class="read-only-fields" disabled' in detail.text) is (actor == "viewer")
+        assert ('<button type="submit" class="button primary">Save</button>' in detail.text) is (
+            actor == "editor"
+        )
+        assert ("Delete task" in detail.text) is (actor == "editor")
+    # The viewer's own tasks stay editable next to the shared ones.
+    viewer = people["viewer"]
+    own = await client.post("/api/me/tasks", headers=viewer.headers, json={"title": "Mine"})
+    page = await viewer.http.get("/?view=all")
+    assert f'formaction="/tasks/{own.json()["id"]}/complete"' in page.text
