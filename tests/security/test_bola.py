@@ -72,6 +72,8 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/lists/{list_id}/links"): Call(),
     ("POST", "/api/{user_id}/lists/{list_id}/links"): Call(json={"role": "admin"}),
     ("DELETE", "/api/{user_id}/lists/{list_id}/links/{link_id}"): Call(),
+    ("GET", "/api/{user_id}/lists/{list_id}/invitations"): Call(),
+    ("DELETE", "/api/{user_id}/lists/{list_id}/invitations/{invitation_id}"): Call(),
     # A link's secret is the key itself: a made-up one finds nothing (the owner's is in
     # tests/sharing/test_role_matrix.py, where anyone holding it joins).
     ("POST", "/api/{user_id}/links/{secret}/join"): Call(),
@@ -219,6 +221,12 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
     link = await client.post(
         f"/api/me/lists/{list_id}/links", headers=headers, json={"role": "viewer"}
     )
+    invited = await client.post(
+        f"/api/me/lists/{list_id}/members",
+        headers=headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
     return Victim(
         account=alice,
         ids={
@@ -230,6 +238,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "subscription_id": subscribed.json()["id"],
             "member_user_id": member.json()["user"]["id"],
             "link_id": link.json()["id"],
+            "invitation_id": invited.json()["id"],
             "secret": "x" * 43,
         },
         titles=[

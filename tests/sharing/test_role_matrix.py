@@ -101,6 +101,11 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     ("GET", "/api/{user_id}/lists/{list_id}/links"): (Call(), ADMIN),
     ("POST", "/api/{user_id}/lists/{list_id}/links"): (Call(json={"role": "viewer"}), ADMIN_201),
     ("DELETE", "/api/{user_id}/lists/{list_id}/links/{link_id}"): (Call(), ADMIN_204),
+    ("GET", "/api/{user_id}/lists/{list_id}/invitations"): (Call(), ADMIN),
+    ("DELETE", "/api/{user_id}/lists/{list_id}/invitations/{invitation_id}"): (
+        Call(),
+        ADMIN_204,
+    ),
     # A link lets anyone signed in join; those who already see the list keep their role.
     ("POST", "/api/{user_id}/links/{secret}/join"): (Call(), EVERYONE),
     # History of what members can read.
@@ -185,6 +190,12 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Account]) -> World
         f"/api/me/lists/{list_id}/links", headers=owner.headers, json={"role": "viewer"}
     )
     assert link.status_code == 201
+    invited = await client.post(
+        f"/api/me/lists/{list_id}/members",
+        headers=owner.headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
     tag_id = next(
         tag["id"]
         for tag in (await client.get("/api/me/tags", headers=owner.headers)).json()
@@ -198,6 +209,7 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Account]) -> World
             "tag_id": tag_id,
             "member_user_id": people["viewer"].id,
             "link_id": link.json()["id"],
+            "invitation_id": invited.json()["id"],
             "secret": link.json()["url"].rsplit("/", 1)[1],
         },
     )

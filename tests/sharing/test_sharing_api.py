@@ -308,3 +308,29 @@ async def test_the_activity_of_a_shared_list_names_who_did_what(
     # The member reads the same history.
     theirs = await client.get(f"/api/me/lists/{list_id}/activity", headers=bob.headers)
     assert [e["id"] for e in theirs.json()] == [e["id"] for e in seen.json()]
+
+
+async def test_an_admin_lists_and_cancels_pending_invitations(
+    client: httpx.AsyncClient, alice: Account, bob: Account, sign_up: SignUp
+) -> None:
+    list_id = await _list(client, alice)
+    invited = await _share(client, alice, list_id, "later@example.com", "viewer")
+    assert invited.status_code == 202, invited.text
+    url = f"/api/me/lists/{list_id}/invitations"
+    pending = await client.get(url, headers=alice.headers)
+    assert pending.status_code == 200
+    assert [(i["email"], i["role"]) for i in pending.json()] == [("later@example.com", "viewer")]
+    assert (await _share(client, alice, list_id, bob.email, "editor")).status_code == 201
+    one = f"{url}/{invited.json()['id']}"
+    refused = await client.delete(one, headers=bob.headers)
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden_role")
+    assert (await client.delete(one, headers=alice.headers)).status_code == 204
+    again = await client.delete(one, headers=alice.headers)
+    assert (again.status_code, again.json()["code"]) == (404, "invitation_not_found")
+    assert (await client.get(url, headers=alice.headers)).json() == []
+    # The address signs up later: no membership waits for it any more.
+    later = await sign_up("later@example.com")
+    lists = (await client.get("/api/me/lists", headers=later.headers)).json()
+    assert list_id not in [each["id"] for each in lists]
+    for bad in ("0", "x", str(2**63)):
+        assert (await client.delete(f"{url}/{bad}", headers=alice.headers)).status_code == 422

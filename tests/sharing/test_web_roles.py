@@ -45,6 +45,12 @@ WEB_MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ),
     ("POST", "/lists/{list_id}/links"): ({"role": "viewer"}, ADMIN),
     ("POST", "/lists/{list_id}/links/{link_id}/revoke"): ({}, ADMIN),
+    ("POST", "/lists/{list_id}/invitations/{invitation_id}/cancel"): ({}, ADMIN),
+    # Only the owner hands over; an admin is told so on the list's page.
+    ("POST", "/lists/{list_id}/members/{member_user_id}/owner"): (
+        {"confirm": "yes"},
+        _row(303, 303, 403, 403, 404, 404),
+    ),
     # Anyone signed in who holds the link may join.
     ("GET", "/join/{secret}"): ({}, _row(*[200] * 6)),
     ("POST", "/join/{secret}"): ({}, _row(*[303] * 6)),
@@ -124,7 +130,14 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Person]) -> dict[s
             f"/api/me/lists/{list_id}/links", headers=owner.headers, json={"role": "viewer"}
         )
     ).json()
+    invited = await client.post(
+        f"/api/me/lists/{list_id}/members",
+        headers=owner.headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
     return {
+        "invitation_id": str(invited.json()["id"]),
         "task_id": str(task.json()["id"]),
         "list_id": str(list_id),
         "member_user_id": people["viewer"].id,

@@ -153,6 +153,35 @@ async def _invite(
     return invitation
 
 
+async def invitations(session: AsyncSession, found: TaskList) -> list[Invitation]:
+    """The list's pending invitations, oldest first."""
+    result = await session.exec(
+        select(Invitation)
+        .where(col(Invitation.list_id) == found.id)
+        .order_by(col(Invitation.created_at), col(Invitation.id))
+    )
+    return list(result.all())
+
+
+async def cancel_invitation(session: AsyncSession, found: TaskList, invitation_id: int) -> None:
+    """Withdraw a pending invitation: the address no longer joins when it signs up."""
+    if not 1 <= invitation_id <= ID_MAX:
+        # A web page's path takes any number; BIGINT ends before some of them.
+        raise _invitation_not_found(invitation_id)
+    result = await session.exec(
+        delete(Invitation).where(
+            col(Invitation.list_id) == found.id, col(Invitation.id) == invitation_id
+        )
+    )
+    if not result.rowcount:
+        raise _invitation_not_found(invitation_id)
+    await session.commit()
+
+
+def _invitation_not_found(invitation_id: int) -> NotFound:
+    return NotFound(f"Invitation {invitation_id} was not found.", code="invitation_not_found")
+
+
 @accounts.account_created.connect
 async def _accept_invitations(session: AsyncSession, user_id: str) -> None:
     """A new account takes up the invitations waiting for its address; no commit."""
