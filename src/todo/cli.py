@@ -44,6 +44,13 @@ def _settings() -> Settings:
         _fail(str(error), code=2)
 
 
+def _backed_up_tables() -> None:
+    """Load the models of every table a backup holds (the app's routers do it for its own
+    downloads; a bare command has loaded none of them)."""
+    import todo.notifications.models
+    import todo.sharing.models  # noqa: F401
+
+
 def _fail(message: str, *, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -420,6 +427,8 @@ def export(
 ) -> None:
     """Back up every account (or one) with all its data as JSON, password hashes included."""
     from todo.backup import service as backup
+
+    _backed_up_tables()
     from todo.core.db import Database
     from todo.services import accounts
 
@@ -464,6 +473,8 @@ def import_(
     """Restore a backup into an empty database (the schema is created when missing)."""
     from todo import migrations
     from todo.backup import service as backup
+
+    _backed_up_tables()
     from todo.core.db import Database
 
     try:

@@ -51,10 +51,13 @@ async def live_url(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[str
 
 @dataclass
 class Received:
+    # The newest event id of the stream's position (the whole of the SSE id when the
+    # stream reads only its user's own events), and that position (Last-Event-ID).
     id: int
     event: str
     data: dict[str, Any]
     at: float
+    position: str = ""
 
 
 @dataclass
@@ -82,9 +85,17 @@ class Listener:
                 if message.retry is not None and not message.data:
                     self.ready.set()  # the "live" comment: listening from here on
                     continue
+                if not message.data:
+                    # A keep-alive comment after an event: httpx-sse hands it over as a
+                    # message bearing the last id.
+                    continue
                 self.received.append(
                     Received(
-                        int(message.id), message.event, json.loads(message.data), time.monotonic()
+                        int(message.id.partition(",")[0]),
+                        message.event,
+                        json.loads(message.data),
+                        time.monotonic(),
+                        message.id,
                     )
                 )
                 self._arrived.set()

@@ -566,3 +566,108 @@ def test_deleted_accounts_in_a_backup_are_checked_like_every_row(entries: Any, f
     with pytest.raises(backup.InvalidBackup) as refused:
         backup.parse(document)
     assert [problem["field"] for problem in refused.value.errors or []] == [field]
+
+
+async def _sharing_state(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
+    headers = await _token(http, email)
+    seen: dict[str, Any] = {}
+    for path in ("/api/auth/tokens", "/api/me/notification-settings", "/api/me/lists"):
+        response = await http.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        seen[path] = response.json()
+    # The server's own Web Push key is the database's, not the account's: each has its own.
+    seen["/api/me/notification-settings"].pop("vapid_public_key")
+    for found in seen["/api/me/lists"]:
+        if found["is_inbox"]:
+            continue
+        for part in ("members", "invitations", "links"):
+            path = f"/api/me/lists/{found['id']}/{part}"
+            response = await http.get(path, headers=headers)
+            seen[path] = (response.status_code, response.json())
+    return seen
+
+
+async def test_sharing_tokens_and_notification_settings_survive_a_round_trip(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    """Memberships, pending invitations, share links (by their hashes), personal access
+    tokens (hashed) and notification settings come back: the link and the token still
+    work, the invitation still turns into a membership at sign-up."""
+    source = await _database(new_database, tmp_path / "a", migrate=True)
+    target = await _database(new_database, tmp_path / "b", migrate=False)
+    emails = ["ada@example.com", "grace@example.com", "joiner@example.com"]
+    async with _api(source) as http:
+        for n, email in enumerate(emails):
+            await _populate(http, email, str(n))
+        ada = await _token(http, emails[0])
+        lists = (await http.get("/api/me/lists", headers=ada)).json()
+        work = next(found["id"] for found in lists if found["name"] == "Work 0")
+        shared = await http.post(
+            f"/api/me/lists/{work}/members",
+            headers=ada,
+            json={"email": emails[1], "role": "editor"},
+        )
+        assert shared.status_code == 201, shared.text
+        invited = await http.post(
+            f"/api/me/lists/{work}/members",
+            headers=ada,
+            json={"email": "later@example.com", "role": "viewer"},
+        )
+        assert invited.status_code == 202, invited.text
+        link = await http.post(f"/api/me/lists/{work}/links", headers=ada, json={"role": "viewer"})
+        assert link.status_code == 201, link.text
+        secret = link.json()["url"].rsplit("/", 1)[1]
+        token = await http.post(
+            "/api/auth/tokens", headers=ada, json={"name": "script", "scopes": ["tasks:read"]}
+        )
+        assert token.status_code == 201, token.text
+        pat = token.json()["token"]
+        settings = await http.patch(
+            "/api/me/notification-settings", headers=ada, json={"digest_hour": 7}
+        )
+        assert settings.status_code == 200, settings.text
+        before = {email: await _sharing_state(http, email) for email in emails[:2]}
+
+    backup = tmp_path / "backup.json"
+    code, _, err = await _todo(source, "export", "--out", str(backup))
+    assert code == 0, err
+    document = json.loads(backup.read_text())
+    exported = document["users"][0]
+    assert [row["role"] for row in exported["list_members"]] == ["editor"]
+    assert [row["email"] for row in exported["list_invitations"]] == ["later@example.com"]
+    assert len(exported["list_links"]) == len(exported["access_tokens"]) == 1
+    assert exported["notification_settings"][0]["digest_hour"] == 7
+    assert secret not in backup.read_text()  # only the link's hash
+    assert pat not in backup.read_text()  # only the token's hash
+    code, _, err = await _todo(target, "import", str(backup))
+    assert code == 0, err
+
+    async with _api(target) as http:
+        after = {email: await _sharing_state(http, email) for email in emails[:2]}
+        for email in emails[:2]:
+            for key in before[email]:
+                assert after[email][key] == before[email][key], (email, key)
+        assert (
+            await http.get("/api/me/tasks", headers={"Authorization": f"Bearer {pat}"})
+        ).is_success
+        joiner = await _token(http, emails[2])
+        joined = await http.post(f"/api/me/links/{secret}/join", headers=joiner)
+        assert joined.status_code == 200, joined.text
+        assert joined.json()["list_id"] == work
+        later = await http.post(
+            "/api/auth/signup", json={"email": "later@example.com", "password": PASSWORD}
+        )
+        assert later.status_code == 201
+        theirs = await http.get(
+            "/api/me/lists",
+            headers={"Authorization": f"Bearer {later.json()['access_token']}"},
+        )
+        assert work in [found["id"] for found in theirs.json()]
+        # New rows get ids after the restored ones.
+        again = await http.post(
+            f"/api/me/lists/{work}/links",
+            headers=await _token(http, emails[0]),
+            json={"role": "viewer"},
+        )
+        assert again.status_code == 201
+        assert again.json()["id"] > link.json()["id"]

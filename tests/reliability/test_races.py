@@ -1163,6 +1163,21 @@ async def _revoke_link(ctx: Ctx) -> Burst:
     )
 
 
+async def _cancel_invitation(ctx: Ctx) -> Burst:
+    invited = await ctx.client.post(
+        f"/api/me/lists/{ctx.ids['list']}/members",
+        headers=ctx.who.headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
+    url = f"/api/me/lists/{ctx.ids['list']}/invitations/{invited.json()['id']}"
+    return Burst(
+        [("DELETE", url, {})] * PARALLEL,
+        {404: {"invitation_not_found"}},
+        exactly_one_success=True,
+    )
+
+
 async def _join(ctx: Ctx) -> Burst:
     link = await ctx.post(f"/api/me/lists/{ctx.ids['list']}/links", {"role": "editor"})
     secret = link["url"].rsplit("/", 1)[1]
@@ -1202,6 +1217,38 @@ async def _web_create_link(ctx: Ctx) -> Burst:
     return Burst(
         _same(f"/lists/{ctx.ids['list']}/links", {"role": "viewer"}), check=within_the_limit
     )
+
+
+async def _web_cancel_invitation(ctx: Ctx) -> Burst:
+    invited = await ctx.client.post(
+        f"/api/me/lists/{ctx.ids['list']}/members",
+        headers=ctx.who.headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
+
+    async def cancelled(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        left = await ctx.client.get(
+            f"/api/me/lists/{ctx.ids['list']}/invitations", headers=ctx.who.headers
+        )
+        assert left.json() == []
+
+    url = f"/lists/{ctx.ids['list']}/invitations/{invited.json()['id']}/cancel"
+    return Burst(_same(url, {}), check=cancelled)
+
+
+async def _web_make_owner(ctx: Ctx) -> Burst:
+    person = await _member(ctx)
+
+    async def handed_over(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        members = await _members(ctx)
+        assert [(m["user"]["id"], m["role"]) for m in members] == [
+            (person.id, "owner"),
+            (ctx.who.id, "admin"),
+        ]
+
+    url = f"/lists/{ctx.ids['list']}/members/{person.id}/owner"
+    return Burst(_same(url, {"confirm": "yes"}), check=handed_over)
 
 
 async def _web_revoke_link(ctx: Ctx) -> Burst:
@@ -1375,6 +1422,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/{user_id}/lists/{list_id}/members/{member_user_id}/make-owner"): _make_owner,
     ("POST", "/api/{user_id}/lists/{list_id}/links"): _create_link,
     ("DELETE", "/api/{user_id}/lists/{list_id}/links/{link_id}"): _revoke_link,
+    ("DELETE", "/api/{user_id}/lists/{list_id}/invitations/{invitation_id}"): _cancel_invitation,
     ("POST", "/api/{user_id}/links/{secret}/join"): _join,
     ("POST", "/api/{user_id}/webhooks"): _create_webhook,
     ("PATCH", "/api/{user_id}/webhooks/{webhook_id}"): _update_webhook,
@@ -1389,6 +1437,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/lists/{list_id}/members/{member_user_id}/remove"): _web_remove_member,
     ("POST", "/lists/{list_id}/links"): _web_create_link,
     ("POST", "/lists/{list_id}/links/{link_id}/revoke"): _web_revoke_link,
+    ("POST", "/lists/{list_id}/invitations/{invitation_id}/cancel"): _web_cancel_invitation,
+    ("POST", "/lists/{list_id}/members/{member_user_id}/owner"): _web_make_owner,
     ("POST", "/join/{secret}"): _web_join,
 }
 

@@ -79,6 +79,8 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/webhooks/{webhook_id}/deliveries"): Call(),
     ("POST", "/api/{user_id}/webhooks/{webhook_id}/test"): Call(),
     ("POST", "/api/{user_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): Call(),
+    ("GET", "/api/{user_id}/lists/{list_id}/invitations"): Call(),
+    ("DELETE", "/api/{user_id}/lists/{list_id}/invitations/{invitation_id}"): Call(),
     # A link's secret is the key itself: a made-up one finds nothing (the owner's is in
     # tests/sharing/test_role_matrix.py, where anyone holding it joins).
     ("POST", "/api/{user_id}/links/{secret}/join"): Call(),
@@ -239,6 +241,12 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
     webhook_id = hooks[0]["id"]
     pinged = await client.post(f"/api/me/webhooks/{webhook_id}/test", headers=headers)
     assert pinged.status_code == 200, pinged.text
+    invited = await client.post(
+        f"/api/me/lists/{list_id}/members",
+        headers=headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
     return Victim(
         account=alice,
         ids={
@@ -250,6 +258,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "subscription_id": subscribed.json()["id"],
             "member_user_id": member.json()["user"]["id"],
             "link_id": link.json()["id"],
+            "invitation_id": invited.json()["id"],
             "secret": "x" * 43,
             "webhook_id": webhook_id,
             "delivery_id": pinged.json()["id"],

@@ -399,6 +399,8 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/lists/{list_id}/members/{member_user_id}/remove"): (),
     ("POST", "/lists/{list_id}/links"): ("role",),
     ("POST", "/lists/{list_id}/links/{link_id}/revoke"): (),
+    ("POST", "/lists/{list_id}/invitations/{invitation_id}/cancel"): (),
+    ("POST", "/lists/{list_id}/members/{member_user_id}/owner"): ("confirm",),
     ("POST", "/join/{secret}"): (),
 }
 # Routes with nothing to send but the caller's credentials; calling them would sign the
@@ -452,6 +454,7 @@ class Target:
     member_email: str = ""
     member_user_id: str = ""
     link_id: int = 0
+    invitation_id: int = 0
     secret: str = ""
     webhook_id: int = 0
     delivery_id: int = 0
@@ -471,6 +474,7 @@ def _base(target: Target, name: str) -> Any:
         "subscription_id": 1,
         "member_user_id": target.member_user_id,
         "link_id": target.link_id,
+        "invitation_id": target.invitation_id,
         "secret": target.secret,
         "webhook_id": target.webhook_id,
         "delivery_id": target.delivery_id,
@@ -668,6 +672,13 @@ async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
         == 404
     ):
         await _new_webhook(http, target)
+    invited = await http.post(
+        f"{base}/lists/{target.list_id}/members",
+        json={"email": f"invited-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+        headers=headers,
+    )
+    assert invited.status_code == 202, invited.text
+    target.invitation_id = invited.json()["id"]
     token = await http.post(
         "/api/auth/tokens", json={"name": "swept", "scopes": ["tasks:read"]}, headers=headers
     )

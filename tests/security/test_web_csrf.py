@@ -81,7 +81,7 @@ def test_the_web_app_has_forms(app: FastAPI) -> None:
 
 
 # Sharing's members, links and join pages: no such member, link or secret.
-_MADE_UP = {"member_user_id": "nobody", "link_id": 1, "secret": "x" * 43}
+_MADE_UP = {"member_user_id": "nobody", "link_id": 1, "invitation_id": 1, "secret": "x" * 43}
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,8 @@ class Call:
 
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # A path parameter filled with another of the world's ids (name -> id's name).
+    paths: dict[str, str] = field(default_factory=dict)
 
 
 def _row(
@@ -101,6 +103,11 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     ("GET", "/api/{user_id}/lists/{list_id}/links"): (Call(), ADMIN),
     ("POST", "/api/{user_id}/lists/{list_id}/links"): (Call(json={"role": "viewer"}), ADMIN_201),
     ("DELETE", "/api/{user_id}/lists/{list_id}/links/{link_id}"): (Call(), ADMIN_204),
+    ("GET", "/api/{user_id}/lists/{list_id}/invitations"): (Call(), ADMIN),
+    ("DELETE", "/api/{user_id}/lists/{list_id}/invitations/{invitation_id}"): (
+        Call(),
+        ADMIN_204,
+    ),
     # A link lets anyone signed in join; those who already see the list keep their role.
     ("POST", "/api/{user_id}/links/{secret}/join"): (Call(), EVERYONE),
     # History of what members can read.
@@ -109,10 +116,16 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     # The trash is the owner's own: everyone sees and empties their own.
     ("GET", "/api/{user_id}/trash"): (Call(), EVERYONE),
     ("DELETE", "/api/{user_id}/trash"): (Call(), _row(*[204] * 6)),
-    # The shared list's task is live, in nobody's trash: for everyone "not in the trash".
-    # Restoring a shared list's deleted task is its owner's (tests/tasks/test_trash.py).
-    ("POST", "/api/{user_id}/tasks/{task_id}/restore"): (Call(), _row(*[404] * 6)),
-    ("DELETE", "/api/{user_id}/trash/{task_id}"): (Call(), _row(*[404] * 6)),
+    # A deleted task of the shared list is in the trash of its editors and more, who may
+    # restore it or delete it for good; a viewer does not see it there.
+    ("POST", "/api/{user_id}/tasks/{task_id}/restore"): (
+        Call(paths={"task_id": "trashed_id"}),
+        _row(200, 200, 200, 404, 404, 404),
+    ),
+    ("DELETE", "/api/{user_id}/trash/{task_id}"): (
+        Call(paths={"task_id": "trashed_id"}),
+        _row(204, 204, 204, 404, 404, 404),
+    ),
 }
 
 # Routes of the caller's own that name no list or task, so a shared list changes nothing for
@@ -196,6 +209,20 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Account]) -> World
         f"/api/me/lists/{list_id}/links", headers=owner.headers, json={"role": "viewer"}
     )
     assert link.status_code == 201
+    trashed = await client.post(
+        "/api/me/tasks",
+        headers=owner.headers,
+        json={"title": "Deleted shared task", "list_id": list_id},
+    )
+    assert trashed.status_code == 201
+    gone = await client.delete(f"/api/me/tasks/{trashed.json()['id']}", headers=owner.headers)
+    assert gone.status_code == 204
+    invited = await client.post(
+        f"/api/me/lists/{list_id}/members",
+        headers=owner.headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
     tag_id = next(
         tag["id"]
         for tag in (await client.get("/api/me/tags", headers=owner.headers)).json()
@@ -209,6 +236,8 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Account]) -> World
             "tag_id": tag_id,
             "member_user_id": people["viewer"].id,
             "link_id": link.json()["id"],
+            "invitation_id": invited.json()["id"],
+            "trashed_id": trashed.json()["id"],
             "secret": link.json()["url"].rsplit("/", 1)[1],
         },
     )
@@ -229,7 +258,12 @@ async def _call(
 ) -> httpx.Response:
     method, path = route
     url = _PARAMETER.sub(
-        lambda m: "me" if m.group(1) == "user_id" else str(world.ids[m.group(1)]), path
+        lambda m: (
+            "me"
+            if m.group(1) == "user_id"
+            else str(world.ids[call.paths.get(m.group(1), m.group(1))])
+        ),
+        path,
     )
     body = {k: _value(v, world) for k, v in call.json.items()} if call.json is not None else None
     params = {k: _value(v, world) for k, v in call.params.items()}

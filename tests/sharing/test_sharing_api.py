@@ -308,3 +308,68 @@ async def test_the_activity_of_a_shared_list_names_who_did_what(
     # The member reads the same history.
     theirs = await client.get(f"/api/me/lists/{list_id}/activity", headers=bob.headers)
     assert [e["id"] for e in theirs.json()] == [e["id"] for e in seen.json()]
+
+
+async def test_an_admin_lists_and_cancels_pending_invitations(
+    client: httpx.AsyncClient, alice: Account, bob: Account, sign_up: SignUp
+) -> None:
+    list_id = await _list(client, alice)
+    invited = await _share(client, alice, list_id, "later@example.com", "viewer")
+    assert invited.status_code == 202, invited.text
+    url = f"/api/me/lists/{list_id}/invitations"
+    pending = await client.get(url, headers=alice.headers)
+    assert pending.status_code == 200
+    assert [(i["email"], i["role"]) for i in pending.json()] == [("later@example.com", "viewer")]
+    assert (await _share(client, alice, list_id, bob.email, "editor")).status_code == 201
+    one = f"{url}/{invited.json()['id']}"
+    refused = await client.delete(one, headers=bob.headers)
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden_role")
+    assert (await client.delete(one, headers=alice.headers)).status_code == 204
+    again = await client.delete(one, headers=alice.headers)
+    assert (again.status_code, again.json()["code"]) == (404, "invitation_not_found")
+    assert (await client.get(url, headers=alice.headers)).json() == []
+    # The address signs up later: no membership waits for it any more.
+    later = await sign_up("later@example.com")
+    lists = (await client.get("/api/me/lists", headers=later.headers)).json()
+    assert list_id not in [each["id"] for each in lists]
+    for bad in ("0", "x", str(2**63)):
+        assert (await client.delete(f"{url}/{bad}", headers=alice.headers)).status_code == 422
+
+
+async def test_editors_see_and_restore_a_shared_lists_deleted_tasks_and_viewers_do_not(
+    client: httpx.AsyncClient, alice: Account, bob: Account, sign_up: SignUp
+) -> None:
+    list_id = await _list(client, alice)
+    carol = await sign_up()
+    assert (await _share(client, alice, list_id, bob.email, "editor")).status_code == 201
+    assert (await _share(client, alice, list_id, carol.email, "viewer")).status_code == 201
+    doomed = await _task(client, alice, list_id, "Doomed")
+    await client.post("/api/me/tasks", headers=alice.headers, json={"title": "Alice's own"})
+    own = (await client.get("/api/me/tasks", headers=alice.headers)).json()
+    private = next(t["id"] for t in own if t["title"] == "Alice's own")
+    for task_id in (doomed["id"], private):
+        assert (await client.delete(f"/api/me/tasks/{task_id}", headers=alice.headers)).is_success
+
+    async def trash(who: Account) -> list[str]:
+        found = await client.get("/api/me/trash", headers=who.headers)
+        assert found.status_code == 200, found.text
+        return sorted(t["title"] for t in found.json())
+
+    assert await trash(alice) == ["Alice's own", "Doomed"]
+    assert await trash(bob) == ["Doomed"]  # not Alice's own deletion
+    assert await trash(carol) == []
+    restore = f"/api/me/tasks/{doomed['id']}/restore"
+    refused = await client.post(restore, headers=carol.headers)
+    assert (refused.status_code, refused.json()["code"]) == (404, "task_not_found")
+    hidden = await client.post(f"/api/me/tasks/{private}/restore", headers=bob.headers)
+    assert hidden.status_code == 404
+    back = await client.post(restore, headers=bob.headers)
+    assert back.status_code == 200, back.text
+    assert (back.json()["id"], back.json()["user_id"]) == (doomed["id"], alice.id)
+    assert "Doomed" in await _titles(client, alice, list_id=list_id)
+    assert await trash(bob) == []
+    # Once removed, Bob's trash no longer shows the list's deletions.
+    await client.delete(f"/api/me/tasks/{doomed['id']}", headers=alice.headers)
+    await client.delete(f"/api/me/lists/{list_id}/members/{bob.id}", headers=alice.headers)
+    assert await trash(bob) == []
+    assert (await client.post(restore, headers=bob.headers)).status_code == 404

@@ -45,6 +45,12 @@ WEB_MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ),
     ("POST", "/lists/{list_id}/links"): ({"role": "viewer"}, ADMIN),
     ("POST", "/lists/{list_id}/links/{link_id}/revoke"): ({}, ADMIN),
+    ("POST", "/lists/{list_id}/invitations/{invitation_id}/cancel"): ({}, ADMIN),
+    # Only the owner hands over; an admin is told so on the list's page.
+    ("POST", "/lists/{list_id}/members/{member_user_id}/owner"): (
+        {"confirm": "yes"},
+        _row(303, 303, 403, 403, 404, 404),
+    ),
     # Anyone signed in who holds the link may join.
     ("GET", "/join/{secret}"): ({}, _row(*[200] * 6)),
     ("POST", "/join/{secret}"): ({}, _row(*[303] * 6)),
@@ -124,7 +130,14 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Person]) -> dict[s
             f"/api/me/lists/{list_id}/links", headers=owner.headers, json={"role": "viewer"}
         )
     ).json()
+    invited = await client.post(
+        f"/api/me/lists/{list_id}/members",
+        headers=owner.headers,
+        json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
     return {
+        "invitation_id": str(invited.json()["id"]),
         "task_id": str(task.json()["id"]),
         "list_id": str(list_id),
         "member_user_id": people["viewer"].id,
@@ -201,3 +214,42 @@ async def test_the_list_page_shows_the_share_panel_by_role(
         assert page.status_code == 404
         everything = await people[actor].http.get("/")
         assert "Shared task" not in everything.text
+
+
+async def test_a_viewer_sees_the_list_and_its_tasks_read_only(
+    client: httpx.AsyncClient, people: dict[str, Person]
+) -> None:
+    """A viewer is shown no control that would only meet a 403: no add box, no complete,
+    edit, move or delete on the rows, a task page without a form to save; and a hint why.
+    An editor of the same list keeps them all."""
+    ids = await _world(client, people)
+    task_id = ids["task_id"]
+    controls = (
+        'id="new-task"',
+        f'formaction="/tasks/{task_id}/complete"',
+        f'formaction="/tasks/{task_id}/delete"',
+        f'hx-get="/tasks/{task_id}/edit"',
+    )
+    for actor in ("viewer", "editor"):
+        http = people[actor].http
+        for path in (f"/?list={ids['list_id']}", "/?view=all"):
+            page = await http.get(path)
+            assert page.status_code == 200
+            assert "Shared task" in page.text
+            for control in controls[1:] if path == "/?view=all" else controls:
+                assert (control in page.text) is (actor == "editor"), (actor, path, control)
+            if path.startswith("/?list"):
+                assert ("You can view this list." in page.text) is (actor == "viewer")
+        detail = await http.get(f"/tasks/{task_id}")
+        assert detail.status_code == 200
+        assert ("You can view this list." in detail.text) is (actor == "viewer")
+        assert ('class="read-only-fields" disabled' in detail.text) is (actor == "viewer")
+        assert ('<button type="submit" class="button primary">Save</button>' in detail.text) is (
+            actor == "editor"
+        )
+        assert ("Delete task" in detail.text) is (actor == "editor")
+    # The viewer's own tasks stay editable next to the shared ones.
+    viewer = people["viewer"]
+    own = await client.post("/api/me/tasks", headers=viewer.headers, json={"title": "Mine"})
+    page = await viewer.http.get("/?view=all")
+    assert f'formaction="/tasks/{own.json()["id"]}/complete"' in page.text

@@ -335,6 +335,8 @@ WEB_SHARING_ROUTES = {
     ("POST", "/lists/{list_id}/members/{member_user_id}/remove"),
     ("POST", "/lists/{list_id}/links"),
     ("POST", "/lists/{list_id}/links/{link_id}/revoke"),
+    ("POST", "/lists/{list_id}/invitations/{invitation_id}/cancel"),
+    ("POST", "/lists/{list_id}/members/{member_user_id}/owner"),
     ("GET", "/join/{secret}"),
     ("POST", "/join/{secret}"),
 }

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import AfterValidator
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
 from todo.accounts.deps import PathUser, needs_scopes
@@ -18,6 +20,7 @@ from todo.core.deps import SessionDep
 from todo.core.errors import AppError
 from todo.core.ids import RowId
 from todo.core.schemas import problem_responses
+from todo.lists import access
 from todo.tasks.deps import OwnedTask
 from todo.tasks.lists_routes import ScopedList
 
@@ -79,19 +82,28 @@ async def task_activity(
     return page.items
 
 
+def _resume_point(text: str | None) -> str | None:
+    if text is not None:
+        live.Cursor.parse(text)
+    return text
+
+
 LastEventIdHeader = Annotated[
-    RowId | None,
+    str | None,
     Header(
         alias="Last-Event-ID",
-        description="The id of the last event received: the stream resumes after it",
+        description="The id of the last message received (an event id, or a stream "
+        "position `N,owner:id,...`): the stream resumes after it",
     ),
+    AfterValidator(_resume_point),
 ]
 LastEventIdQuery = Annotated[
-    RowId | None,
+    str | None,
     Query(
         alias="last_event_id",
         description="As the Last-Event-ID header, for clients that cannot set headers",
     ),
+    AfterValidator(_resume_point),
 ]
 
 
@@ -103,9 +115,13 @@ LastEventIdQuery = Annotated[
     summary="Every change you can see, live (Server-Sent Events)",
     description="Each message: `id` (the event id), `event` (`<resource>.<action>`, such as "
     "`task.updated`) and `data` `{resource, resource_id, list_id, version, action, "
-    "actor_id}`. A comment `live` says the stream is listening; `event: reload` says "
+    "actor_id}`, for your own lists and tasks and those of the lists shared with you "
+    "(membership changes: `member.added`, `member.updated`, `member.removed`, the list's "
+    "id as `resource_id`; yours reach you also when they end your access). "
+    "A comment `live` says the stream is listening; `event: reload` says "
     "changes were missed (a resume point older than the events kept): read everything "
-    "again. Resume with `Last-Event-ID` (EventSource sends it when it reconnects).",
+    "again. Resume with `Last-Event-ID` (EventSource sends it when it reconnects): the "
+    "`id` is a stream position, a plain event id while nothing is shared with you.",
     responses=problem_responses(401, 403, 422),
 )
 async def event_stream(
@@ -144,16 +160,30 @@ async def event_stream(
 def stream_for(
     request: Request,
     user_id: str,
-    last_event_id: int | None,
-    last_event_id_query: int | None,
+    last_event_id: str | None,
+    last_event_id_query: str | None,
     still_allowed: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[ServerSentEvent]:
     """The user's live stream, resumed from the header's id or else the query's (the API's
     and the web app's streams differ only in how they check the caller again)."""
+
+    async def watch(session: AsyncSession) -> live.Visible:
+        # The access layer's scope, read again at every read of the stream.
+        scope = await access.scope_of(session, user_id)
+        visible: dict[str, frozenset[int] | None] = {user_id: None}
+        by_owner: dict[str, set[int]] = {}
+        for list_id in scope.shared:
+            owner = scope.owners.get(list_id)
+            if owner is not None and owner != user_id:
+                by_owner.setdefault(owner, set()).add(list_id)
+        visible.update({owner: frozenset(ids) for owner, ids in by_owner.items()})
+        return visible
+
     return live.stream(
         request.app.state.db,
         request.app.state.hub,
         user_id,
+        watch=watch,
         last_event_id=last_event_id if last_event_id is not None else last_event_id_query,
         still_allowed=still_allowed,
     )

@@ -9,15 +9,22 @@ Core knows no domain: the services say what changed in plain values. Every event
 owner (`user_id`, first in every index) and the list it belongs to, so "what a user may see"
 is one condition on these columns once lists are shared.
 
-Ids are in commit order for each owner, which is what lets a stream that has read up to id N
-ask for `id > N` without losing an event committed late: SQLite has one writer at a time,
-and on PostgreSQL the insert first takes a transaction lock on the owner (released by the
-commit right after it), so an owner's next event cannot draw its id before the last commits.
+Ids are in commit order for each owner, which is what lets a stream that has read an
+owner's events up to id N ask for `id > N` without losing an event committed late: SQLite
+has one writer at a time, and on PostgreSQL the insert first takes a transaction lock on
+the owner (released by the commit right after it), so an owner's next event cannot draw its
+id before the last commits. Across owners there is no such order (two owners' writers draw
+ids and commit in any order), so a stream that reads several owners (lists shared with its
+user) keeps one cursor per owner (`core/live.py`).
+
+A change to a membership is recorded twice: on the list's owner (the list's activity, and
+what the other members see) and on the member it concerns (`user_id` the member's), whose
+stream thus hears of it even when the change took the list out of their sight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -28,6 +35,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    and_,
     bindparam,
     cast,
     delete,
@@ -35,6 +43,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
 )
 from sqlalchemy.orm import Session
 from sqlmodel import Column, Field, SQLModel, col, select
@@ -42,9 +51,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.db import UTCDateTime, utcnow
 
-Resource = Literal["task", "list", "tag"]
+Resource = Literal["task", "list", "tag", "member"]
 Action = Literal[
-    "created", "updated", "completed", "uncompleted", "moved", "deleted", "restored", "merged"
+    "created",
+    "updated",
+    "completed",
+    "uncompleted",
+    "moved",
+    "deleted",
+    "restored",
+    "merged",
+    "added",
+    "removed",
 ]
 Changes = dict[str, list[Any]]
 
@@ -237,15 +255,46 @@ async def oldest_id(session: AsyncSession) -> int | None:
     return None if found is None else int(found)
 
 
-async def events_after(
-    session: AsyncSession, user_id: str, after: int, *, limit: int
+async def latest_of(session: AsyncSession, owners: Collection[str]) -> dict[str, int]:
+    """Each owner's newest event id (0 when they have none): where a stream starts to read an
+    owner's events. Exact, unlike the table's newest id: an owner's event that commits later
+    draws its id after this one committed (see the module's docstring)."""
+    if not owners:
+        return {}
+    rows = (
+        await session.exec(
+            select(Event.user_id, func.max(col(Event.id)))
+            .where(col(Event.user_id).in_(sorted(owners)))
+            .group_by(col(Event.user_id))
+        )
+    ).all()
+    found = {owner: int(newest or 0) for owner, newest in rows}
+    return {owner: found.get(owner, 0) for owner in owners}
+
+
+# Whose events to read: owner, the id after which to read, and the owner's lists the reader
+# sees (None: all of the owner's events, the reader's own).
+Watched = tuple[str, int, "frozenset[int] | None"]
+
+
+async def visible_after(
+    session: AsyncSession, watched: Sequence[Watched], *, limit: int
 ) -> Sequence[Event]:
-    """The user's events newer than `after`, oldest first."""
+    """The events of several owners, each newer than its own cursor and in the lists the
+    reader sees, oldest first. Each owner's part is answered by the indexes with user_id
+    first."""
+    conditions = []
+    for owner, after, list_ids in watched:
+        if list_ids is not None and not list_ids:
+            continue
+        condition = and_(col(Event.user_id) == owner, col(Event.id) > after)
+        if list_ids is not None:
+            condition = and_(condition, col(Event.list_id).in_(sorted(list_ids)))
+        conditions.append(condition)
+    if not conditions:
+        return []
     result = await session.exec(
-        select(Event)
-        .where(col(Event.user_id) == user_id, col(Event.id) > after)
-        .order_by(col(Event.id))
-        .limit(limit)
+        select(Event).where(or_(*conditions)).order_by(col(Event.id)).limit(limit)
     )
     return result.all()
 

@@ -146,6 +146,32 @@ async def make_owner(session: SessionDep, found: Owned, member_user_id: MemberId
 
 
 @router.get(
+    "/lists/{list_id}/invitations",
+    summary="A list's pending invitations (addresses without an account yet)",
+    description="Needs the admin role.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_invitations(session: SessionDep, found: Administered) -> list[InvitationRead]:
+    return [_invitation(each) for each in await sharing.invitations(session, found)]
+
+
+@router.delete(
+    "/lists/{list_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Cancel a pending invitation",
+    description="Needs the admin role. The address no longer joins the list when it signs up.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def cancel_invitation(
+    session: SessionDep,
+    found: Administered,
+    invitation_id: Annotated[RowId, Path(description="The invitation's id")],
+) -> Response:
+    await sharing.cancel_invitation(session, found, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
     "/lists/{list_id}/links",
     summary="A list's links to join it",
     responses=problem_responses(401, 403, 404, 422),

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
 from todo.accounts.models import User
+from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
 from todo.core.ids import ID_MAX
@@ -60,6 +61,31 @@ def _owner_fixed() -> Conflict:
         "The owner always has access: hand ownership over to a member first.",
         code="owner_fixed",
     )
+
+
+async def _record(
+    session: AsyncSession,
+    found: TaskList,
+    member_id: str,
+    action: events.Action,
+    role: tuple[Role | None, Role | None],
+) -> None:
+    """The change to a membership, last before the commit: on the owner (the list's
+    activity, the other members) and on the member (who hears of it even when it took the
+    list out of their sight). In a fixed order of the two: each takes its owner's lock."""
+    assert found.id is not None
+    old, new = (None if each is None else each.name for each in role)
+    for user_id in sorted({found.user_id, member_id}):
+        await events.record(
+            session,
+            user_id=user_id,
+            actor_id=found.user_id,
+            resource="member",
+            resource_id=found.id,
+            action=action,
+            list_id=found.id,
+            changes={"member": [member_id, member_id], "role": [old, new]},
+        )
 
 
 async def members(session: AsyncSession, found: TaskList) -> list[Member]:
@@ -101,6 +127,7 @@ async def add(
         raise Conflict(f"A list can have at most {MEMBERS_MAX} members.", code="too_many_members")
     row = await access.add_member(session, found, user.id, role, added_by=scope.user_id)
     added = Member(user=user, role=role, added_at=row.added_at)
+    await _record(session, found, user.id, "added", (None, role))
     await session.commit()
     return added
 
@@ -124,6 +151,35 @@ async def _invite(
         ) from None
     await session.commit()
     return invitation
+
+
+async def invitations(session: AsyncSession, found: TaskList) -> list[Invitation]:
+    """The list's pending invitations, oldest first."""
+    result = await session.exec(
+        select(Invitation)
+        .where(col(Invitation.list_id) == found.id)
+        .order_by(col(Invitation.created_at), col(Invitation.id))
+    )
+    return list(result.all())
+
+
+async def cancel_invitation(session: AsyncSession, found: TaskList, invitation_id: int) -> None:
+    """Withdraw a pending invitation: the address no longer joins when it signs up."""
+    if not 1 <= invitation_id <= ID_MAX:
+        # A web page's path takes any number; BIGINT ends before some of them.
+        raise _invitation_not_found(invitation_id)
+    result = await session.exec(
+        delete(Invitation).where(
+            col(Invitation.list_id) == found.id, col(Invitation.id) == invitation_id
+        )
+    )
+    if not result.rowcount:
+        raise _invitation_not_found(invitation_id)
+    await session.commit()
+
+
+def _invitation_not_found(invitation_id: int) -> NotFound:
+    return NotFound(f"Invitation {invitation_id} was not found.", code="invitation_not_found")
 
 
 @accounts.account_created.connect
@@ -153,10 +209,12 @@ async def change_role(session: AsyncSession, found: TaskList, member_id: str, ro
     row = await access.member(session, found.id, member_id)
     if row is None:
         raise _member_not_found(member_id)
+    was = Role[row.role]
     await access.set_role(session, row, role)
     user = await accounts.get_user(session, member_id)
     assert user is not None
     changed = Member(user=user, role=role, added_at=row.added_at)
+    await _record(session, found, member_id, "updated", (was, role))
     await session.commit()
     return changed
 
@@ -169,8 +227,10 @@ async def remove(session: AsyncSession, scope: Scope, found: TaskList, member_id
         raise _owner_fixed()
     if member_id != scope.user_id:
         await access.confirm(session, scope, found.user_id, found.id, Role.admin)
-    if not await access.remove_member(session, found.id, member_id):
+    row = await access.member(session, found.id, member_id)
+    if row is None or not await access.remove_member(session, found.id, member_id):
         raise _member_not_found(member_id)
+    await _record(session, found, member_id, "removed", (Role[row.role], None))
     await session.commit()
 
 
@@ -274,5 +334,6 @@ async def join(session: AsyncSession, scope: Scope, secret: str) -> tuple[TaskLi
     except Conflict:
         # A parallel join of the same person committed first: they are in.
         return shared, Role[link.role]
+    await _record(session, shared, scope.user_id, "added", (None, Role[link.role]))
     await session.commit()
     return shared, Role[link.role]

@@ -320,11 +320,11 @@ async def delete_task(session: SessionDep, task: OwnedTask, if_match: IfMatch) -
 async def restore_task(
     response: Response,
     session: SessionDep,
-    user: PathUser,
+    scope: CallerScope,
     clock: UserClock,
     task_id: Annotated[RowId, Path(description="The task's id")],
 ) -> TaskRead:
-    restored = await tasks.restore_task(session, user.id, task_id, now=clock.now)
+    restored = await tasks.restore_task(session, scope, task_id, now=clock.now)
     return _read(response, restored)
 
 
@@ -340,13 +340,13 @@ async def list_trash(
     request: Request,
     response: Response,
     session: SessionDep,
-    user: PathUser,
+    scope: CallerScope,
     clock: UserClock,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> list[TrashedTaskRead]:
     after = decode_cursor(cursor, sort=tasks.TRASH_SORT, order="desc") if cursor else None
-    page = await tasks.list_trash(session, user.id, now=clock.now, limit=limit, after=after)
+    page = await tasks.list_trash(session, scope, now=clock.now, limit=limit, after=after)
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{next_url}>; rel="next"'
@@ -372,11 +372,11 @@ async def empty_trash(session: SessionDep, user: PathUser) -> Response:
 )
 async def delete_forever(
     session: SessionDep,
-    user: PathUser,
+    scope: CallerScope,
     clock: UserClock,
     task_id: Annotated[RowId, Path(description="The task's id")],
 ) -> Response:
-    await tasks.delete_forever(session, user.id, task_id, now=clock.now)
+    await tasks.delete_forever(session, scope, task_id, now=clock.now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

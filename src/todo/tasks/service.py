@@ -566,14 +566,42 @@ def _not_in_trash(task_id: int) -> NotFound:
     return NotFound(f"Task {task_id} is not in the trash.", code="task_not_found")
 
 
-async def restore_task(session: AsyncSession, user_id: str, task_id: int, *, now: datetime) -> Task:
+def trash_scope(scope: Scope) -> Scope:
+    """Whose deleted tasks the caller sees in the trash and may restore: their own, and
+    those of the lists shared with them as an editor or more (who may delete them too)."""
+    shared = {list_id: role for list_id, role in scope.shared.items() if role >= Role.editor}
+    owners = {list_id: scope.owners[list_id] for list_id in shared if list_id in scope.owners}
+    return Scope(user_id=scope.user_id, shared=shared, owners=owners)
+
+
+async def _trashed_owner(session: AsyncSession, scope: Scope, task_id: int, now: datetime) -> str:
+    """The owner of a task in the caller's trash (404 when it is in none they see); for a
+    shared list's task the member's row is held until the commit (access.confirm)."""
+    _check_row_id(task_id)
+    found = (
+        await session.exec(
+            select(Task.user_id, Task.list_id).where(
+                trash_scope(scope).visible(col(Task.user_id), col(Task.list_id)),
+                col(Task.id) == task_id,
+                in_trash(now),
+            )
+        )
+    ).one_or_none()
+    if found is None:
+        raise _not_in_trash(task_id)
+    owner, list_id = found
+    await access.confirm(session, scope, owner, list_id, Role.editor)
+    return owner
+
+
+async def restore_task(session: AsyncSession, scope: Scope, task_id: int, *, now: datetime) -> Task:
     """Bring a task back from the trash with its id, list, position and tags.
 
     One UPDATE that only matches a task still in the trash: of parallel restores (a double
     click on Undo) one brings it back and the others find nothing to restore, a 404. Its
     list is always there: deleting a list moves its trashed tasks to the Inbox with the
     others, or deletes them with it."""
-    _check_row_id(task_id)
+    user_id = await _trashed_owner(session, scope, task_id, now)
     result = await session.exec(
         update(Task)
         .where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
@@ -596,7 +624,7 @@ async def restore_task(session: AsyncSession, user_id: str, task_id: int, *, now
 
 async def list_trash(
     session: AsyncSession,
-    user_id: str,
+    scope: Scope,
     *,
     now: datetime,
     limit: int,
@@ -604,15 +632,14 @@ async def list_trash(
 ) -> Page:
     """The trash, newest deletion first, paged by a keyset cursor like the task list."""
     query = TaskQuery(sort=TRASH_SORT, order="desc", limit=limit, after=after, now=now, trash=True)
-    # One's own trash: a shared list's deleted tasks are in its owner's.
-    return await list_tasks(session, access.own(user_id), query)
+    return await list_tasks(session, trash_scope(scope), query)
 
 
 async def delete_forever(
-    session: AsyncSession, user_id: str, task_id: int, *, now: datetime
+    session: AsyncSession, scope: Scope, task_id: int, *, now: datetime
 ) -> None:
     """Delete one task of the trash for good (its tag links go with it)."""
-    _check_row_id(task_id)
+    user_id = await _trashed_owner(session, scope, task_id, now)
     result = await session.exec(
         delete(Task).where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
     )

@@ -89,6 +89,8 @@ async def _signed_in(request: Request, session: SessionDep) -> SignedIn | None:
         flash = Flash.load(found.flash)
         await write_aside(request, session, lambda s: accounts.set_flash(s, session_id, None))
     scope = await access.scope_of(session, found.user.id)
+    # The pages ask it which rows are read-only to this person (render.read_only).
+    request.state.scope = scope
     return SignedIn(user=found.user, session_id=session_id, flash=flash, scope=scope)
 
 

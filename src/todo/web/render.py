@@ -12,6 +12,7 @@ from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from todo.lists.access import Role, Scope
 from todo.web.assets import STATIC_DIR, Assets
 from todo.web.display import due_label, instant_label, is_overdue, priority_name
 from todo.web.security import VISITOR_COOKIE, csrf_token, pending_visitor_secret, set_cookie
@@ -38,6 +39,15 @@ def _when(context: Context, moment: datetime) -> str:
     return instant_label(moment, user.timezone if user is not None else None)
 
 
+@pass_context
+def _read_only(context: Context, task: Any) -> bool:
+    """A task the signed-in person sees but may not change: of a list shared with them as a
+    viewer. The page shows it without the controls that would only meet a 403."""
+    request: Request = context["request"]
+    scope: Scope | None = getattr(request.state, "scope", None)
+    return scope is not None and scope.role_on(task.user_id, task.list_id) == Role.viewer
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -48,6 +58,7 @@ def _environment() -> Environment:
     )
     environment.globals.update(static=assets.url, csrf_token=_csrf_token)
     environment.globals.update(due_label=due_label, is_overdue=is_overdue)
+    environment.globals.update(read_only=_read_only)
     environment.filters["when"] = _when
     environment.filters["priority_name"] = priority_name
     return environment

@@ -40,6 +40,7 @@ async def share_context(session: SessionDep, me: Me, shown: TaskList | None) -> 
             "admin": role >= Role.admin,
             "members": await sharing.members(session, shown),
             "links": await sharing.links(session, shown) if role >= Role.admin else [],
+            "invitations": await sharing.invitations(session, shown) if role >= Role.admin else [],
             "roles": ROLE_LABELS,
         }
     }
@@ -155,3 +156,42 @@ async def join(session: SessionDep, me: Me, secret: str) -> Response:
     shared, _ = await sharing.join(session, me.scope, secret)
     assert shared.id is not None
     return await flash_and_redirect(session, me, f"You joined “{shared.name}”.", _back(shared.id))
+
+
+@router.post("/lists/{list_id}/invitations/{invitation_id}/cancel")
+async def cancel_invitation(
+    session: SessionDep, me: Me, list_id: int, invitation_id: int
+) -> Response:
+    found = await access.list_for(session, me.scope, list_id, Role.admin)
+    try:
+        await sharing.cancel_invitation(session, found, invitation_id)
+    except _REFUSALS as error:
+        return await flash_and_redirect(session, me, _problem(error), _back(list_id))
+    return await flash_and_redirect(session, me, "Invitation cancelled.", _back(list_id))
+
+
+@router.post("/lists/{list_id}/members/{member_user_id}/owner")
+async def make_owner(
+    request: Request, session: SessionDep, me: Me, list_id: int, member_user_id: str
+) -> Response:
+    """Hand the list over, once the owner ticked that they mean it: it cannot be undone by
+    them (the new owner decides from then on)."""
+    found = await access.list_for(session, me.scope, list_id, Role.admin)
+    form = await read_form(request)
+    if found.user_id != me.user.id:
+        # An admin (or the owner of a moment ago, whose hand-over just went through).
+        message = "Only the list's owner can hand it over."
+        return await flash_and_redirect(session, me, message, _back(list_id))
+    if form.get("confirm") != "yes":
+        message = "Not handed over: tick the box to confirm you give the list away."
+        return await flash_and_redirect(session, me, message, _back(list_id))
+    try:
+        await sharing.make_owner(session, found, member_user_id)
+    except _REFUSALS as error:
+        return await flash_and_redirect(session, me, _problem(error), _back(list_id))
+    return await flash_and_redirect(
+        session,
+        me,
+        f"“{found.name}” now belongs to its new owner; you are an admin.",
+        _back(list_id),
+    )

@@ -33,7 +33,7 @@ async def trash_page(
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
     after = decode_cursor(cursor, sort=tasks.TRASH_SORT, order="desc") if cursor else None
-    page = await tasks.list_trash(session, me.user.id, now=utcnow(), limit=PAGE_SIZE, after=after)
+    page = await tasks.list_trash(session, me.scope, now=utcnow(), limit=PAGE_SIZE, after=after)
     # The sidebar as on any other page, with Trash as the place shown.
     context = await changed_counts(session, me, ListView())
     names = {shown.id: shown.name for shown, _ in context["lists"]}
@@ -58,7 +58,7 @@ async def trash_page(
 async def restore_task(request: Request, session: SessionDep, me: Me, task_id: int) -> Response:
     """Undo a delete, from the toast or the trash: the same task comes back, once."""
     form = await read_form(request)
-    restored = await tasks.restore_task(session, me.user.id, task_id, now=utcnow())
+    restored = await tasks.restore_task(session, me.scope, task_id, now=utcnow())
     if is_htmx(request):
         # The toast's Undo on a list page: the list again, with the task back in its place.
         context = await list_context(session, me, list_view(request, form))
@@ -71,7 +71,7 @@ async def restore_task(request: Request, session: SessionDep, me: Me, task_id: i
 @router.post("/trash/{task_id:int}/delete")
 async def delete_forever(request: Request, session: SessionDep, me: Me, task_id: int) -> Response:
     form = await read_form(request)
-    await tasks.delete_forever(session, me.user.id, task_id, now=utcnow())
+    await tasks.delete_forever(session, me.scope, task_id, now=utcnow())
     target = safe_next(form.get("next"), TRASH_URL)
     return await flash_and_redirect(session, me, "Deleted the task for good.", target)
 

@@ -120,7 +120,8 @@
   const LIVE_EVENTS = [
     'task.created', 'task.updated', 'task.completed', 'task.uncompleted', 'task.moved',
     'task.deleted', 'list.created', 'list.updated', 'list.moved', 'list.deleted',
-    'tag.updated', 'tag.merged', 'tag.deleted', 'reload'
+    'tag.updated', 'tag.merged', 'tag.deleted', 'member.added', 'member.updated',
+    'member.removed', 'reload'
   ]
   const LIVE_SETTLE_MILLISECONDS = 100
   const LIVE_RETRY_MILLISECONDS = 500
