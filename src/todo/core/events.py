@@ -42,7 +42,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.db import UTCDateTime, utcnow
 
-Resource = Literal["task", "list", "tag"]
+Resource = Literal["task", "list", "tag", "comment"]
 Action = Literal[
     "created", "updated", "completed", "uncompleted", "moved", "deleted", "restored", "merged"
 ]

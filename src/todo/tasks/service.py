@@ -103,6 +103,7 @@ _ONE_VISIBLE_TASK = select(Task).where(
     (col(Task.user_id) == bindparam("user_id"))
     | col(Task.list_id).in_(bindparam("list_ids", expanding=True)),
     col(Task.id) == bindparam("task_id"),
+    live(),
 )
 _ONE_VISIBLE_TASK_WITH_TAGS = _ONE_VISIBLE_TASK.options(
     joinedload(Task.tags)  # type: ignore[arg-type]
