@@ -72,7 +72,11 @@ async def comments(
 
 
 async def _record(
-    session: AsyncSession, task: Task, comment: Comment, action: events.Action, changes: events.Changes
+    session: AsyncSession,
+    task: Task,
+    comment: Comment,
+    action: events.Action,
+    changes: events.Changes,
 ) -> None:
     assert comment.id is not None
     await events.record(
