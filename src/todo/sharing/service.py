@@ -171,6 +171,8 @@ async def remove(session: AsyncSession, scope: Scope, found: TaskList, member_id
         await access.confirm(session, scope, found.user_id, found.id, Role.admin)
     if not await access.remove_member(session, found.id, member_id):
         raise _member_not_found(member_id)
+    # In the same commit: nobody is left assigned to a task of a list they cannot see.
+    await tasks.unassign_member(session, found.id, member_id)
     await session.commit()
 
 
