@@ -75,6 +75,12 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     # A link's secret is the key itself: a made-up one finds nothing (the owner's is in
     # tests/sharing/test_role_matrix.py, where anyone holding it joins).
     ("POST", "/api/{user_id}/links/{secret}/join"): Call(),
+    ("GET", "/api/{user_id}/tasks/{task_id}/comments"): Call(),
+    ("POST", "/api/{user_id}/tasks/{task_id}/comments"): Call(json={"body": "planted"}),
+    ("PATCH", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): Call(
+        json={"body": "taken over"}
+    ),
+    ("DELETE", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): Call(),
 }
 
 PUSH_SUBSCRIPTION = {
@@ -185,6 +191,12 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
         },
     )
     assert task.status_code == 201
+    comment = await client.post(
+        f"/api/me/tasks/{task.json()['id']}/comments",
+        headers=headers,
+        json={"body": "Alice's secret comment"},
+    )
+    assert comment.status_code == 201, comment.text
     tags = await client.get("/api/me/tags", headers=headers)
     token = await client.post(
         "/api/auth/tokens",
@@ -231,6 +243,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "member_user_id": member.json()["user"]["id"],
             "link_id": link.json()["id"],
             "secret": "x" * 43,
+            "comment_id": comment.json()["id"],
         },
         titles=[
             "Alice's secret task",
@@ -238,6 +251,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "Secret plans",
             "hidden",
             "Secret script",
+            "Alice's secret comment",
         ],
     )
 
