@@ -1278,6 +1278,26 @@ async def _web_revoke_link(ctx: Ctx) -> Burst:
     return Burst(_same(f"/lists/{ctx.ids['list']}/links/{link['id']}/revoke", {}), check=revoked)
 
 
+async def _web_comment(ctx: Ctx) -> Burst:
+    url = f"/tasks/{ctx.ids['anchor']}/comments"
+
+    async def all_kept(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get(f"/api/me{url}", headers=ctx.who.headers)
+        assert len(listed.json()) == PARALLEL
+
+    return Burst(_same(url, {"body": "from the page"}), check=all_kept)
+
+
+async def _web_delete_comment(ctx: Ctx) -> Burst:
+    base = f"/tasks/{ctx.ids['anchor']}/comments"
+    comment = await ctx.post(f"/api/me{base}", {"body": "doomed"})
+    return Burst(
+        _same(f"{base}/{comment['id']}/delete", {}),
+        {404: {"comment_not_found"}},
+        exactly_one_success=True,
+    )
+
+
 async def _web_join(ctx: Ctx) -> Burst:
     """The sweep's browser joins someone else's list through a link, 20 times at once."""
     other = await _someone(ctx)
@@ -1365,6 +1385,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/lists/{list_id}/links"): _web_create_link,
     ("POST", "/lists/{list_id}/links/{link_id}/revoke"): _web_revoke_link,
     ("POST", "/join/{secret}"): _web_join,
+    ("POST", "/tasks/{task_id:int}/comments"): _web_comment,
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"): _web_delete_comment,
     ("POST", "/api/{user_id}/tasks/{task_id:int}/comments"): _comment,
     ("PATCH", "/api/{user_id}/tasks/{task_id:int}/comments/{comment_id:int}"): _edit_comment,
     ("DELETE", "/api/{user_id}/tasks/{task_id:int}/comments/{comment_id:int}"): _delete_comment,
