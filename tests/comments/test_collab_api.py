@@ -245,3 +245,29 @@ async def test_strangers_trash_and_bad_input(
     gone = await client.get(url, headers=alice.headers)
     assert gone.status_code == 404
     assert gone.json()["code"] == "task_not_found"
+
+
+async def test_quick_add_at_name_assigns_a_member_of_the_target_list(
+    client: httpx.AsyncClient, alice: Account, sign_up: SignUp
+) -> None:
+    sam = await sign_up("sam.jones@example.com")
+    renamed = await client.patch("/api/auth/me", headers=sam.headers, json={"name": "Samuel J"})
+    assert renamed.status_code == 200, renamed.text
+    list_id = await _shared_list(client, alice, (sam, "editor"))
+
+    async def quick(text: str, **extra: Any) -> dict[str, Any]:
+        made = await client.post(
+            "/api/me/tasks/quick", headers=alice.headers, json={"text": text, **extra}
+        )
+        assert made.status_code == 201, made.text
+        return dict(made.json())
+
+    by_name = await quick("Call the plumber @samuel tomorrow", list_id=list_id)
+    assert (by_name["title"], by_name["assignee_id"]) == ("Call the plumber", sam.id)
+    by_email = await quick("Fix @SAM.JONES the gate", list_id=list_id)
+    assert (by_email["title"], by_email["assignee_id"]) == ("Fix the gate", sam.id)
+    nobody = await quick("Email @nobody about it", list_id=list_id)
+    assert (nobody["title"], nobody["assignee_id"]) == ("Email @nobody about it", None)
+    # Sam is no member of Alice's Inbox: the text stays.
+    inbox = await quick("Ask @samuel")
+    assert (inbox["title"], inbox["assignee_id"]) == ("Ask @samuel", None)

@@ -3,6 +3,7 @@ write commits once. A task's user_id is its list's owner, whoever wrote it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -894,8 +895,12 @@ async def quick_add(
     if parsed.list_name:
         # +Name is one of the caller's own lists (created when missing), as before sharing.
         list_id = (await lists.find_or_add(session, scope.user_id, parsed.list_name)).id
+    title, assignee_id = await _mentioned(session, scope, list_id, parsed.title)
+    if not title:
+        raise _invalid("text", "there is no title left once the date and markers are taken out")
     data = TaskCreate(
-        title=parsed.title[:200],
+        assignee_id=assignee_id,
+        title=title[:200],
         list_id=list_id,
         priority=parsed.priority or "none",
         tags=list(parsed.tags or tags),
@@ -904,6 +909,43 @@ async def quick_add(
         rrule=parsed.rrule,
     )
     return await create_task(session, scope, data, clock_=clock_, before_commit=before_commit)
+
+
+_MENTION = re.compile(r"(?<!\S)@([^\s@]+)")
+
+
+async def _mentioned(
+    session: AsyncSession, scope: Scope, list_id: int | None, title: str
+) -> tuple[str, str | None]:
+    """Quick add's @name: the first one that names exactly one person of the target list (by
+    name, first name or the part of the email before the @, in any case) assigns the task to
+    them and leaves the title; one that names nobody stays in the title as written."""
+    mentions = list(_MENTION.finditer(title))
+    if not mentions:
+        return title, None
+    found = await _target_list(session, scope, list_id)
+    assert found.id is not None
+    people = await accounts.users_by_id(
+        session,
+        [found.user_id, *(row.user_id for row in await access.members_of(session, found.id))],
+    )
+    for mention in mentions:
+        wanted = mention.group(1).lower()
+        matching = [
+            person
+            for person in people.values()
+            if wanted
+            in {
+                person.name.lower(),
+                person.name.lower().replace(" ", ""),
+                (person.name.split() or [""])[0].lower(),
+                person.email.split("@")[0].lower(),
+            }
+        ]
+        if len(matching) == 1:
+            rest = title[: mention.start()] + title[mention.end() :]
+            return " ".join(rest.split()), matching[0].id
+    return title, None
 
 
 async def lists_with_counts(session: AsyncSession, scope: Scope) -> list[tuple[TaskList, int]]:
