@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from todo.accounts.routes import router as accounts_router
 from todo.activity.routes import router as activity_router
 from todo.backup.routes import router as backup_router
+from todo.comments.routes import router as comments_router
 from todo.core import handlers
 from todo.core.config import Settings, load_settings
 from todo.core.db import Database
@@ -102,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(backup_router)
     app.include_router(tasks_router)
+    app.include_router(comments_router)
     app.include_router(reminders_router)
     app.include_router(trash_router)
     app.include_router(lists_router)

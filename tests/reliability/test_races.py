@@ -1115,6 +1115,72 @@ async def _remove_member(ctx: Ctx) -> Burst:
     return Burst(calls, {404: {"member_not_found", "list_not_found"}}, check=removed_once)
 
 
+async def _comment(ctx: Ctx) -> Burst:
+    """Comments and assignments by a member racing with that member's removal: every
+    acknowledged comment is kept, and nobody is left assigned who cannot see the list."""
+    person = await _member(ctx)
+    list_id = ctx.ids["list"]
+    tasks = [
+        (await ctx.post("/api/me/tasks", {"title": f"shared {i}", "list_id": list_id}))["id"]
+        for i in range(4)
+    ]
+    url = f"/api/me/tasks/{ctx.ids['anchor']}/comments"
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", url, {"json": {"body": f"by the member {i}"}, "headers": person.headers})
+        for i in range(PARALLEL // 2)
+    ]
+    calls += [("POST", url, {"json": {"body": f"by the owner {i}"}}) for i in range(PARALLEL // 2)]
+    calls += [("PUT", f"/api/me/tasks/{t}", {"json": {"assignee_id": person.id}}) for t in tasks]
+    calls.append(("DELETE", f"/api/me/lists/{list_id}/members/{person.id}", {}))
+
+    async def kept_and_cleared(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        posted = {
+            a.json()["id"] for a in answers if a.request.method == "POST" and a.status_code == 201
+        }
+        listed = await ctx.client.get(url, headers=ctx.who.headers, params={"limit": 200})
+        assert {c["id"] for c in listed.json()} == posted
+        assert len(await _members(ctx)) == 1
+        left = await ctx.client.get(
+            "/api/me/tasks", headers=ctx.who.headers, params={"assignee": person.id}
+        )
+        assert left.json() == [], "a removed member is still assigned"
+
+    return Burst(
+        calls,
+        {
+            404: {"task_not_found", "list_not_found"},
+            409: {"edit_conflict"},
+            422: {"validation_error"},
+        },
+        check=kept_and_cleared,
+    )
+
+
+async def _edit_comment(ctx: Ctx) -> Burst:
+    base = f"/api/me/tasks/{ctx.ids['anchor']}/comments"
+    comment = await ctx.post(base, {"body": "first"})
+    url = f"{base}/{comment['id']}"
+
+    async def one_text(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = (await ctx.client.get(base, headers=ctx.who.headers)).json()
+        assert [c["body"] for c in listed] in [[f"edit {i}"] for i in range(PARALLEL)]
+
+    return Burst(
+        [("PATCH", url, {"json": {"body": f"edit {i}"}}) for i in range(PARALLEL)],
+        check=one_text,
+    )
+
+
+async def _delete_comment(ctx: Ctx) -> Burst:
+    base = f"/api/me/tasks/{ctx.ids['anchor']}/comments"
+    comment = await ctx.post(base, {"body": "doomed"})
+    return Burst(
+        [("DELETE", f"{base}/{comment['id']}", {})] * PARALLEL,
+        {404: {"comment_not_found"}},
+        exactly_one_success=True,
+    )
+
+
 async def _make_owner(ctx: Ctx) -> Burst:
     person = await _member(ctx)
     url = f"/api/me/lists/{ctx.ids['list']}/members/{person.id}/make-owner"
@@ -1258,6 +1324,26 @@ async def _web_revoke_link(ctx: Ctx) -> Burst:
         assert await _links(ctx) == []
 
     return Burst(_same(f"/lists/{ctx.ids['list']}/links/{link['id']}/revoke", {}), check=revoked)
+
+
+async def _web_comment(ctx: Ctx) -> Burst:
+    url = f"/tasks/{ctx.ids['anchor']}/comments"
+
+    async def all_kept(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get(f"/api/me{url}", headers=ctx.who.headers)
+        assert len(listed.json()) == PARALLEL
+
+    return Burst(_same(url, {"body": "from the page"}), check=all_kept)
+
+
+async def _web_delete_comment(ctx: Ctx) -> Burst:
+    base = f"/tasks/{ctx.ids['anchor']}/comments"
+    comment = await ctx.post(f"/api/me{base}", {"body": "doomed"})
+    return Burst(
+        _same(f"{base}/{comment['id']}/delete", {}),
+        {404: {"comment_not_found"}},
+        exactly_one_success=True,
+    )
 
 
 async def _web_join(ctx: Ctx) -> Burst:
@@ -1440,6 +1526,11 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/lists/{list_id}/invitations/{invitation_id}/cancel"): _web_cancel_invitation,
     ("POST", "/lists/{list_id}/members/{member_user_id}/owner"): _web_make_owner,
     ("POST", "/join/{secret}"): _web_join,
+    ("POST", "/tasks/{task_id:int}/comments"): _web_comment,
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"): _web_delete_comment,
+    ("POST", "/api/{user_id}/tasks/{task_id:int}/comments"): _comment,
+    ("PATCH", "/api/{user_id}/tasks/{task_id:int}/comments/{comment_id:int}"): _edit_comment,
+    ("DELETE", "/api/{user_id}/tasks/{task_id:int}/comments/{comment_id:int}"): _delete_comment,
 }
 
 
@@ -1602,9 +1693,15 @@ async def test_every_write_route_races(
         if answer.is_success:
             successes += 1
             body = answer.json() if answer.content else None
-            if answer.request.url.path.startswith("/api/me/tasks") and body:
+            # A comment's answer carries the comment's id, not a task's.
+            a_task = "/comments" not in answer.request.url.path
+            if answer.request.url.path.startswith("/api/me/tasks") and body and a_task:
                 acknowledged.add(body["id"])
-            if answer.request.method == "DELETE" and "/tasks/" in answer.request.url.path:
+            if (
+                answer.request.method == "DELETE"
+                and "/tasks/" in answer.request.url.path
+                and a_task
+            ):
                 deleted.add(int(answer.request.url.path.rsplit("/", 1)[1]))
             continue
         allowed = burst.refusals.get(answer.status_code)

@@ -18,6 +18,7 @@ from fastapi import FastAPI, routing
 
 from tests.conftest import WEBHOOK_URL, Account
 from tests.web.test_pages import (
+    WEB_COMMENT_ROUTES,
     WEB_ID_ROUTES,
     WEB_LIST_ROUTES,
     WEB_SHARING_ROUTES,
@@ -84,6 +85,12 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     # A link's secret is the key itself: a made-up one finds nothing (the owner's is in
     # tests/sharing/test_role_matrix.py, where anyone holding it joins).
     ("POST", "/api/{user_id}/links/{secret}/join"): Call(),
+    ("GET", "/api/{user_id}/tasks/{task_id}/comments"): Call(),
+    ("POST", "/api/{user_id}/tasks/{task_id}/comments"): Call(json={"body": "planted"}),
+    ("PATCH", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): Call(
+        json={"body": "taken over"}
+    ),
+    ("DELETE", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): Call(),
 }
 
 PUSH_SUBSCRIPTION = {
@@ -154,6 +161,7 @@ def test_every_id_route_is_covered(app: FastAPI) -> None:
         | WEB_TOKEN_ROUTES
         | WEB_TRASH_ROUTES
         | WEB_SHARING_ROUTES
+        | WEB_COMMENT_ROUTES
     )
     assert pages <= checked, f"page routes without a BOLA check: {sorted(pages - checked)}"
     routes = {route for route in everything if route[1].startswith("/api/")}
@@ -196,6 +204,12 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
         },
     )
     assert task.status_code == 201
+    comment = await client.post(
+        f"/api/me/tasks/{task.json()['id']}/comments",
+        headers=headers,
+        json={"body": "Alice's secret comment"},
+    )
+    assert comment.status_code == 201, comment.text
     tags = await client.get("/api/me/tags", headers=headers)
     token = await client.post(
         "/api/auth/tokens",
@@ -262,6 +276,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "secret": "x" * 43,
             "webhook_id": webhook_id,
             "delivery_id": pinged.json()["id"],
+            "comment_id": comment.json()["id"],
         },
         titles=[
             "Alice's secret task",
@@ -269,6 +284,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "Secret plans",
             "hidden",
             "Secret script",
+            "Alice's secret comment",
         ],
     )
 

@@ -378,6 +378,8 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): ("next",),
     ("POST", "/tasks/{task_id:int}/move"): ("after", "next"),
     ("POST", "/tasks/{task_id:int}/delete"): ("next",),
+    ("POST", "/tasks/{task_id:int}/comments"): ("body",),
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"): (),
     ("POST", "/tasks/{task_id:int}/restore"): ("next",),
     ("POST", "/trash/{task_id:int}/delete"): ("next",),
     ("POST", "/trash/empty"): ("confirm",),
@@ -458,6 +460,7 @@ class Target:
     secret: str = ""
     webhook_id: int = 0
     delivery_id: int = 0
+    comment_id: int = 0
 
 
 def _base(target: Target, name: str) -> Any:
@@ -480,6 +483,8 @@ def _base(target: Target, name: str) -> Any:
         "delivery_id": target.delivery_id,
         "url": WEBHOOK_URL,
         "events": ["*"],
+        "comment_id": target.comment_id,
+        "body": "sweep",
         "role": "editor",
         "title": "sweep",
         "text": "sweep tomorrow #x",
@@ -652,6 +657,11 @@ async def _refresh(http: httpx.AsyncClient, target: Target) -> None:
     body = {"title": "swept", "tags": [f"t{uuid.uuid4().hex[:8]}"], "list_id": target.list_id}
     task = await http.post(f"{base}/tasks", json=body, headers=headers)
     target.task_id = task.json()["id"]
+    comment = await http.post(
+        f"{base}/tasks/{target.task_id}/comments", json={"body": "swept"}, headers=headers
+    )
+    assert comment.status_code == 201, comment.text
+    target.comment_id = comment.json()["id"]
     tags = (await http.get(f"{base}/tags", headers=headers)).json()
     target.tag_id = next(tag["id"] for tag in tags if tag["name"] == body["tags"][0])
     shared = await http.post(

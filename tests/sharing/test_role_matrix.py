@@ -113,6 +113,21 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     # History of what members can read.
     ("GET", "/api/{user_id}/lists/{list_id}/activity"): (Call(), READ),
     ("GET", "/api/{user_id}/tasks/{task_id}/activity"): (Call(), READ),
+    # Comments: members read, editors and above write; the world's comment is the owner's,
+    # so only its author edits it and only the author or an admin deletes it (403 not_author).
+    ("GET", "/api/{user_id}/tasks/{task_id}/comments"): (Call(), READ),
+    ("POST", "/api/{user_id}/tasks/{task_id}/comments"): (
+        Call(json={"body": "a comment"}),
+        _row(201, 201, 201, 403, 404, 404),
+    ),
+    ("PATCH", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): (
+        Call(json={"body": "changed"}),
+        _row(200, 403, 403, 403, 404, 404),
+    ),
+    ("DELETE", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): (
+        Call(),
+        _row(204, 204, 403, 403, 404, 404),
+    ),
     # The trash is the owner's own: everyone sees and empties their own.
     ("GET", "/api/{user_id}/trash"): (Call(), EVERYONE),
     ("DELETE", "/api/{user_id}/trash"): (Call(), _row(*[204] * 6)),
@@ -199,6 +214,12 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Account]) -> World
         },
     )
     assert task.status_code == 201
+    comment = await client.post(
+        f"/api/me/tasks/{task.json()['id']}/comments",
+        headers=owner.headers,
+        json={"body": "The owner's comment"},
+    )
+    assert comment.status_code == 201, comment.text
     for role in ("admin", "editor", "viewer", "removed"):
         await _share(client, owner, list_id, people[role], "viewer" if role == "removed" else role)
     removed = await client.delete(
@@ -239,6 +260,7 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Account]) -> World
             "invitation_id": invited.json()["id"],
             "trashed_id": trashed.json()["id"],
             "secret": link.json()["url"].rsplit("/", 1)[1],
+            "comment_id": comment.json()["id"],
         },
     )
 
@@ -287,7 +309,8 @@ async def test_every_role_gets_what_the_matrix_says_on_every_route(
                     f"(expected {expected[actor]}) {response.text[:200]}"
                 )
             elif response.status_code == 403:
-                assert response.json()["code"] == "forbidden_role", response.text
+                # not_author: a member whose role allows the write, on someone else's comment.
+                assert response.json()["code"] in ("forbidden_role", "not_author"), response.text
             elif response.status_code == 404:
                 assert "Shared task" not in response.text
             if response.status_code < 300 and route[0] != "GET":

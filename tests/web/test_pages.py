@@ -328,6 +328,12 @@ WEB_TRASH_ROUTES = {
     ("POST", "/tasks/{task_id:int}/restore"),
     ("POST", "/trash/{task_id:int}/delete"),
 }
+# Comments on the task page: tests/web/test_comment_pages.py checks them for other users,
+# for a viewer and for another member's comment.
+WEB_COMMENT_ROUTES = {
+    ("POST", "/tasks/{task_id:int}/comments"),
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"),
+}
 # Sharing's pages: tests/sharing/test_web_roles.py checks them for every role.
 WEB_SHARING_ROUTES = {
     ("POST", "/lists/{list_id}/members"),
@@ -357,6 +363,7 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
         | WEB_TOKEN_ROUTES
         | WEB_TRASH_ROUTES
         | WEB_SHARING_ROUTES
+        | WEB_COMMENT_ROUTES
     )
 
 

@@ -51,7 +51,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.core.db import UTCDateTime, utcnow
 
-Resource = Literal["task", "list", "tag", "member"]
+Resource = Literal["task", "list", "tag", "member", "comment"]
 Action = Literal[
     "created",
     "updated",

@@ -230,6 +230,8 @@ async def remove(session: AsyncSession, scope: Scope, found: TaskList, member_id
     row = await access.member(session, found.id, member_id)
     if row is None or not await access.remove_member(session, found.id, member_id):
         raise _member_not_found(member_id)
+    # In the same commit: nobody is left assigned to a task of a list they cannot see.
+    await tasks.unassign_member(session, found.id, member_id)
     await _record(session, found, member_id, "removed", (Role[row.role], None))
     await session.commit()
 

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlmodel import Column, Field, Relationship, SQLModel
 
+from todo.accounts.models import User
 from todo.core.db import UTCDateTime, utcnow
 from todo.lists.models import POSITION_TYPE
 from todo.tags.models import Tag, TaskTag
@@ -84,8 +85,21 @@ class Task(SQLModel, table=True):
     # Set when the task goes to the trash: it keeps its id, list, position and tags, is
     # left out of everything a live task shows in, and can be restored for TRASH_DAYS.
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who is to do it: the list's owner or one of its members (tasks/service.py keeps it so).
+    assignee_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(64), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
     # Loaded with every task in one batched query per statement; written through TaskTag
     # rows, which carry the owner for per-user indexing.
     tags: list[Tag] = Relationship(
         link_model=TaskTag, sa_relationship_kwargs={"lazy": "selectin", "viewonly": True}
+    )
+    # For the answers' {id, name}; written through assignee_id only.
+    assignee: User | None = Relationship(
+        sa_relationship_kwargs={
+            "lazy": "selectin",
+            "viewonly": True,
+            "foreign_keys": "[Task.assignee_id]",
+        }
     )

@@ -96,6 +96,22 @@ class TaskQuery:
     search_terms: tuple[str, ...] = field(default=())
     # The trash instead of the live tasks: those deleted less than TRASH_DAYS before `now`.
     trash: bool = False
+    # Tasks assigned to this user; or, with `unassigned`, to nobody.
+    assignee_id: str | None = None
+    unassigned: bool = False
+
+
+ASSIGNEE_ME = "me"
+ASSIGNEE_NONE = "none"
+
+
+def assignee_filter(value: str | None, user_id: str) -> dict[str, Any]:
+    """The TaskQuery fields of an `assignee` parameter: me, none or a user id."""
+    if value is None:
+        return {}
+    if value == ASSIGNEE_NONE:
+        return {"unassigned": True}
+    return {"assignee_id": user_id if value == ASSIGNEE_ME else value}
 
 
 @dataclass(frozen=True)
@@ -319,6 +335,10 @@ def _filters(query: TaskQuery, scope: Scope) -> list[ColumnElement[bool]]:
         )
     if query.priorities:
         conditions.append(col(Task.priority).in_(query.priorities))
+    if query.unassigned:
+        conditions.append(col(Task.assignee_id).is_(None))
+    elif query.assignee_id is not None:
+        conditions.append(col(Task.assignee_id) == query.assignee_id)
     due = col(Task.due_date)
     today = query.today
     if query.due is not None and today is not None:

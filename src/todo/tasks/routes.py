@@ -15,7 +15,13 @@ from todo.core.schemas import NO_CONTROLS, CalendarDate, Instant, problem_respon
 from todo.tasks import service as tasks
 from todo.tasks.deps import CallerScope, IfMatch, OwnedTask, UserClock, etag
 from todo.tasks.models import Task
-from todo.tasks.query import RELEVANCE, TaskQuery, decode_cursor, search_terms
+from todo.tasks.query import (
+    RELEVANCE,
+    TaskQuery,
+    assignee_filter,
+    decode_cursor,
+    search_terms,
+)
 from todo.tasks.schemas import (
     PAGE_DEFAULT,
     PAGE_MAX,
@@ -92,6 +98,15 @@ async def list_tasks(
     due_to: CalendarDate | None = None,
     completed_from: Instant | None = None,
     completed_to: Instant | None = None,
+    assignee: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="`me`, `none` (nobody) or a user id: the tasks assigned so",
+        ),
+        NO_CONTROLS,
+    ] = None,
 ) -> list[dict[str, Any]]:
     terms = search_terms(q)
     effective_sort = sort or (RELEVANCE if terms else "created")
@@ -115,6 +130,7 @@ async def list_tasks(
         search_terms=terms,
         today=clock.today,
         now=clock.now,
+        **assignee_filter(assignee, scope.user_id),
     )
     page = await tasks.list_task_rows(session, scope, query)
     if page.next_cursor is not None:

@@ -95,6 +95,8 @@ Tags = Annotated[
     Field(max_length=TAGS_MAX, examples=[["home", "errands"]]),
     AfterValidator(_clean_tags),
 ]
+# A user id (users.id is at most 64 characters); membership is the service's to check.
+AssigneeId = Annotated[str, Field(min_length=1, max_length=64, examples=["u_3f2a"]), NO_CONTROLS]
 RRule = Annotated[
     str,
     # "rrule": a format of our own, RFC 5545's RECUR value; the server parses it.
@@ -150,6 +152,7 @@ class _TaskFields(RequestModel):
     read_only_fields: ClassVar[frozenset[str]] = RequestModel.read_only_fields | {
         "position",
         "series_id",
+        "assignee",
     }
     # Field -> the value null stands for (_ABSENT: as if the field were left out).
     null_values: ClassVar[dict[str, object]] = {}
@@ -195,6 +198,7 @@ class TaskCreate(_TaskFields):
         "remind_at": "null: no reminder",
         "rrule": "null: not recurring",
         "recurrence_mode": 'null: the default, "due"',
+        "assignee_id": "null: nobody",
     }
     rrule_needs_due: ClassVar[bool] = True
 
@@ -216,6 +220,9 @@ class TaskCreate(_TaskFields):
     )
     recurrence_mode: RecurrenceMode = Field(
         default="due", description="Next occurrence counted from the due date or the completion"
+    )
+    assignee_id: AssigneeId | None = Field(
+        default=None, description="Who is to do it: the list's owner or one of its members"
     )
 
 
@@ -244,6 +251,7 @@ class TaskUpdate(_TaskFields):
         "remind_at": "null: clears the reminder",
         "rrule": "null: stops the recurrence",
         "recurrence_mode": "null: unchanged",
+        "assignee_id": "null: nobody",
     }
 
     title: Title | None = None
@@ -261,6 +269,9 @@ class TaskUpdate(_TaskFields):
         default=None, description="RFC 5545 RRULE; the task must have a due date or due time"
     )
     recurrence_mode: RecurrenceMode | None = None
+    assignee_id: AssigneeId | None = Field(
+        default=None, description="The list's owner or one of its members"
+    )
 
 
 class TaskCompletion(RequestModel):
@@ -303,6 +314,13 @@ class QuickAddRequest(RequestModel):
         return self.list_id is not None or bool(self.tags) or self.due_date is not None
 
 
+class Assignee(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+
+
 class TaskRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -324,6 +342,8 @@ class TaskRead(BaseModel):
     recurrence_mode: RecurrenceMode
     series_id: str | None
     position: str
+    assignee_id: str | None = None
+    assignee: Assignee | None = None
 
     @field_validator("priority", mode="before")
     @classmethod

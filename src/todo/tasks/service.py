@@ -3,6 +3,7 @@ write commits once. A task's user_id is its list's owner, whoever wrote it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
+from todo.accounts.models import User
 from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
@@ -103,6 +105,7 @@ _ONE_VISIBLE_TASK = select(Task).where(
     (col(Task.user_id) == bindparam("user_id"))
     | col(Task.list_id).in_(bindparam("list_ids", expanding=True)),
     col(Task.id) == bindparam("task_id"),
+    live(),
 )
 _ONE_VISIBLE_TASK_WITH_TAGS = _ONE_VISIBLE_TASK.options(
     joinedload(Task.tags)  # type: ignore[arg-type]
@@ -153,7 +156,16 @@ async def list_task_rows(session: AsyncSession, scope: Scope, query: TaskQuery) 
     if ids:
         for task_id, name in (await connection.execute(tag_names(scope, ids))).all():
             names.setdefault(task_id, []).append(name)
-    return row_page_from(rows, names, query)
+    page = row_page_from(rows, names, query)
+    assigned = {item["assignee_id"] for item in page.items if item["assignee_id"] is not None}
+    if assigned:
+        people = await accounts.names(session, assigned)
+        for item in page.items:
+            someone = item["assignee_id"]
+            item["assignee"] = (
+                {"id": someone, "name": people[someone]} if someone in people else None
+            )
+    return page
 
 
 async def _target_list(session: AsyncSession, scope: Scope, list_id: int | None) -> TaskList:
@@ -218,6 +230,7 @@ async def create_task(
     due = _due_fields(data.due_date, data.due_at, clock_)
     if data.rrule and due["due_date"] is None:
         raise _invalid("rrule", "a recurring task needs a due date or due time")
+    assignee = await _assignee(session, found, data.assignee_id)
     now = clock_.now
     task = Task(
         user_id=user_id,
@@ -230,12 +243,14 @@ async def create_task(
         rrule=data.rrule,
         recurrence_mode=data.recurrence_mode,
         series_id=str(uuid4()) if data.rrule else None,
+        assignee_id=data.assignee_id,
         created_at=now,
         updated_at=now,
         **due,
     )
     session.add(task)
     await session.flush()
+    set_committed_value(task, "assignee", assignee)
     assert task.id is not None
     # The answer shows the tags (and recurrence reads them): the ones just linked are
     # the task's, so they are set on it rather than read back.
@@ -452,6 +467,7 @@ async def _update(
             diff["tags"] = events.change(old_names, [tag.name for tag in linked])
     if "list_id" in changes:
         changes["list_id"] = await _same_owner_list(session, scope, task, changes["list_id"])
+    await _assign(session, task, changes, diff)
     if "priority" in changes:
         changes["priority"] = PRIORITY_VALUE[changes["priority"]]
     if "due_at" in changes or "due_date" in changes:
@@ -476,6 +492,71 @@ async def _update(
     if not diff:
         return task
     return await _save(session, task, "updated", diff)
+
+
+def _not_member() -> Unprocessable:
+    return _invalid("assignee_id", "not a member of this list")
+
+
+async def _assignee(session: AsyncSession, found: TaskList, user_id: str | None) -> User | None:
+    """The account a task of this list may be assigned to: its owner or a member (422
+    otherwise, whether or not such an account exists)."""
+    if user_id is None:
+        return None
+    assert found.id is not None
+    if user_id != found.user_id and await access.member(session, found.id, user_id) is None:
+        raise _not_member()
+    user = await accounts.get_user(session, user_id)
+    if user is None:
+        raise _not_member()
+    return user
+
+
+async def _assign(
+    session: AsyncSession, task: Task, changes: dict[str, Any], diff: events.Changes
+) -> None:
+    """Apply an assignee change, or a move's: a task moved to a list where its assignee is
+    not a member loses the assignee (the answer then shows null). Consumes `assignee_id`
+    from `changes`; the old and new values go into `diff`."""
+    target = changes.get("list_id", task.list_id)
+    asked = "assignee_id" in changes
+    wanted = changes.pop("assignee_id") if asked else task.assignee_id
+    if wanted is not None and not asked and target == task.list_id:
+        return
+    user: User | None = None
+    if wanted is not None:
+        found = await session.get(TaskList, target)
+        assert found is not None
+        try:
+            user = await _assignee(session, found, wanted)
+        except Unprocessable:
+            if asked:
+                raise
+    new = None if user is None else user.id
+    if new != task.assignee_id:
+        diff["assignee_id"] = [task.assignee_id, new]
+        task.assignee_id = new
+        set_committed_value(task, "assignee", user)
+
+
+async def unassign_member(session: AsyncSession, list_id: int, user_id: str) -> None:
+    """Clear a removed member's assignments in a list, in the removal's transaction (the
+    caller commits); each cleared task records the change."""
+    found = (
+        await session.exec(
+            select(Task)
+            .where(col(Task.list_id) == list_id, col(Task.assignee_id) == user_id)
+            .with_for_update()
+        )
+    ).all()
+    for task in found:
+        task.assignee_id = None
+        task.updated_at = utcnow()
+        set_committed_value(task, "assignee", None)
+        session.add(task)
+    await session.flush()
+    for task in found:
+        await _record(session, task, "updated", {"assignee_id": [user_id, None]})
 
 
 def _change(name: str, old: Any, new: Any) -> list[Any]:
@@ -730,6 +811,7 @@ async def _move(session: AsyncSession, task: Task, *, target: int, after_id: int
     diff: events.Changes = {"position": [task.position, position]}
     if target != task.list_id:
         diff["list_id"] = [task.list_id, target]
+        await _assign(session, task, {"list_id": target}, diff)
     task.list_id = target
     task.position = position
     return await _save(session, task, "moved", diff)
@@ -840,8 +922,12 @@ async def quick_add(
     if parsed.list_name:
         # +Name is one of the caller's own lists (created when missing), as before sharing.
         list_id = (await lists.find_or_add(session, scope.user_id, parsed.list_name)).id
+    title, assignee_id = await _mentioned(session, scope, list_id, parsed.title)
+    if not title:
+        raise _invalid("text", "there is no title left once the date and markers are taken out")
     data = TaskCreate(
-        title=parsed.title[:200],
+        assignee_id=assignee_id,
+        title=title[:200],
         list_id=list_id,
         priority=parsed.priority or "none",
         tags=list(parsed.tags or tags),
@@ -850,6 +936,43 @@ async def quick_add(
         rrule=parsed.rrule,
     )
     return await create_task(session, scope, data, clock_=clock_, before_commit=before_commit)
+
+
+_MENTION = re.compile(r"(?<!\S)@([^\s@]+)")
+
+
+async def _mentioned(
+    session: AsyncSession, scope: Scope, list_id: int | None, title: str
+) -> tuple[str, str | None]:
+    """Quick add's @name: the first one that names exactly one person of the target list (by
+    name, first name or the part of the email before the @, in any case) assigns the task to
+    them and leaves the title; one that names nobody stays in the title as written."""
+    mentions = list(_MENTION.finditer(title))
+    if not mentions:
+        return title, None
+    found = await _target_list(session, scope, list_id)
+    assert found.id is not None
+    people = await accounts.users_by_id(
+        session,
+        [found.user_id, *(row.user_id for row in await access.members_of(session, found.id))],
+    )
+    for mention in mentions:
+        wanted = mention.group(1).lower()
+        matching = [
+            person
+            for person in people.values()
+            if wanted
+            in {
+                person.name.lower(),
+                person.name.lower().replace(" ", ""),
+                (person.name.split() or [""])[0].lower(),
+                person.email.split("@")[0].lower(),
+            }
+        ]
+        if len(matching) == 1:
+            rest = title[: mention.start()] + title[mention.end() :]
+            return " ".join(rest.split()), matching[0].id
+    return title, None
 
 
 async def lists_with_counts(session: AsyncSession, scope: Scope) -> list[tuple[TaskList, int]]:

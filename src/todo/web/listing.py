@@ -37,7 +37,13 @@ _DEFAULT_SORT = "newest"
 
 
 # Views of the sidebar besides "all", lists and tags: ?view=<name>
-SCOPES = {"today": "Today", "upcoming": "Upcoming", "inbox": "Inbox", "completed": "Completed"}
+SCOPES = {
+    "today": "Today",
+    "upcoming": "Upcoming",
+    "assigned": "Assigned to me",
+    "inbox": "Inbox",
+    "completed": "Completed",
+}
 UPCOMING_DAYS = 7
 SEARCH_MAX = 200
 
@@ -139,7 +145,12 @@ class ListView:
         return self.scope in ("today", "upcoming", "completed")
 
     def query(
-        self, *, today: date, list_id: int | None = None, tag: str | None = None
+        self,
+        *,
+        today: date,
+        list_id: int | None = None,
+        tag: str | None = None,
+        user_id: str | None = None,
     ) -> TaskQuery:
         """What the task service is asked for; list_id and tag are already the owner's."""
         _, chosen, order = SORTS[self.sort]
@@ -153,6 +164,9 @@ class ListView:
             bounds = {"due_from": today, "due_to": today + timedelta(days=UPCOMING_DAYS - 1)}
         elif self.scope == "completed":
             status, sort, order = "completed", "completed", "desc"
+        elif self.scope == "assigned" and user_id is not None:
+            # In any list shared with the person, or their own: the tasks given to them.
+            bounds = {"assignee_id": user_id}
         terms = search_terms(self.q)
         if terms:
             # A search lists the best matches first, whatever the view's own order.

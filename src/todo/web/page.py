@@ -49,7 +49,7 @@ async def view_query(
     elif view.tag_id is not None:
         tag = (await owned_tag(session, me, view.tag_id)).name
         heading = f"#{tag}"
-    query = view.query(today=today(me.user.timezone), list_id=list_id, tag=tag)
+    query = view.query(today=today(me.user.timezone), list_id=list_id, tag=tag, user_id=me.user.id)
     return view, query, heading
 
 

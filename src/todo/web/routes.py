@@ -13,7 +13,17 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from todo.web import accounts, lists, live, notifications, sharing, tags, tasks, trash
+from todo.web import (
+    accounts,
+    comments,
+    lists,
+    live,
+    notifications,
+    sharing,
+    tags,
+    tasks,
+    trash,
+)
 from todo.web.assets import static_app
 from todo.web.common import redirect
 from todo.web.deps import LoginRequired, is_htmx
@@ -23,6 +33,7 @@ from todo.web.security import SESSION_COOKIE, delete_cookie, local_path, session
 ROUTERS = (
     accounts.router,
     tasks.router,
+    comments.router,
     trash.router,
     lists.router,
     tags.router,

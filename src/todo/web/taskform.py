@@ -118,6 +118,8 @@ def changes_of(form: dict[str, str], days: list[str], zone: ZoneInfo) -> dict[st
         if list_id is None:
             raise FormProblem("list_id", "Choose one of your lists.")
         changes["list_id"] = list_id
+    if "assignee_id" in form:
+        changes["assignee_id"] = form["assignee_id"] or None
     if "tags" in form:
         changes["tags"] = [
             tag.strip().lstrip("#") for tag in form["tags"].split(",") if tag.strip()
@@ -156,6 +158,7 @@ def values_of(task: Task, zone: ZoneInfo) -> dict[str, Any]:
         "priority": priority_name(task.priority),
         "tags": ", ".join(tag.name for tag in task.tags),
         "list_id": str(task.list_id),
+        "assignee_id": task.assignee_id or "",
         "due_date": str(due_at.date()) if due_at else str(task.due_date or ""),
         "due_time": f"{due_at:%H:%M}" if due_at else "",
         "remind_at": f"{remind:%Y-%m-%dT%H:%M}" if remind else "",

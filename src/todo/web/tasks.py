@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from starlette.responses import Response
 
 from todo.activity import service as activity
+from todo.comments import service as comments
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Unprocessable
@@ -18,6 +19,8 @@ from todo.core.schemas import NO_CONTROLS
 from todo.lists import access
 from todo.lists import service as lists
 from todo.lists.access import Role
+from todo.lists.models import TaskList
+from todo.sharing import service as sharing
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
 from todo.tasks.schemas import TaskUpdate
@@ -41,6 +44,8 @@ from todo.web.security import local_path, safe_next
 router = web_router()
 # The task page's "Activity": its latest changes (the API pages through all of them).
 HISTORY_SHOWN = 10
+# The task page's comments, oldest first (the API pages through all of them).
+COMMENTS_SHOWN = 200
 
 
 @router.get("/")
@@ -235,7 +240,18 @@ async def _detail_context(
     history = await activity.activity(
         session, me.user.id, task_id=task.id, before=None, limit=HISTORY_SHOWN
     )
+    role = me.scope.role_on(task.user_id, task.list_id) or Role.viewer
+    found = await session.get(TaskList, task.list_id)
+    assert found is not None
+    people = await sharing.members(session, found)
+    thread = await comments.comments(session, task, after=None, limit=COMMENTS_SHOWN)
     return {
+        # A select of the list's people, only where there is someone to choose between.
+        "members": people if len(people) > 1 else [],
+        "comments": thread.items,
+        "more_comments": thread.next_after is not None,
+        "can_comment": role >= Role.editor,
+        "can_delete_any": role >= Role.admin,
         "user": me.user,
         "task": task,
         "values": values,

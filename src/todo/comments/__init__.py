@@ -1,0 +1,1 @@
+"""Comments on tasks: members of a task's list read them; editors and above write them."""
