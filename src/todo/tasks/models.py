@@ -41,6 +41,14 @@ class Task(SQLModel, table=True):
             postgresql_where=text("deleted_at IS NOT NULL"),
             sqlite_where=text("deleted_at IS NOT NULL"),
         ),
+        # The children of a page of tasks, counted by (owner, parent) for tasks with one.
+        Index(
+            "ix_tasks_user_id_parent_id",
+            "user_id",
+            "parent_id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("parent_id IS NOT NULL"),
+        ),
         # Never hand a deleted task's id to a new one: clients and undo may still hold it.
         {"sqlite_autoincrement": True},
     )
@@ -84,6 +92,11 @@ class Task(SQLModel, table=True):
     # Set when the task goes to the trash: it keeps its id, list, position and tags, is
     # left out of everything a live task shows in, and can be restored for TRASH_DAYS.
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The task this one is a subtask of: in the same list, at most SUBTASK_DEPTH levels deep,
+    # never its own ancestor. No foreign key: the service keeps it (tasks/service.py).
+    parent_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
+    )
     # Loaded with every task in one batched query per statement; written through TaskTag
     # rows, which carry the owner for per-user indexing.
     tags: list[Tag] = Relationship(

@@ -37,12 +37,18 @@ TRASH_DAYS = 30
 # Tasks one purge statement deletes at most: a short transaction, however full the trash.
 PURGE_BATCH = 1000
 
+# How many levels a tree of tasks may have: a top-level task and three below it.
+SUBTASK_DEPTH = 4
+
 StatusFilter = Literal["all", "pending", "completed"]
 SortKey = Literal["created", "updated", "title", "due_date", "priority", "manual", "completed"]
 SortOrder = Literal["asc", "desc"]
 PriorityName = Literal["none", "low", "medium", "high", "urgent"]
 DueFilter = Literal["overdue", "today", "week", "none", "any"]
 RecurrenceMode = Literal["due", "completion"]
+# What completing a task with open subtasks does to them: completes them too, or leaves them
+# open. Without it such a completion is refused (409 open_children) so that a client asks.
+ChildrenMode = Literal["complete", "keep"]
 
 PRIORITIES: tuple[PriorityName, ...] = ("none", "low", "medium", "high", "urgent")
 PRIORITY_VALUE: dict[str, int] = {name: value for value, name in enumerate(PRIORITIES)}
@@ -195,6 +201,7 @@ class TaskCreate(_TaskFields):
         "remind_at": "null: no reminder",
         "rrule": "null: not recurring",
         "recurrence_mode": 'null: the default, "due"',
+        "parent_id": "null: a top-level task",
     }
     rrule_needs_due: ClassVar[bool] = True
 
@@ -216,6 +223,10 @@ class TaskCreate(_TaskFields):
     )
     recurrence_mode: RecurrenceMode = Field(
         default="due", description="Next occurrence counted from the due date or the completion"
+    )
+    parent_id: RowId | None = Field(
+        default=None,
+        description=f"A subtask of this task: of the same list, at most {SUBTASK_DEPTH} levels",
     )
 
 
@@ -244,6 +255,7 @@ class TaskUpdate(_TaskFields):
         "remind_at": "null: clears the reminder",
         "rrule": "null: stops the recurrence",
         "recurrence_mode": "null: unchanged",
+        "parent_id": "null: a top-level task (no longer a subtask)",
     }
 
     title: Title | None = None
@@ -261,6 +273,11 @@ class TaskUpdate(_TaskFields):
         default=None, description="RFC 5545 RRULE; the task must have a due date or due time"
     )
     recurrence_mode: RecurrenceMode | None = None
+    parent_id: RowId | None = Field(
+        default=None,
+        description="Make it a subtask of this task (same list, no cycle); moved to another "
+        "list, a subtask becomes a top-level task there",
+    )
 
 
 class TaskCompletion(RequestModel):
@@ -324,6 +341,11 @@ class TaskRead(BaseModel):
     recurrence_mode: RecurrenceMode
     series_id: str | None
     position: str
+    parent_id: int | None = None
+    # Its subtasks (direct children, trashed ones left out): how many are open, how many
+    # there are. Zero for a task without any.
+    children_open: int = 0
+    children_total: int = 0
 
     @field_validator("priority", mode="before")
     @classmethod
