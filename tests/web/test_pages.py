@@ -315,6 +315,8 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/tasks/{task_id:int}/delete"): {},
     ("POST", "/tasks/{task_id:int}/move"): {"after": ""},
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): {},
+    ("POST", "/tasks/{task_id:int}/parent"): {"parent": ""},
+    ("POST", "/tasks/{task_id:int}/subtasks"): {"title": "a subtask"},
 }
 # Routes over a list id: test_organize_pages checks them for other users and for CSRF.
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}

@@ -168,6 +168,94 @@ async def list_task_rows(session: AsyncSession, scope: Scope, query: TaskQuery) 
     return page
 
 
+@dataclass(frozen=True)
+class TreeRow:
+    """A row of a list shown as a tree: its level (0 on top), the sibling above it (what
+    indenting makes its parent) and its parent's parent (where outdenting takes it)."""
+
+    task: Task
+    depth: int
+    previous_sibling: int | None
+    grandparent: int | None
+
+
+async def with_subtasks(
+    session: AsyncSession, page: Sequence[Task], *, status: str = "all"
+) -> list[TreeRow]:
+    """The page's top-level tasks each followed by its live subtasks, all levels, in the
+    list's own order: one query per level (SUBTASK_DEPTH - 1 at most)."""
+    children: dict[int, list[Task]] = {}
+    parents = [task for task in page if task.id is not None]
+    owners = sorted({task.user_id for task in page})
+    for _ in range(SUBTASK_DEPTH - 1):
+        if not parents:
+            break
+        statement = (
+            select(Task)
+            .where(
+                col(Task.user_id).in_(owners),
+                col(Task.parent_id).in_([task.id for task in parents]),
+                live(),
+            )
+            .order_by(col(Task.position), col(Task.id))
+        )
+        if status != "all":
+            statement = statement.where(col(Task.completed).is_(status == "completed"))
+        found = list((await session.exec(statement)).all())
+        for child in found:
+            assert child.parent_id is not None
+            children.setdefault(child.parent_id, []).append(child)
+        parents = found
+    rows: list[TreeRow] = []
+
+    def walk(siblings: Sequence[Task], depth: int, grandparent: int | None) -> None:
+        previous: int | None = None
+        for task in siblings:
+            assert task.id is not None
+            rows.append(TreeRow(task, depth, previous, grandparent))
+            walk(children.get(task.id, []), depth + 1, task.parent_id)
+            previous = task.id
+
+    walk(page, 0, None)
+    return rows
+
+
+async def progress_of(session: AsyncSession, shown: Sequence[Task]) -> dict[int, tuple[int, int]]:
+    """(open, all) subtasks of each of these tasks that has any: one grouped query."""
+    ids = [task.id for task in shown if task.id is not None]
+    if not ids:
+        return {}
+    owners = sorted({task.user_id for task in shown})
+    rows = (await session.exec(child_counts(owners, ids))).all()
+    return {int(row[0]): (int(row[1]), int(row[2])) for row in rows}
+
+
+async def place_of(session: AsyncSession, task: Task) -> TreeRow:
+    """The row of one task drawn again on its own: its depth and its parent's parent (the
+    sibling above it is not known without the rest of the list)."""
+    if task.parent_id is None or task.id is None:
+        return TreeRow(task, 0, None, None)
+    chain = [int(i) for i in (await session.exec(ancestors(task.user_id, task.id))).all()]
+    return TreeRow(task, len(chain) - 1, None, chain[2] if len(chain) > 2 else None)
+
+
+async def subtasks_of(session: AsyncSession, task: Task) -> list[Task]:
+    """The task's live subtasks (one level), in the list's order."""
+    return list(
+        (
+            await session.exec(
+                select(Task)
+                .where(
+                    col(Task.user_id) == task.user_id,
+                    col(Task.parent_id) == task.id,
+                    live(),
+                )
+                .order_by(col(Task.position), col(Task.id))
+            )
+        ).all()
+    )
+
+
 async def children_of(session: AsyncSession, task: Task) -> tuple[int, int]:
     """How many of the task's subtasks are open, and how many it has (trash left out)."""
     assert task.id is not None
@@ -1176,6 +1264,7 @@ async def quick_add(
     list_id: int | None = None,
     tags: Sequence[str] = (),
     due_date: date | None = None,
+    parent_id: int | None = None,
     before_commit: BeforeCommit[Task] | None = None,
 ) -> Task:
     """Create a task from one line of natural language (see quickadd.py).
@@ -1196,6 +1285,7 @@ async def quick_add(
         due_date=parsed.due_date if parsed.due_date or parsed.due_at else due_date,
         due_at=parsed.due_at,
         rrule=parsed.rrule,
+        parent_id=parent_id,
     )
     return await create_task(session, scope, data, clock_=clock_, before_commit=before_commit)
 

@@ -25,9 +25,7 @@ _INDEX = "ix_tasks_user_id_parent_id"
 def upgrade() -> None:
     op.add_column(
         "tasks",
-        sa.Column(
-            "parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
     )
     # The children of a page of tasks are counted by (owner, parent); only tasks that have
     # a parent are in it, so a task without one writes nothing to it.
