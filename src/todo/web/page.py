@@ -63,7 +63,8 @@ async def counts_context(
     return {
         "user": me.user,
         "view": view,
-        "counts": await count_view(session, me.scope, query),
+        # Subtasks count too, though a nested list asks for its top-level tasks.
+        "counts": await count_view(session, me.scope, replace(query, parent=None)),
         "totals": await count_tasks(session, me.scope),
         "filters": FILTERS,
         "lists": with_counts,

@@ -469,8 +469,10 @@
       twisty.hidden = false
       twisty.setAttribute('aria-expanded', !shut.has(id))
     })
-    const ask = document.querySelector('#ask-slot dialog:not([open])')
-    if (ask) ask.showModal()
+    const ask = document.querySelector('#ask-slot dialog:not(.asked)')
+    if (!ask) return
+    ask.classList.add('asked')
+    ask.showModal()
   }
   document.addEventListener('htmx:afterSettle', applyFolds)
   applyFolds()
@@ -485,7 +487,7 @@
   })
   document.addEventListener('htmx:afterRequest', function (event) {
     const ask = event.detail.elt.closest('#ask-slot dialog')
-    if (ask) ask.close()
+    if (ask) ask.remove()
   })
   document.addEventListener('keydown', function (event) {
     if (event.key === 'Tab' && event.target.classList.contains('title') && press(event.shiftKey ? '.outdent' : '.indent')) event.preventDefault()
