@@ -453,7 +453,7 @@
     if (dragRow(event.target)) event.preventDefault()
   })
 
-  // Subtasks: folds (kept here), Tab / Shift+Tab press Indent / Outdent, the _ask.html dialog.
+  // Subtasks: folds, Tab / Shift+Tab, the _ask.html dialog
   function folds () {
     try { return new Set(JSON.parse(localStorage.getItem('todo.folded'))) } catch (e) { return new Set() }
   }
