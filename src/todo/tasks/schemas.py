@@ -156,6 +156,8 @@ class _TaskFields(RequestModel):
     read_only_fields: ClassVar[frozenset[str]] = RequestModel.read_only_fields | {
         "position",
         "series_id",
+        "children_open",
+        "children_total",
     }
     # Field -> the value null stands for (_ABSENT: as if the field were left out).
     null_values: ClassVar[dict[str, object]] = {}

@@ -821,9 +821,18 @@ def open_children(task_id: int | None, count_: int) -> Conflict:
 async def _settle_children(
     session: AsyncSession, task: Task, mode: ChildrenMode | None, clock_: Clock
 ) -> None:
-    """Before a task is completed: its open subtasks are refused, kept or completed."""
+    """Before a task is completed: its open subtasks are refused, kept or completed. The
+    task's own pending changes are not flushed by these reads: it is written once, with
+    one new version."""
     if mode == "keep":
         return
+    with session.no_autoflush:
+        await _settle_open_children(session, task, mode, clock_)
+
+
+async def _settle_open_children(
+    session: AsyncSession, task: Task, mode: ChildrenMode | None, clock_: Clock
+) -> None:
     open_, _ = await children_of(session, task)
     if not open_:
         return
