@@ -771,6 +771,51 @@ async def _web_move(ctx: Ctx) -> Burst:
     return Burst(calls, EDIT)
 
 
+async def _web_parent(ctx: Ctx) -> Burst:
+    """Indents around a ring of tasks: each alone is fine, together they would close loops."""
+    lid = ctx.ids["list"]
+    ring = [
+        (await ctx.post("/api/me/tasks", {"title": f"ring {i}", "list_id": lid}))["id"]
+        for i in range(5)
+    ]
+    calls = [
+        (
+            "POST",
+            f"/tasks/{ring[i % 5]}/parent",
+            _form({"parent": str(ring[(i + 1 + i // 5) % 5])}, htmx=i % 2 == 1),
+        )
+        for i in range(PARALLEL)
+        if ring[i % 5] != ring[(i + 1 + i // 5) % 5]
+    ]
+    calls += calls[: PARALLEL - len(calls)]
+
+    async def no_cycle(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        parents = {t["id"]: t["parent_id"] for t in await _all_tasks(ctx)}
+        for start in ring:
+            seen: set[int] = set()
+            at = start
+            while at is not None:
+                assert at not in seen, f"a cycle through {at}: {parents}"
+                seen.add(at)
+                at = parents.get(at)
+
+    return Burst(calls, {**EDIT, 422: {"validation_error"}}, check=no_cycle)
+
+
+async def _web_add_subtask(ctx: Ctx) -> Burst:
+    parent = ctx.ids["task"]
+
+    async def all_there(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        found = await ctx.client.get(f"/api/me/tasks/{parent}", headers=ctx.who.headers)
+        assert found.json()["children_total"] == PARALLEL
+
+    calls = [
+        ("POST", f"/tasks/{parent}/subtasks", _form({"title": f"sub {i}"}, htmx=i % 2 == 1))
+        for i in range(PARALLEL)
+    ]
+    return Burst(calls, check=all_there)
+
+
 async def _web_delete_task(ctx: Ctx) -> Burst:
     return Burst(
         _same(f"/tasks/{ctx.ids['task']}/delete", {}),
@@ -1486,6 +1531,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tasks/{task_id:int}"): _web_update_task,
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): _web_dismiss,
     ("POST", "/tasks/{task_id:int}/move"): _web_move,
+    ("POST", "/tasks/{task_id:int}/parent"): _web_parent,
+    ("POST", "/tasks/{task_id:int}/subtasks"): _web_add_subtask,
     ("POST", "/tasks/{task_id:int}/delete"): _web_delete_task,
     ("POST", "/tasks/{task_id:int}/restore"): _web_restore,
     ("POST", "/trash/{task_id:int}/delete"): _web_delete_forever,

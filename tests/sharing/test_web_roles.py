@@ -34,6 +34,9 @@ WEB_MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("POST", "/tasks/{task_id:int}/delete"): ({}, EDIT),
     ("POST", "/tasks/{task_id:int}/move"): ({"after": ""}, _row(204, 204, 204, 403, 404, 404)),
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): ({}, EDIT),
+    ("POST", "/tasks/{task_id:int}/parent"): ({"parent": ""}, EDIT),
+    # Members who may edit add subtasks.
+    ("POST", "/tasks/{task_id:int}/subtasks"): ({"title": "a subtask"}, EDIT),
     ("POST", "/lists/{list_id}"): ({"name": "{fresh}"}, ADMIN),
     ("POST", "/lists/{list_id}/delete"): ({"tasks": "delete"}, ADMIN),
     ("POST", "/lists/{list_id}/members"): ({"email": "{newcomer}", "role": "viewer"}, ADMIN),

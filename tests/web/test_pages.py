@@ -315,6 +315,8 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/tasks/{task_id:int}/delete"): {},
     ("POST", "/tasks/{task_id:int}/move"): {"after": ""},
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): {},
+    ("POST", "/tasks/{task_id:int}/parent"): {"parent": ""},
+    ("POST", "/tasks/{task_id:int}/subtasks"): {"title": "a subtask"},
 }
 # Routes over a list id: test_organize_pages checks them for other users and for CSRF.
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}
@@ -563,8 +565,10 @@ async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) ->
     # the phone drawer and focus kept by row id (issue 10) brought it to 110.7 KB, and 111.2 KB
     # on PostgreSQL, whose ids (in every row's links and forms) have more digits there. The
     # account page's tokens and notifications and the trash view brought one app.css to
-    # 113.6 KB; what travels (compressed) stays under the 60 KB above.
-    assert decoded < 120_000
+    # 113.6 KB; what travels (compressed) stays under the 60 KB above. Subtasks (nested rows,
+    # folds, indent and outdent, the completion dialog) brought it to 120.4 KB once the
+    # ids of a long test run have five digits.
+    assert decoded < 122_000
 
 
 async def test_the_account_page_downloads_my_data_and_only_mine(client: httpx.AsyncClient) -> None:

@@ -42,6 +42,14 @@ class Task(SQLModel, table=True):
             postgresql_where=text("deleted_at IS NOT NULL"),
             sqlite_where=text("deleted_at IS NOT NULL"),
         ),
+        # The children of a page of tasks, counted by (owner, parent) for tasks with one.
+        Index(
+            "ix_tasks_user_id_parent_id",
+            "user_id",
+            "parent_id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("parent_id IS NOT NULL"),
+        ),
         # Never hand a deleted task's id to a new one: clients and undo may still hold it.
         {"sqlite_autoincrement": True},
     )
@@ -89,6 +97,11 @@ class Task(SQLModel, table=True):
     assignee_id: str | None = Field(
         default=None,
         sa_column=Column(String(64), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    # The task this one is a subtask of: in the same list, at most SUBTASK_DEPTH levels deep,
+    # never its own ancestor. No foreign key: the service keeps it (tasks/service.py).
+    parent_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
     )
     # Loaded with every task in one batched query per statement; written through TaskTag
     # rows, which carry the owner for per-user indexing.

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     and_,
     bindparam,
+    case,
     column,
     exists,
     func,
@@ -99,6 +100,8 @@ class TaskQuery:
     # Tasks assigned to this user; or, with `unassigned`, to nobody.
     assignee_id: str | None = None
     unassigned: bool = False
+    # Subtasks of this task only, or with "none" top-level tasks only.
+    parent: int | str | None = None
 
 
 ASSIGNEE_ME = "me"
@@ -323,6 +326,10 @@ def _filters(query: TaskQuery, scope: Scope) -> list[ColumnElement[bool]]:
         conditions.append(col(Task.completed) == (query.status == "completed"))
     if query.list_id is not None:
         conditions.append(col(Task.list_id) == query.list_id)
+    if query.parent == "none":
+        conditions.append(col(Task.parent_id).is_(None))
+    elif query.parent is not None:
+        conditions.append(col(Task.parent_id) == query.parent)
     # A task's tags are its owner's: a shared task matches a tag of the same name.
     owner: Any = col(Task.user_id) if scope.shared else scope.user_id
     for tag in query.tags:
@@ -423,3 +430,66 @@ def page_from(rows: list[tuple[Task, Any]], query: TaskQuery) -> Page:
     last_task, last_value = rows[query.limit - 1]
     assert last_task.id is not None
     return Page(items=items, next_cursor=encode_cursor(query, last_value, last_task.id))
+
+
+# A bound on the walk up or down a tree: deeper than any tree may be (SUBTASK_DEPTH), so a
+# walk ends even over rows written before the checks held.
+_TREE_WALK = 16
+
+
+def subtree(user_id: str, root_id: int, *, trashed_at: datetime | None = None) -> Any:
+    """(id, depth) of the tasks below `root_id`, children at depth 1: the live ones, or with
+    `trashed_at` those that went to the trash at that moment (with their parent)."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+
+    def shown(table: Any) -> ColumnElement[bool]:
+        if trashed_at is None:
+            return table.c.deleted_at.is_(None)  # type: ignore[no-any-return]
+        return table.c.deleted_at == trashed_at  # type: ignore[no-any-return]
+
+    start = (
+        select(tasks.c.id, literal_column("1").label("depth"))
+        .where(tasks.c.user_id == user_id, tasks.c.parent_id == root_id, shown(tasks))
+        .cte("subtree", recursive=True)
+    )
+    below = tasks.alias("below")
+    walked = start.union_all(
+        select(below.c.id, (start.c.depth + 1).label("depth")).where(
+            below.c.user_id == user_id,
+            below.c.parent_id == start.c.id,
+            shown(below),
+            start.c.depth < _TREE_WALK,
+        )
+    )
+    return select(walked.c.id, walked.c.depth).order_by(walked.c.depth)
+
+
+def ancestors(user_id: str, task_id: int) -> Any:
+    """The ids from `task_id` up to its top-level task, `task_id` first."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    start = (
+        select(tasks.c.id, tasks.c.parent_id, literal_column("0").label("up"))
+        .where(tasks.c.user_id == user_id, tasks.c.id == task_id)
+        .cte("chain", recursive=True)
+    )
+    above = tasks.alias("above")
+    walked = start.union_all(
+        select(above.c.id, above.c.parent_id, (start.c.up + 1).label("up")).where(
+            above.c.user_id == user_id, above.c.id == start.c.parent_id, start.c.up < _TREE_WALK
+        )
+    )
+    return select(walked.c.id).order_by(walked.c.up)
+
+
+def child_counts(owners: list[str], parent_ids: list[int]) -> Any:
+    """(parent id, open children, all children) for these tasks, trashed children left out:
+    one grouped query for a page, by the (user_id, parent_id) index."""
+    ids: BindParameter[list[int]] = bindparam("parent_ids", value=parent_ids, expanding=True)
+    who: BindParameter[list[str]] = bindparam("owners", value=owners, expanding=True)
+    parent = col(Task.parent_id)
+    open_ = func.sum(case((col(Task.completed).is_(False), 1), else_=0))
+    return (
+        select(parent, open_, count())
+        .where(col(Task.user_id).in_(who), parent.in_(ids), live())
+        .group_by(parent)
+    )

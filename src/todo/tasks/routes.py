@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from todo.accounts.deps import PathUser, domain_scopes
 from todo.core import idempotency
 from todo.core.deps import SessionDep
+from todo.core.errors import Unprocessable
 from todo.core.idempotency import IdempotencyKeyHeader
-from todo.core.ids import RowId
+from todo.core.ids import RowId, parse_row_id
 from todo.core.schemas import NO_CONTROLS, CalendarDate, Instant, problem_responses
 from todo.tasks import service as tasks
 from todo.tasks.deps import CallerScope, IfMatch, OwnedTask, UserClock, etag
@@ -26,6 +27,7 @@ from todo.tasks.schemas import (
     PAGE_DEFAULT,
     PAGE_MAX,
     PRIORITY_VALUE,
+    ChildrenMode,
     DueFilter,
     PriorityName,
     QuickAddPreview,
@@ -58,9 +60,34 @@ _TASK_ERRORS = problem_responses(401, 403, 404, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
 
 
-def _read(response: Response, task: Task) -> TaskRead:
+async def _read(session: SessionDep, response: Response, task: Task) -> TaskRead:
     response.headers["ETag"] = etag(task)
-    return TaskRead.model_validate(task)
+    open_, total = await tasks.children_of(session, task)
+    return TaskRead.model_validate(task).model_copy(
+        update={"children_open": open_, "children_total": total}
+    )
+
+
+ChildrenParam = Annotated[
+    ChildrenMode | None,
+    Query(
+        description="When completing a task with open subtasks: `complete` completes them "
+        "too, `keep` leaves them open. Without it such a completion is a 409 "
+        "`open_children` (with their number), so that the client can ask"
+    ),
+]
+
+
+def _parent_filter(parent: str | None) -> int | str | None:
+    if parent is None or parent == "none":
+        return parent
+    found = parse_row_id(parent)
+    if found is None:
+        raise Unprocessable(
+            "The request is not valid: parent: must be a task id or none.",
+            errors=[{"field": "parent", "in": "query", "reason": "must be a task id or none"}],
+        )
+    return found
 
 
 @router.get(
@@ -107,6 +134,13 @@ async def list_tasks(
         ),
         NO_CONTROLS,
     ] = None,
+    parent: Annotated[
+        str | None,
+        Query(
+            max_length=20,
+            description="Subtasks of this task id only, or `none` for top-level tasks only",
+        ),
+    ] = None,
 ) -> list[dict[str, Any]]:
     terms = search_terms(q)
     effective_sort = sort or (RELEVANCE if terms else "created")
@@ -131,6 +165,7 @@ async def list_tasks(
         today=clock.today,
         now=clock.now,
         **assignee_filter(assignee, scope.user_id),
+        parent=_parent_filter(parent),
     )
     page = await tasks.list_task_rows(session, scope, query)
     if page.next_cursor is not None:
@@ -253,8 +288,8 @@ async def parse_quick_add(
 
 
 @router.get("/{task_id:int}", summary="Get a task", responses=_TASK_ERRORS)
-async def get_task(response: Response, task: OwnedTask) -> TaskRead:
-    return _read(response, task)
+async def get_task(response: Response, session: SessionDep, task: OwnedTask) -> TaskRead:
+    return await _read(session, response, task)
 
 
 @router.put("/{task_id:int}", summary="Update a task", responses=_WRITE_ERRORS)
@@ -266,18 +301,21 @@ async def update_task(
     body: TaskUpdate,
     if_match: IfMatch,
     scope: CallerScope,
+    children: ChildrenParam = None,
 ) -> TaskRead:
     updated = await tasks.update_task(
-        session, task, body, clock_=clock, scope=scope, if_match=if_match
+        session, task, body, clock_=clock, scope=scope, if_match=if_match, children=children
     )
-    return _read(response, updated)
+    return await _read(session, response, updated)
 
 
 @router.patch(
     "/{task_id:int}/complete",
     summary="Complete or reopen a task",
     description='`{"completed": true|false}` sets the state; an empty body toggles it. '
-    "Completing an occurrence of a recurring task creates the next one.",
+    "Completing an occurrence of a recurring task creates the next one (with copies of its "
+    "subtasks, open). Completing a task with open subtasks needs `?children=complete|keep`: "
+    "without it the answer is a 409 `open_children`.",
     responses=_WRITE_ERRORS,
 )
 async def complete_task(
@@ -287,15 +325,20 @@ async def complete_task(
     clock: UserClock,
     if_match: IfMatch,
     body: Annotated[TaskCompletion | None, Body()] = None,
+    children: ChildrenParam = None,
 ) -> TaskRead:
     completed = body.completed if body is not None else None
-    updated = await tasks.set_completed(session, task, completed, clock_=clock, if_match=if_match)
-    return _read(response, updated)
+    updated = await tasks.set_completed(
+        session, task, completed, clock_=clock, if_match=if_match, children=children
+    )
+    return await _read(session, response, updated)
 
 
 @router.post(
     "/{task_id:int}/move",
     summary="Reorder a task, or move it to another list",
+    description="A task moved to another list takes its subtasks (all levels) along; a "
+    "subtask moved on its own becomes a top-level task there (`parent_id` null).",
     responses=_WRITE_ERRORS,
 )
 async def move_task(
@@ -309,14 +352,15 @@ async def move_task(
     moved = await tasks.move_task(
         session, task, scope=scope, list_id=body.list_id, after_id=body.after_id, if_match=if_match
     )
-    return _read(response, moved)
+    return await _read(session, response, moved)
 
 
 @router.delete(
     "/{task_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a task: it goes to the trash",
-    description="The task stays restorable for 30 days (`POST .../restore`, `GET "
+    description="Its subtasks go with it, and come back when it is restored. "
+    "The task stays restorable for 30 days (`POST .../restore`, `GET "
     "/api/{user_id}/trash`); honours `If-Match`.",
     responses=_WRITE_ERRORS,
 )
@@ -341,7 +385,7 @@ async def restore_task(
     task_id: Annotated[RowId, Path(description="The task's id")],
 ) -> TaskRead:
     restored = await tasks.restore_task(session, scope, task_id, now=clock.now)
-    return _read(response, restored)
+    return await _read(session, response, restored)
 
 
 @trash_router.get(
@@ -412,4 +456,4 @@ async def due_reminders(session: SessionDep, user: PathUser, clock: UserClock) -
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def dismiss_reminder(response: Response, session: SessionDep, task: OwnedTask) -> TaskRead:
-    return _read(response, await tasks.dismiss_reminder(session, task))
+    return await _read(session, response, await tasks.dismiss_reminder(session, task))

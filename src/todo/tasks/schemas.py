@@ -37,12 +37,18 @@ TRASH_DAYS = 30
 # Tasks one purge statement deletes at most: a short transaction, however full the trash.
 PURGE_BATCH = 1000
 
+# How many levels a tree of tasks may have: a top-level task and three below it.
+SUBTASK_DEPTH = 4
+
 StatusFilter = Literal["all", "pending", "completed"]
 SortKey = Literal["created", "updated", "title", "due_date", "priority", "manual", "completed"]
 SortOrder = Literal["asc", "desc"]
 PriorityName = Literal["none", "low", "medium", "high", "urgent"]
 DueFilter = Literal["overdue", "today", "week", "none", "any"]
 RecurrenceMode = Literal["due", "completion"]
+# What completing a task with open subtasks does to them: completes them too, or leaves them
+# open. Without it such a completion is refused (409 open_children) so that a client asks.
+ChildrenMode = Literal["complete", "keep"]
 
 PRIORITIES: tuple[PriorityName, ...] = ("none", "low", "medium", "high", "urgent")
 PRIORITY_VALUE: dict[str, int] = {name: value for value, name in enumerate(PRIORITIES)}
@@ -153,6 +159,8 @@ class _TaskFields(RequestModel):
         "position",
         "series_id",
         "assignee",
+        "children_open",
+        "children_total",
     }
     # Field -> the value null stands for (_ABSENT: as if the field were left out).
     null_values: ClassVar[dict[str, object]] = {}
@@ -199,6 +207,7 @@ class TaskCreate(_TaskFields):
         "rrule": "null: not recurring",
         "recurrence_mode": 'null: the default, "due"',
         "assignee_id": "null: nobody",
+        "parent_id": "null: a top-level task",
     }
     rrule_needs_due: ClassVar[bool] = True
 
@@ -223,6 +232,10 @@ class TaskCreate(_TaskFields):
     )
     assignee_id: AssigneeId | None = Field(
         default=None, description="Who is to do it: the list's owner or one of its members"
+    )
+    parent_id: RowId | None = Field(
+        default=None,
+        description=f"A subtask of this task: of the same list, at most {SUBTASK_DEPTH} levels",
     )
 
 
@@ -252,6 +265,7 @@ class TaskUpdate(_TaskFields):
         "rrule": "null: stops the recurrence",
         "recurrence_mode": "null: unchanged",
         "assignee_id": "null: nobody",
+        "parent_id": "null: a top-level task (no longer a subtask)",
     }
 
     title: Title | None = None
@@ -271,6 +285,11 @@ class TaskUpdate(_TaskFields):
     recurrence_mode: RecurrenceMode | None = None
     assignee_id: AssigneeId | None = Field(
         default=None, description="The list's owner or one of its members"
+    )
+    parent_id: RowId | None = Field(
+        default=None,
+        description="Make it a subtask of this task (same list, no cycle); moved to another "
+        "list, a subtask becomes a top-level task there",
     )
 
 
@@ -344,6 +363,11 @@ class TaskRead(BaseModel):
     position: str
     assignee_id: str | None = None
     assignee: Assignee | None = None
+    parent_id: int | None = None
+    # Its subtasks (direct children, trashed ones left out): how many are open, how many
+    # there are. Zero for a task without any.
+    children_open: int = 0
+    children_total: int = 0
 
     @field_validator("priority", mode="before")
     @classmethod

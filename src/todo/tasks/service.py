@@ -12,7 +12,7 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, literal, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -42,13 +42,16 @@ from todo.tasks.query import (
     Page,
     RowPage,
     TaskQuery,
+    ancestors,
     build,
     build_counts,
     build_rows,
+    child_counts,
     in_trash,
     live,
     page_from,
     row_page_from,
+    subtree,
     tag_names,
 )
 from todo.tasks.recurrence import describe_rule, next_due, shifted_by_gap
@@ -56,8 +59,10 @@ from todo.tasks.schemas import (
     PRIORITIES,
     PRIORITY_VALUE,
     PURGE_BATCH,
+    SUBTASK_DEPTH,
     TAGS_MAX,
     TRASH_DAYS,
+    ChildrenMode,
     TaskCreate,
     TaskUpdate,
 )
@@ -153,9 +158,13 @@ async def list_task_rows(session: AsyncSession, scope: Scope, query: TaskQuery) 
     rows: list[Any] = list((await connection.execute(build_rows(query, scope, dialect))).all())
     ids = [row.id for row in rows[: query.limit]]
     names: dict[int, list[str]] = {}
+    counted: dict[int, tuple[int, int]] = {}
     if ids:
         for task_id, name in (await connection.execute(tag_names(scope, ids))).all():
             names.setdefault(task_id, []).append(name)
+        owners = sorted({row.user_id for row in rows[: query.limit]})
+        for parent_id, open_, total in (await connection.execute(child_counts(owners, ids))).all():
+            counted[parent_id] = (int(open_), int(total))
     page = row_page_from(rows, names, query)
     assigned = {item["assignee_id"] for item in page.items if item["assignee_id"] is not None}
     if assigned:
@@ -165,7 +174,106 @@ async def list_task_rows(session: AsyncSession, scope: Scope, query: TaskQuery) 
             item["assignee"] = (
                 {"id": someone, "name": people[someone]} if someone in people else None
             )
+    for item in page.items:
+        item["children_open"], item["children_total"] = counted.get(item["id"], (0, 0))
     return page
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    """A row of a list shown as a tree: its level (0 on top), the sibling above it (what
+    indenting makes its parent) and its parent's parent (where outdenting takes it)."""
+
+    task: Task
+    depth: int
+    previous_sibling: int | None
+    grandparent: int | None
+
+
+async def with_subtasks(
+    session: AsyncSession, page: Sequence[Task], *, status: str = "all"
+) -> list[TreeRow]:
+    """The page's top-level tasks each followed by its live subtasks, all levels, in the
+    list's own order: one query per level (SUBTASK_DEPTH - 1 at most)."""
+    children: dict[int, list[Task]] = {}
+    parents = [task for task in page if task.id is not None]
+    owners = sorted({task.user_id for task in page})
+    for _ in range(SUBTASK_DEPTH - 1):
+        if not parents:
+            break
+        statement = (
+            select(Task)
+            .where(
+                col(Task.user_id).in_(owners),
+                col(Task.parent_id).in_([task.id for task in parents]),
+                live(),
+            )
+            .order_by(col(Task.position), col(Task.id))
+        )
+        if status != "all":
+            statement = statement.where(col(Task.completed).is_(status == "completed"))
+        found = list((await session.exec(statement)).all())
+        for child in found:
+            assert child.parent_id is not None
+            children.setdefault(child.parent_id, []).append(child)
+        parents = found
+    rows: list[TreeRow] = []
+
+    def walk(siblings: Sequence[Task], depth: int, grandparent: int | None) -> None:
+        previous: int | None = None
+        for task in siblings:
+            assert task.id is not None
+            rows.append(TreeRow(task, depth, previous, grandparent))
+            walk(children.get(task.id, []), depth + 1, task.parent_id)
+            previous = task.id
+
+    walk(page, 0, None)
+    return rows
+
+
+async def progress_of(session: AsyncSession, shown: Sequence[Task]) -> dict[int, tuple[int, int]]:
+    """(open, all) subtasks of each of these tasks that has any: one grouped query."""
+    ids = [task.id for task in shown if task.id is not None]
+    if not ids:
+        return {}
+    owners = sorted({task.user_id for task in shown})
+    rows = (await session.exec(child_counts(owners, ids))).all()
+    return {int(row[0]): (int(row[1]), int(row[2])) for row in rows}
+
+
+async def place_of(session: AsyncSession, task: Task) -> TreeRow:
+    """The row of one task drawn again on its own: its depth and its parent's parent (the
+    sibling above it is not known without the rest of the list)."""
+    if task.parent_id is None or task.id is None:
+        return TreeRow(task, 0, None, None)
+    chain = [int(i) for i in (await session.exec(ancestors(task.user_id, task.id))).all()]
+    return TreeRow(task, len(chain) - 1, None, chain[2] if len(chain) > 2 else None)
+
+
+async def subtasks_of(session: AsyncSession, task: Task) -> list[Task]:
+    """The task's live subtasks (one level), in the list's order."""
+    return list(
+        (
+            await session.exec(
+                select(Task)
+                .where(
+                    col(Task.user_id) == task.user_id,
+                    col(Task.parent_id) == task.id,
+                    live(),
+                )
+                .order_by(col(Task.position), col(Task.id))
+            )
+        ).all()
+    )
+
+
+async def children_of(session: AsyncSession, task: Task) -> tuple[int, int]:
+    """How many of the task's subtasks are open, and how many it has (trash left out)."""
+    assert task.id is not None
+    found = (await session.exec(child_counts([task.user_id], [task.id]))).first()
+    if found is None:
+        return 0, 0
+    return int(found[1]), int(found[2])
 
 
 async def _target_list(session: AsyncSession, scope: Scope, list_id: int | None) -> TaskList:
@@ -197,6 +305,83 @@ async def _same_owner_list(
         raise _other_owner()
     assert found.id is not None
     return found.id
+
+
+# Namespaces the task-tree locks among the other advisory locks of the database.
+_TREE_LOCK_SEED = 0x7E_0016
+
+
+async def _lock_trees(session: AsyncSession, list_ids: set[int]) -> None:
+    """Hold the trees of these lists until the commit (PostgreSQL; SQLite has one writer):
+    re-parentings in a list take turns, so each checks depth and cycles against the trees
+    the others committed, and parallel ones can never close a loop. Taken in id order, so
+    two writes over the same two lists cannot deadlock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for list_id in sorted(list_ids):
+        await session.exec(
+            select(
+                func.pg_advisory_xact_lock(
+                    func.hashtextextended(literal(f"task-tree:{list_id}"), _TREE_LOCK_SEED)
+                )
+            )
+        )
+
+
+def _bad_parent(reason: str) -> Unprocessable:
+    return _invalid("parent_id", reason)
+
+
+async def _subtree_ids(
+    session: AsyncSession, task: Task, *, trashed_at: datetime | None = None
+) -> list[tuple[int, int]]:
+    assert task.id is not None
+    rows = (await session.exec(subtree(task.user_id, task.id, trashed_at=trashed_at))).all()
+    return [(int(row[0]), int(row[1])) for row in rows]
+
+
+async def _check_parent(
+    session: AsyncSession, scope: Scope, parent_id: int, *, list_id: int, task: Task | None
+) -> None:
+    """Refuse (422 on parent_id) a parent the caller cannot see, in another list or in the
+    trash, one under `task` itself, or one that would make the tree deeper than allowed.
+    Called with the list's tree held (_lock_trees), so it reads what others committed."""
+    parent = (
+        await session.exec(
+            select(Task.user_id, Task.list_id, Task.deleted_at).where(
+                scope.visible(col(Task.user_id), col(Task.list_id)), col(Task.id) == parent_id
+            )
+        )
+    ).one_or_none()
+    if parent is None:
+        raise _bad_parent("not found")
+    owner, parent_list, deleted_at = parent
+    if deleted_at is not None:
+        raise _bad_parent("is in the trash")
+    if parent_list != list_id:
+        raise _bad_parent("different list")
+    chain = [int(i) for i in (await session.exec(ancestors(owner, parent_id))).all()]
+    height = 1
+    if task is not None:
+        if task.id in chain:
+            raise _bad_parent("would make a cycle")
+        below = await _subtree_ids(session, task)
+        height += max((depth for _, depth in below), default=0)
+    if len(chain) + height > SUBTASK_DEPTH:
+        raise _bad_parent(f"too deep: subtasks go at most {SUBTASK_DEPTH} levels deep")
+
+
+async def _move_subtree(session: AsyncSession, task: Task, target: int) -> None:
+    """Take the task's live subtasks, all levels, along to the list `target`."""
+    below = [task_id for task_id, _ in await _subtree_ids(session, task)]
+    if not below:
+        return
+    await session.exec(
+        update(Task)
+        .where(col(Task.user_id) == task.user_id, col(Task.id).in_(below))
+        .values(list_id=target, version=col(Task.version) + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 _OUTSIDE_THE_CALENDAR = "falls outside the years 1 to 9999 in the account's time zone"
@@ -231,8 +416,12 @@ async def create_task(
     if data.rrule and due["due_date"] is None:
         raise _invalid("rrule", "a recurring task needs a due date or due time")
     assignee = await _assignee(session, found, data.assignee_id)
+    if data.parent_id is not None:
+        await _lock_trees(session, {target})
+        await _check_parent(session, scope, data.parent_id, list_id=target, task=None)
     now = clock_.now
     task = Task(
+        parent_id=data.parent_id,
         user_id=user_id,
         list_id=target,
         position=time_key(),
@@ -434,6 +623,52 @@ async def _spawn_next(session: AsyncSession, task: Task, clock_: Clock) -> None:
     if names:
         await tags.set_task_tags(session, task.user_id, successor.id, names, new=True)
     await _record(session, successor, "created")
+    await _copy_subtree(session, task, successor, clock_)
+
+
+async def _copy_subtree(session: AsyncSession, task: Task, successor: Task, clock_: Clock) -> None:
+    """A recurring task's next occurrence gets its subtasks back, open: copies of the live
+    ones, all levels, with their titles, descriptions, priorities and tags (no dates: those
+    belonged to the occurrence done)."""
+    below = await _subtree_ids(session, task)
+    if not below:
+        return
+    assert task.id is not None
+    assert successor.id is not None
+    originals = {
+        each.id: each
+        for each in (
+            await session.exec(
+                select(Task).where(
+                    col(Task.user_id) == task.user_id,
+                    col(Task.id).in_([i for i, _ in below]),
+                )
+            )
+        ).all()
+    }
+    copied: dict[int, int] = {task.id: successor.id}
+    for child_id, _ in below:  # by depth: a parent is copied before its children
+        original = originals[child_id]
+        assert original.parent_id is not None
+        copy = Task(
+            user_id=original.user_id,
+            list_id=successor.list_id,
+            parent_id=copied[original.parent_id],
+            position=original.position,
+            title=original.title,
+            description=original.description,
+            priority=original.priority,
+            created_at=clock_.now,
+            updated_at=clock_.now,
+        )
+        session.add(copy)
+        await session.flush()
+        assert copy.id is not None
+        copied[child_id] = copy.id
+        names = [tag.name for tag in original.tags]
+        if names:
+            await tags.set_task_tags(session, copy.user_id, copy.id, names, new=True)
+        await _record(session, copy, "created")
 
 
 async def update_task(
@@ -444,14 +679,41 @@ async def update_task(
     clock_: Clock,
     scope: Scope,
     if_match: int | None = None,
+    children: ChildrenMode | None = None,
 ) -> Task:
+    """Change the fields sent. Completing a task with open subtasks needs `children`
+    (see set_completed)."""
     _check_version(task, if_match)
     async with _one_writer(session, task.id):
-        return await _update(session, task, data, clock_=clock_, scope=scope)
+        return await _update(session, task, data, clock_=clock_, scope=scope, children=children)
+
+
+async def _regraft(
+    session: AsyncSession, scope: Scope, task: Task, changes: dict[str, Any]
+) -> None:
+    """Check a new parent, and take the subtree along to a new list: a subtask moved to
+    another list on its own becomes a top-level task there."""
+    target = changes.get("list_id", task.list_id)
+    moving = target != task.list_id
+    if "parent_id" not in changes and not moving:
+        return
+    await _lock_trees(session, {task.list_id, target})
+    if changes.get("parent_id") is not None:
+        await _check_parent(session, scope, changes["parent_id"], list_id=target, task=task)
+    elif moving and "parent_id" not in changes:
+        changes["parent_id"] = None
+    if moving:
+        await _move_subtree(session, task, target)
 
 
 async def _update(
-    session: AsyncSession, task: Task, data: TaskUpdate, *, clock_: Clock, scope: Scope
+    session: AsyncSession,
+    task: Task,
+    data: TaskUpdate,
+    *,
+    clock_: Clock,
+    scope: Scope,
+    children: ChildrenMode | None = None,
 ) -> Task:
     changes = data.model_dump(exclude_unset=True)
     # What the event says changed, old and new, from the values in hand.
@@ -468,6 +730,7 @@ async def _update(
     if "list_id" in changes:
         changes["list_id"] = await _same_owner_list(session, scope, task, changes["list_id"])
     await _assign(session, task, changes, diff)
+    await _regraft(session, scope, task, changes)
     if "priority" in changes:
         changes["priority"] = PRIORITY_VALUE[changes["priority"]]
     if "due_at" in changes or "due_date" in changes:
@@ -487,6 +750,8 @@ async def _update(
     if task.rrule and task.series_id is None:
         task.series_id = str(uuid4())
     if completing is not None and completing != task.completed:
+        if completing:
+            await _settle_children(session, task, children, clock_)
         diff["completed"] = [task.completed, completing]
         await _set_state(session, task, completing, clock_)
     if not diff:
@@ -581,8 +846,12 @@ async def set_completed(
     *,
     clock_: Clock,
     if_match: int | None = None,
+    children: ChildrenMode | None = None,
 ) -> Task:
-    """Set the completion state; None toggles it."""
+    """Set the completion state; None toggles it. Completing a task with open subtasks
+    needs `children`: "complete" completes them (all levels) in the same write, "keep"
+    leaves them open; without it the completion is refused, 409 open_children, so that a
+    client asks its user."""
     _check_version(task, if_match)
     target = (not task.completed) if completed is None else completed
     if target == task.completed:
@@ -591,6 +860,8 @@ async def set_completed(
     assert task_id is not None
     try:
         async with _one_writer(session, task_id):
+            if target:
+                await _settle_children(session, task, children, clock_)
             await _set_state(session, task, target, clock_)
             return await _save(
                 session,
@@ -598,7 +869,9 @@ async def set_completed(
                 "completed" if target else "uncompleted",
                 {"completed": [not target, target]},
             )
-    except Conflict:
+    except Conflict as error:
+        if error.code == "open_children":
+            raise
         # Setting a state is idempotent: losing to a request that set the same state is
         # success. A toggle, or a write conditional on a version, did not happen.
         if completed is None or if_match is not None:
@@ -607,6 +880,103 @@ async def set_completed(
         if current.completed != target:
             raise
         return current
+
+
+def open_children(task_id: int | None, count_: int) -> Conflict:
+    return Conflict(
+        f"Task {task_id} has {count_} open subtask{'s' if count_ != 1 else ''}: say "
+        "children=complete to complete them too, or children=keep to leave them open.",
+        code="open_children",
+        errors=[
+            {
+                "field": "children",
+                "in": "query",
+                "reason": "required: the task has open subtasks",
+                "open_children": count_,
+            }
+        ],
+    )
+
+
+async def _settle_children(
+    session: AsyncSession, task: Task, mode: ChildrenMode | None, clock_: Clock
+) -> None:
+    """Before a task is completed: its open subtasks are refused, kept or completed. The
+    task's own pending changes are not flushed by these reads: it is written once, with
+    one new version."""
+    if mode == "keep":
+        return
+    with session.no_autoflush:
+        await _settle_open_children(session, task, mode, clock_)
+
+
+async def _settle_open_children(
+    session: AsyncSession, task: Task, mode: ChildrenMode | None, clock_: Clock
+) -> None:
+    open_, _ = await children_of(session, task)
+    if not open_:
+        return
+    if mode is None:
+        raise open_children(task.id, open_)
+    below = [task_id for task_id, _ in await _subtree_ids(session, task)]
+    # Completed as they are: a recurring subtask makes no next occurrence of its own here
+    # (a recurring parent's next occurrence brings its subtasks back).
+    still_open = (
+        await session.exec(
+            select(Task.id, Task.version, Task.list_id).where(
+                col(Task.user_id) == task.user_id,
+                col(Task.id).in_(below),
+                col(Task.completed).is_(False),
+            )
+        )
+    ).all()
+    if not still_open:
+        return
+    await session.exec(
+        update(Task)
+        .where(col(Task.user_id) == task.user_id, col(Task.id).in_([r[0] for r in still_open]))
+        .values(
+            completed=True,
+            completed_at=clock_.now,
+            updated_at=clock_.now,
+            version=col(Task.version) + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for child_id, version, list_id in still_open:
+        await _record_other(
+            session,
+            task.user_id,
+            child_id,
+            list_id,
+            "completed",
+            version + 1,
+            {"completed": [False, True]},
+        )
+
+
+async def _record_other(
+    session: AsyncSession,
+    user_id: str,
+    task_id: int | None,
+    list_id: int,
+    action: events.Action,
+    version: int | None,
+    changes: events.Changes | None,
+) -> None:
+    """The event of a subtask a write to its parent changed along with it."""
+    assert task_id is not None
+    await events.record(
+        session,
+        user_id=user_id,
+        actor_id=user_id,
+        resource="task",
+        resource_id=task_id,
+        action=action,
+        list_id=list_id,
+        version=version,
+        changes=changes,
+    )
 
 
 async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None = None) -> None:
@@ -629,9 +999,35 @@ async def delete_task(session: AsyncSession, task: Task, *, if_match: int | None
         task_id = task.id
         await session.rollback()
         raise _edit_conflict(task_id)
+    # Its subtasks, all levels, go with it at the same moment: restoring it brings back
+    # those, and not the ones deleted before on their own.
+    await _trash_subtree(session, task, now)
     # The title stays in the history of a task that is gone.
     await _record(session, task, "deleted", {"title": [task.title, None]})
     await session.commit()
+
+
+async def _trash_subtree(session: AsyncSession, task: Task, now: datetime) -> None:
+    below = [task_id for task_id, _ in await _subtree_ids(session, task)]
+    if not below:
+        return
+    rows = (
+        await session.exec(
+            select(Task.id, Task.list_id, Task.title).where(
+                col(Task.user_id) == task.user_id, col(Task.id).in_(below)
+            )
+        )
+    ).all()
+    await session.exec(
+        update(Task)
+        .where(col(Task.user_id) == task.user_id, col(Task.id).in_(below), live())
+        .values(deleted_at=now, updated_at=now, version=col(Task.version) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    for child_id, list_id, title in rows:
+        await _record_other(
+            session, task.user_id, child_id, list_id, "deleted", None, {"title": [title, None]}
+        )
 
 
 TRASH_SORT = "deleted"
@@ -683,13 +1079,20 @@ async def restore_task(session: AsyncSession, scope: Scope, task_id: int, *, now
     list is always there: deleting a list moves its trashed tasks to the Inbox with the
     others, or deletes them with it."""
     user_id = await _trashed_owner(session, scope, task_id, now)
+    trashed_at = (
+        await session.exec(
+            select(Task.deleted_at).where(
+                col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now)
+            )
+        )
+    ).first()
     result = await session.exec(
         update(Task)
         .where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
         .values(deleted_at=None, updated_at=now, version=col(Task.version) + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:
+    if result.rowcount == 0 or trashed_at is None:
         await session.rollback()
         raise _not_in_trash(task_id)
     restored = (
@@ -698,6 +1101,38 @@ async def restore_task(session: AsyncSession, scope: Scope, task_id: int, *, now
             params={"user_id": user_id, "task_id": task_id},
         )
     ).one()
+    # A subtask whose parent is not back (still in the trash, or gone) comes back on top.
+    if restored.parent_id is not None:
+        parent_live = (
+            await session.exec(
+                select(Task.id).where(
+                    col(Task.user_id) == user_id, col(Task.id) == restored.parent_id, live()
+                )
+            )
+        ).first()
+        if parent_live is None:
+            restored.parent_id = None
+            session.add(restored)
+            await session.flush()
+    # The subtasks that went to the trash with it come back with it.
+    below = await _subtree_ids(session, restored, trashed_at=trashed_at)
+    if below:
+        ids = [child_id for child_id, _ in below]
+        await session.exec(
+            update(Task)
+            .where(col(Task.user_id) == user_id, col(Task.id).in_(ids))
+            .values(deleted_at=None, updated_at=now, version=col(Task.version) + 1)
+            .execution_options(synchronize_session=False)
+        )
+        rows = (
+            await session.exec(
+                select(Task.id, Task.list_id, Task.version).where(
+                    col(Task.user_id) == user_id, col(Task.id).in_(ids)
+                )
+            )
+        ).all()
+        for child_id, list_id, version in rows:
+            await _record_other(session, user_id, child_id, list_id, "restored", version, None)
     await _record(session, restored, "restored")
     await session.commit()
     return restored
@@ -719,10 +1154,25 @@ async def list_trash(
 async def delete_forever(
     session: AsyncSession, scope: Scope, task_id: int, *, now: datetime
 ) -> None:
-    """Delete one task of the trash for good (its tag links go with it)."""
+    """Delete one task of the trash for good (its tag links go with it), and the subtasks
+    that went to the trash with it."""
     user_id = await _trashed_owner(session, scope, task_id, now)
+    found = (
+        await session.exec(
+            select(Task).where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
+        )
+    ).first()
+    below = (
+        []
+        if found is None or found.deleted_at is None
+        else [i for i, _ in await _subtree_ids(session, found, trashed_at=found.deleted_at)]
+    )
     result = await session.exec(
-        delete(Task).where(col(Task.user_id) == user_id, col(Task.id) == task_id, in_trash(now))
+        delete(Task).where(
+            col(Task.user_id) == user_id,
+            col(Task.id).in_([task_id, *below]),
+            in_trash(now),
+        )
     )
     if result.rowcount == 0:
         await session.rollback()
@@ -768,10 +1218,25 @@ async def move_task(
     _check_version(task, if_match)
     target = await _same_owner_list(session, scope, task, list_id) if list_id else task.list_id
     async with _one_writer(session, task.id):
-        return await _move(session, task, target=target, after_id=after_id)
+        detached_from = None
+        if target != task.list_id:
+            changes: dict[str, Any] = {"list_id": target}
+            await _regraft(session, scope, task, changes)
+            if task.parent_id is not None:
+                detached_from, task.parent_id = task.parent_id, None
+        return await _move(
+            session, task, target=target, after_id=after_id, detached_from=detached_from
+        )
 
 
-async def _move(session: AsyncSession, task: Task, *, target: int, after_id: int | None) -> Task:
+async def _move(
+    session: AsyncSession,
+    task: Task,
+    *,
+    target: int,
+    after_id: int | None,
+    detached_from: int | None = None,
+) -> Task:
     if after_id == task.id:
         raise _invalid("after_id", "a task cannot be placed after itself")
     # Trashed tasks are no neighbours: a task is placed between the ones its owner sees.
@@ -800,18 +1265,24 @@ async def _move(session: AsyncSession, task: Task, *, target: int, after_id: int
     if before is not None and after is not None and before >= after:
         # Two rows share a key (concurrent appends): spread the list out once.
         await _respace(session, task.user_id, target, moving=task.id)
-        return await _move(session, task, target=target, after_id=after_id)
+        return await _move(
+            session, task, target=target, after_id=after_id, detached_from=detached_from
+        )
     try:
         position = key_between(before, after)
     except KeyTooLong:
         # Many moves between the same two neighbours used up the room: spread the list
         # out in this transaction and place the task again.
         await _respace(session, task.user_id, target, moving=task.id)
-        return await _move(session, task, target=target, after_id=after_id)
+        return await _move(
+            session, task, target=target, after_id=after_id, detached_from=detached_from
+        )
     diff: events.Changes = {"position": [task.position, position]}
     if target != task.list_id:
         diff["list_id"] = [task.list_id, target]
         await _assign(session, task, {"list_id": target}, diff)
+        if detached_from is not None:
+            diff["parent_id"] = [detached_from, None]
     task.list_id = target
     task.position = position
     return await _save(session, task, "moved", diff)
@@ -910,6 +1381,7 @@ async def quick_add(
     list_id: int | None = None,
     tags: Sequence[str] = (),
     due_date: date | None = None,
+    parent_id: int | None = None,
     before_commit: BeforeCommit[Task] | None = None,
 ) -> Task:
     """Create a task from one line of natural language (see quickadd.py).
@@ -934,6 +1406,7 @@ async def quick_add(
         due_date=parsed.due_date if parsed.due_date or parsed.due_at else due_date,
         due_at=parsed.due_at,
         rrule=parsed.rrule,
+        parent_id=parent_id,
     )
     return await create_task(session, scope, data, clock_=clock_, before_commit=before_commit)
 

@@ -114,6 +114,12 @@ class ListView:
         return self.one_list and self.sort == "manual" and not self.q
 
     @property
+    def nests(self) -> bool:
+        """Subtasks shown under their parents: everywhere but a search, a tag and the views
+        of dates or completions, which show the tasks they find as a flat list."""
+        return not self.q and self.tag_id is None and not self.fixed_order
+
+    @property
     def reorderable(self) -> bool:
         """Rows can be dragged in a list in its own order shown from its first page, where
         the rows above each one are all there (Load more appends to that page)."""
@@ -182,6 +188,7 @@ class ListView:
             tags=(tag,) if tag else (),
             q=self.q if terms else None,
             search_terms=terms,
+            parent="none" if self.nests else None,
             **bounds,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +18,7 @@ from todo.lists.models import TaskList
 from todo.tags import service as tags
 from todo.tags.models import Tag
 from todo.tasks import service as tasks
+from todo.tasks.models import Task
 from todo.tasks.query import TaskQuery
 from todo.web.deps import Me, is_htmx
 from todo.web.display import today
@@ -61,7 +63,8 @@ async def counts_context(
     return {
         "user": me.user,
         "view": view,
-        "counts": await count_view(session, me.scope, query),
+        # Subtasks count too, though a nested list asks for its top-level tasks.
+        "counts": await count_view(session, me.scope, replace(query, parent=None)),
         "totals": await count_tasks(session, me.scope),
         "filters": FILTERS,
         "lists": with_counts,
@@ -86,11 +89,13 @@ async def changed_counts(session: SessionDep, me: Me, view: ListView) -> dict[st
 async def list_context(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
     view, query, heading = await view_query(session, me, view)
     numbers = await counts_context(session, me, view, query)
+    page = await tasks.list_tasks(session, me.scope, query)
     return {
         **numbers,
         **await share_context(session, me, await shown_list(session, me, view)),
         "heading": heading,
-        "page": await tasks.list_tasks(session, me.scope, query),
+        "page": page,
+        **await tree_context(session, view, page.items, status=query.status),
         "sorts": SORTS,
         "scopes": SCOPES,
         "shown_tag": next(((t, n) for t, n in numbers["tags"] if t.id == view.tag_id), None),
@@ -101,6 +106,18 @@ async def list_context(session: SessionDep, me: Me, view: ListView) -> dict[str,
         # Where the previous page ended: Upcoming's appended rows continue its last day.
         "day_before": query.after[0] if view.scope == "upcoming" and query.after else None,
     }
+
+
+async def tree_context(
+    session: SessionDep, view: ListView, shown: Sequence[Task], *, status: str
+) -> dict[str, Any]:
+    """The rows as a tree where the view nests (each with its depth), and every shown
+    task's subtask progress ("2/5")."""
+    if view.nests:
+        rows = await tasks.with_subtasks(session, shown, status=status)
+    else:
+        rows = [tasks.TreeRow(task, 0, None, None) for task in shown]
+    return {"rows": rows, "progress": await tasks.progress_of(session, [r.task for r in rows])}
 
 
 def list_view(request: Request, form: dict[str, str]) -> ListView:

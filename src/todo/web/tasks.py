@@ -13,7 +13,7 @@ from todo.activity import service as activity
 from todo.comments import service as comments
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
-from todo.core.errors import BadRequest, Unprocessable
+from todo.core.errors import BadRequest, Conflict, Unprocessable
 from todo.core.ids import parse_row_id
 from todo.core.schemas import NO_CONTROLS
 from todo.lists import access
@@ -23,7 +23,7 @@ from todo.lists.models import TaskList
 from todo.sharing import service as sharing
 from todo.tasks import service as tasks
 from todo.tasks.models import Task
-from todo.tasks.schemas import TaskUpdate
+from todo.tasks.schemas import ChildrenMode, TaskUpdate
 from todo.web import taskform
 from todo.web.common import LABELS, clock_of, flash_and_redirect, redirect, web_router
 from todo.web.deps import Flash, Me, OwnedTask, is_htmx, wants_fragment
@@ -198,11 +198,25 @@ def _replacing_row(task_id: int | None) -> dict[str, str]:
 
 
 async def _row_changed(request: Request, session: SessionDep, me: Me, task: Task) -> Response:
-    context = await changed_counts(session, me, list_view(request, {}))
+    view = list_view(request, {})
+    context = await changed_counts(session, me, view)
+    # Its parent's row too, out of band: its progress ("2/5") changed with it.
+    parent = None
+    if task.parent_id is not None and view.nests:
+        found = await tasks.get_task(session, me.scope, task.parent_id)
+        parent = await tasks.place_of(session, found)
+    row = await tasks.place_of(session, task) if view.nests else None
+    shown = [task] if parent is None else [task, parent.task]
     return render(
         request,
         "tasks/_row_changed.html",
-        {**context, "task": task},
+        {
+            **context,
+            "task": task,
+            "row": row,
+            "parent_row": parent,
+            "progress": await tasks.progress_of(session, shown),
+        },
         headers=_replacing_row(task.id),
     )
 
@@ -211,12 +225,25 @@ async def _row_changed(request: Request, session: SessionDep, me: Me, task: Task
 async def complete_task(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
     form = await read_form(request)
     wanted = {"true": True, "false": False}.get(form.get("completed", ""))
-    task = await tasks.set_completed(session, task, wanted, clock_=clock_of(me))
+    children = _CHILDREN.get(form.get("children", ""))
+    try:
+        task = await tasks.set_completed(
+            session, task, wanted, clock_=clock_of(me), children=children
+        )
+    except Conflict as error:
+        if error.code != "open_children":
+            raise
+        return await _ask_children(request, session, me, task, form)
+    if is_htmx(request) and task.parent_id is not None and task.completed and not task.rrule:
+        # Its parent's progress changed too: the list draws both rows again.
+        context = await list_context(session, me, list_view(request, form))
+        headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
+        return render(request, "tasks/_region_update.html", context, headers=headers)
     if inspect(me.user).expired_attributes:
         # A parallel request set the same state first and the service rolled its own write
         # back, expiring everything this request had loaded: the page needs the user again.
         await session.refresh(me.user)
-    if is_htmx(request) and task.rrule and task.completed:
+    if is_htmx(request) and (task.rrule or children == "complete") and task.completed:
         # Completing one of a series made the next: the whole list shows it.
         context = await list_context(session, me, list_view(request, form))
         headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
@@ -231,6 +258,27 @@ async def complete_task(request: Request, session: SessionDep, me: Me, task: Own
             )
         return await _row_changed(request, session, me, task)
     return redirect(safe_next(form.get("next")))
+
+
+_CHILDREN: dict[str, ChildrenMode] = {"complete": "complete", "keep": "keep"}
+
+
+async def _ask_children(
+    request: Request, session: SessionDep, me: Me, task: Task, form: dict[str, str]
+) -> Response:
+    """Ask what happens to the open subtasks: in a dialog over the list (htmx), or on a
+    page of its own without scripts. Nothing changed yet: the answer posts it again."""
+    open_, _ = await tasks.children_of(session, task)
+    context = {
+        "user": me.user,
+        "task": task,
+        "open_children": open_,
+        "next": safe_next(form.get("next")),
+    }
+    if is_htmx(request):
+        headers = {"HX-Retarget": "#ask-slot", "HX-Reswap": "innerHTML"}
+        return render(request, "tasks/_ask.html", context, headers=headers)
+    return render(request, "tasks/confirm_complete.html", context, status_code=409)
 
 
 async def _detail_context(
@@ -256,6 +304,7 @@ async def _detail_context(
         "task": task,
         "values": values,
         "history": history.items,
+        "subtasks": await tasks.with_subtasks(session, await tasks.subtasks_of(session, task)),
         "lists": await tasks.lists_with_counts(session, me.scope),
         "repeats": taskform.REPEATS,
         "recurrence_modes": taskform.RECURRENCE_MODES,
@@ -375,3 +424,65 @@ async def delete_task(request: Request, session: SessionDep, me: Me, task: Owned
             headers=_replacing_row(task_id),
         )
     return await flash_and_redirect(session, me, message, safe_next(form.get("next")), undo=task_id)
+
+
+@router.post("/tasks/{task_id:int}/parent")
+async def set_parent(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    """Indent (the task above becomes its parent) or outdent (its parent's parent does, or
+    none): Tab and Shift+Tab on a focused row, or the row's buttons."""
+    form = await read_form(request)
+    raw = form.get("parent", "")
+    parent_id = parse_row_id(raw) if raw else None
+    if raw and parent_id is None:
+        raise BadRequest("Say which task this one goes under.", code="bad_parent")
+    await tasks.update_task(
+        session, task, TaskUpdate(parent_id=parent_id), clock_=clock_of(me), scope=me.scope
+    )
+    if is_htmx(request):
+        # The tree changed shape around the row: the list is drawn again, focus kept on it.
+        context = await list_context(session, me, list_view(request, form))
+        headers = {"HX-Retarget": "#tasks", "HX-Reswap": "outerHTML"}
+        return render(request, "tasks/_region_update.html", context, headers=headers)
+    return redirect(safe_next(form.get("next")))
+
+
+@router.post("/tasks/{task_id:int}/subtasks")
+async def add_subtask(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    """The task page's "Add subtask": a quick-add line, in the task's list, under it."""
+    form = await read_form(request)
+    text = form.get("title", "")
+    try:
+        QuickAddLine.model_validate({"title": text})
+        created = await tasks.quick_add(
+            session,
+            me.scope,
+            text,
+            clock_=clock_of(me),
+            list_id=task.list_id,
+            parent_id=task.id,
+        )
+    except ValidationError as error:
+        errors = field_errors(error, LABELS)
+    except Unprocessable as error:
+        errors = {"title": _reason(error)}
+    else:
+        back = f"/tasks/{task.id}"
+        answer = await flash_and_redirect(
+            session, me, f"Added the subtask “{created.title}”.", back
+        )
+        # htmx follows a redirect inside the page: it is told to load the task page instead.
+        return Response(headers={"HX-Redirect": back}) if is_htmx(request) else answer
+    values = taskform.values_of(task, clock_of(me).tz)
+    return render(
+        request,
+        "tasks/detail.html",
+        {
+            **await _detail_context(session, me, task, values),
+            "flash": None,
+            "errors": {},
+            "subtask_errors": errors,
+            "subtask_title": text,
+            "next": "/",
+        },
+        status_code=422,
+    )

@@ -457,6 +457,46 @@
     if (dragRow(event.target)) event.preventDefault()
   })
 
+  // Subtasks: folds, Tab / Shift+Tab, the _ask.html dialog
+  function folds () {
+    try { return new Set(JSON.parse(localStorage.getItem('todo.folded'))) } catch (e) { return new Set() }
+  }
+  function applyFolds () {
+    const shut = folds()
+    const under = new Set()
+    document.querySelectorAll('#task-list > .task').forEach(function (row) {
+      const id = row.id.slice(5)
+      const twisty = row.querySelector('.twisty')
+      row.hidden = under.has(row.dataset.parent)
+      if (row.hidden || shut.has(id)) under.add(id)
+      if (!twisty) return
+      twisty.hidden = false
+      twisty.setAttribute('aria-expanded', !shut.has(id))
+    })
+    const ask = document.querySelector('#ask-slot dialog:not(.asked)')
+    if (!ask) return
+    ask.classList.add('asked')
+    ask.showModal()
+  }
+  document.addEventListener('htmx:afterSettle', applyFolds)
+  applyFolds()
+  document.addEventListener('click', function (event) {
+    const twisty = event.target.closest('.twisty')
+    if (!twisty) return
+    const shut = folds()
+    const id = twisty.parentNode.id.slice(5)
+    if (!shut.delete(id)) shut.add(id)
+    localStorage.setItem('todo.folded', JSON.stringify(Array.from(shut).slice(-500)))
+    applyFolds()
+  })
+  document.addEventListener('htmx:afterRequest', function (event) {
+    const ask = event.detail.elt.closest('#ask-slot dialog')
+    if (ask) ask.remove()
+  })
+  document.addEventListener('keydown', function (event) {
+    if (event.key === 'Tab' && event.target.classList.contains('title') && press(event.shiftKey ? '.outdent' : '.indent')) event.preventDefault()
+  })
+
   // Sign-up tells the server where "today" is for this person.
   const zoneField = byId('browser-timezone')
   if (zoneField && window.Intl) {
