@@ -29,6 +29,9 @@ ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1
 REQUIRE_POSTGRES = os.environ.get("TODO_REQUIRE_POSTGRES", "") not in ("", "0")
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789"
 TABLES = (
+    "caldav_objects",
+    "caldav_collections",
+    "app_passwords",
     "access_tokens",
     "reminder_deliveries",
     "push_subscriptions",

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from todo.accounts.routes import router as accounts_router
 from todo.activity.routes import router as activity_router
 from todo.backup.routes import router as backup_router
+from todo.caldav import routes as caldav
 from todo.core import handlers
 from todo.core.config import Settings, load_settings
 from todo.core.db import Database
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(activity_router)
     app.include_router(sharing_router)
     web.install(app)
+    caldav.install(app)
     mcp_running = mcp_server.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.
