@@ -307,7 +307,14 @@ def render(task: Task, *, stored: str | None, uid: str, tz: ZoneInfo) -> bytes:
         _replace(todo, "SUMMARY", now.title)
     if was.description != now.description:
         _replace(todo, "DESCRIPTION", now.description or None)
-    if stored is None or was.completed != now.completed:
+    # STATUS always, COMPLETED with every done task: clients ask for open tasks by either
+    # (a prop-filter on a property matches no object without it).
+    if (
+        stored is None
+        or was.completed != now.completed
+        or "STATUS" not in todo
+        or (now.completed and "COMPLETED" not in todo)
+    ):
         _write_state(todo, task)
     if was.priority != now.priority:
         _replace(todo, "PRIORITY", _TO_ICAL[now.priority] or None)

@@ -83,9 +83,13 @@ async def _authenticate(request: Request, db: Database, session: AsyncSession) -
         await check_auth_attempt(request, "login", email)
         raise _unauthorized()
     if use.touch_due:
-        password_id = use.password_id
-        async with db.session(write=True) as writer:
-            await accounts.touch_app_password(writer, password_id)
+        # As core.deps.write_aside: a writing request's own session holds SQLite's write
+        # turn, which a second writer would wait for.
+        if request.method in _WRITES:
+            await accounts.touch_app_password(session, use.password_id)
+        else:
+            async with db.session(write=True) as writer:
+                await accounts.touch_app_password(writer, use.password_id)
     return use.user
 
 
