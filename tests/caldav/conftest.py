@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.activity.conftest import live_url
-from tests.conftest import Account, SignUp
+from tests.conftest import Account
 
 __all__ = ["live_url"]
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-import caldav
 import httpx
 import pytest
 
+import caldav
 from tests.caldav.conftest import DavAccount
 
 pytestmark = pytest.mark.timeout(120)
@@ -92,7 +92,8 @@ async def test_discover_create_update_complete_delete_and_sync(
     result = await off_loop(work)
     assert result["calendars"] == ["Inbox"]
     assert result["changed"] == [result["url"]]
-    assert result["open"] == 0 and result["all"] == 1
+    assert result["open"] == 0
+    assert result["all"] == 1
     assert result["url"] in result["gone"]
     tasks = (await client.get("/api/me/tasks", headers=dav_alice.account.headers)).json()
     assert tasks == []
@@ -127,6 +128,12 @@ async def test_round_trip_keeps_what_we_do_not_map(
     assert served.status_code == 200
     assert "SUMMARY:Kept and renamed" in body
     assert "PRIORITY:9" in body
-    for kept in ("X-CLIENT-SECRET:keep me", "GEO:48.85;2.35", "URL:https://example.com/milk",
-                 "X-EXTRA-ALARM:yes", "DESCRIPTION:first", "CATEGORIES:home,errands"):
+    for kept in (
+        "X-CLIENT-SECRET:keep me",
+        "GEO:48.85;2.35",
+        "URL:https://example.com/milk",
+        "X-EXTRA-ALARM:yes",
+        "DESCRIPTION:first",
+        "CATEGORIES:home,errands",
+    ):
         assert kept in body, kept

@@ -44,7 +44,8 @@ async def test_discovery(client: httpx.AsyncClient, dav_alice: DavAccount) -> No
     assert "calendar-access" in options.headers["DAV"]
     assert {"1", "3"} <= {part.strip() for part in options.headers["DAV"].split(",")}
     moved = await client.get("/.well-known/caldav")
-    assert moved.status_code in (301, 308) and moved.headers["location"] == "/dav/"
+    assert moved.status_code in (301, 308)
+    assert moved.headers["location"] == "/dav/"
     root = await client.request(
         "PROPFIND", "/dav/", content=PROPFIND_ALL, headers={"Depth": "0"}, auth=dav_alice.auth
     )
@@ -71,7 +72,8 @@ async def test_authentication(
     assert wrong.status_code == 401
     assert wrong.headers["www-authenticate"].startswith("Basic")
     listed = (await client.get("/api/auth/app-passwords", headers=alice.headers)).json()
-    assert listed[0]["name"] == "Phone" and "password" not in listed[0]
+    assert listed[0]["name"] == "Phone"
+    assert "password" not in listed[0]
     assert (await client.request("PROPFIND", path, auth=dav_alice.auth)).status_code == 207
     listed = (await client.get("/api/auth/app-passwords", headers=alice.headers)).json()
     assert listed[0]["last_used_at"] is not None
@@ -90,7 +92,8 @@ async def test_wrong_passwords_are_rate_limited(settings: Settings, sign_up: Sig
             answer = await http.request("PROPFIND", "/dav/", auth=(victim.email, "todo-app-x"))
             statuses.append(answer.status_code)
         assert statuses[:3] == [401, 401, 401]
-        assert statuses[-1] == 429 and int(statuses and answer.headers["retry-after"]) >= 1
+        assert statuses[-1] == 429
+        assert int(statuses and answer.headers["retry-after"]) >= 1
         # A right password is never counted, so guessing cannot lock the owner's devices out.
         assert (await http.request("PROPFIND", "/dav/", auth=right)).status_code == 207
 
@@ -103,7 +106,8 @@ async def test_app_passwords_need_a_log_in(client: httpx.AsyncClient, alice: Acc
     )
     pat = {"Authorization": f"Bearer {token.json()['token']}"}
     refused = await client.post("/api/auth/app-passwords", json={"name": "x"}, headers=pat)
-    assert refused.status_code == 403 and refused.json()["code"] == "login_required"
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "login_required"
     blank = await client.post("/api/auth/app-passwords", json={"name": " "}, headers=alice.headers)
     assert blank.status_code == 422
     unknown = await client.delete("/api/auth/app-passwords/999", headers=alice.headers)
@@ -124,7 +128,8 @@ async def test_preconditions(client: httpx.AsyncClient, dav_alice: DavAccount) -
     changed = await client.put(
         path, content=todo("one", "Second"), headers={"If-Match": etag}, auth=dav_alice.auth
     )
-    assert changed.status_code == 204 and changed.headers["etag"] != etag
+    assert changed.status_code == 204
+    assert changed.headers["etag"] != etag
     stale = await client.put(
         path, content=todo("one", "Third"), headers={"If-Match": etag}, auth=dav_alice.auth
     )
@@ -132,11 +137,10 @@ async def test_preconditions(client: httpx.AsyncClient, dav_alice: DavAccount) -
     stale_delete = await client.delete(path, headers={"If-Match": etag}, auth=dav_alice.auth)
     assert stale_delete.status_code == 412
     served = await client.get(path, auth=dav_alice.auth)
-    assert "SUMMARY:Second" in served.text and served.headers["etag"] == changed.headers["etag"]
+    assert "SUMMARY:Second" in served.text
+    assert served.headers["etag"] == changed.headers["etag"]
     # Only an unmapped property changes: still a new version, which every client sees.
-    touched = await client.put(
-        path, content=todo("one", "Second", "X-MINE:1"), auth=dav_alice.auth
-    )
+    touched = await client.put(path, content=todo("one", "Second", "X-MINE:1"), auth=dav_alice.auth)
     assert touched.headers["etag"] != changed.headers["etag"]
     assert "X-MINE:1" in (await client.get(path, auth=dav_alice.auth)).text
 
@@ -186,8 +190,10 @@ async def test_a_viewer_reads_only(
     found = await client.request(
         "PROPFIND", path, content=PROPFIND_ALL, headers={"Depth": "1"}, auth=dav_bob.auth
     )
-    assert found.status_code == 207 and "Shared task" not in found.text
-    assert "s.ics" in found.text and "write-content" not in found.text
+    assert found.status_code == 207
+    assert "Shared task" not in found.text
+    assert "s.ics" in found.text
+    assert "write-content" not in found.text
     assert "Shared task" in (await client.get(path + "s.ics", auth=dav_bob.auth)).text
     refused = await client.put(path + "s.ics", content=todo("s", "Mine"), auth=dav_bob.auth)
     assert refused.status_code == 403
@@ -219,9 +225,12 @@ HOSTILE = [
     ("PROPFIND", b"<not-closed"),
     ("PROPFIND", b"\xff\xfe\x00garbage"),
     ("REPORT", b'<d:unknown-report xmlns:d="DAV:"/>'),
-    ("REPORT", b'<c:calendar-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:filter>'
-     b'<c:comp-filter name="VCALENDAR"><c:comp-filter name="VTODO"><c:time-range start="soon"/>'
-     b"</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"),
+    (
+        "REPORT",
+        b'<c:calendar-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:filter>'
+        b'<c:comp-filter name="VCALENDAR"><c:comp-filter name="VTODO"><c:time-range start="soon"/>'
+        b"</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>",
+    ),
     ("PUT", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"),
     ("PUT", b"not ical at all"),
     ("PUT", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:e\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
@@ -246,7 +255,8 @@ async def test_hostile_input_is_refused_quickly(
     assert answer.status_code < 500, answer.text
     if body in (BILLION_LAUGHS, EXTERNAL):
         assert answer.status_code == 400
-        assert "lollol" not in answer.text and "root:" not in answer.text
+        assert "lollol" not in answer.text
+        assert "root:" not in answer.text
 
 
 async def test_hostile_paths(client: httpx.AsyncClient, dav_alice: DavAccount) -> None:
@@ -296,11 +306,16 @@ async def test_calendar_query_filters(client: httpx.AsyncClient, dav_alice: DavA
         '<c:prop-filter name="STATUS"><c:text-match negate-condition="yes">COMPLETED'
         "</c:text-match></c:prop-filter>"
     )
-    assert "Done" not in open_only and "Open soon" in open_only
-    not_completed = await query('<c:prop-filter name="COMPLETED"><c:is-not-defined/></c:prop-filter>')
-    assert "Done" not in not_completed and "Open later" in not_completed
+    assert "Done" not in open_only
+    assert "Open soon" in open_only
+    not_completed = await query(
+        '<c:prop-filter name="COMPLETED"><c:is-not-defined/></c:prop-filter>'
+    )
+    assert "Done" not in not_completed
+    assert "Open later" in not_completed
     december = await query('<c:time-range start="20261201T000000Z" end="20261231T000000Z"/>')
-    assert "Open soon" in december and "Open later" not in december
+    assert "Open soon" in december
+    assert "Open later" not in december
 
 
 async def test_multiget_and_calendar_management(
@@ -325,7 +340,8 @@ async def test_multiget_and_calendar_management(
         b"<a:calendar-color>#FF0000FF</a:calendar-color></d:prop></d:set></d:propertyupdate>",
         auth=dav_alice.auth,
     )
-    assert renamed.status_code == 207 and "200 OK" in renamed.text
+    assert renamed.status_code == 207
+    assert "200 OK" in renamed.text
     lists = (await client.get("/api/me/lists", headers=dav_alice.account.headers)).json()
     office = next(each for each in lists if each["name"] == "Office")
     assert office["color"].lower() == "#ff0000"
@@ -340,7 +356,8 @@ async def test_multiget_and_calendar_management(
         auth=dav_alice.auth,
     )
     assert multiget.status_code == 207
-    assert "SUMMARY:Report" in multiget.text and "404 Not Found" in multiget.text
+    assert "SUMMARY:Report" in multiget.text
+    assert "404 Not Found" in multiget.text
     tasks = (
         await client.get(f"/api/me/tasks?list_id={office['id']}", headers=dav_alice.account.headers)
     ).json()
@@ -360,7 +377,9 @@ async def test_recurring_completed_on_the_occurrence(
     tasks = (
         await client.get("/api/me/tasks?completed=all", headers=dav_alice.account.headers)
     ).json()
-    bins = sorted((each["due_date"], each["completed"]) for each in tasks if each["title"] == "Bins")
+    bins = sorted(
+        (each["due_date"], each["completed"]) for each in tasks if each["title"] == "Bins"
+    )
     assert bins == [("2026-12-07", True), ("2026-12-14", False)]
 
 
@@ -385,4 +404,5 @@ async def test_recurring_moved_forward_open(
     )
     assert plants == [("2026-12-07", True), ("2026-12-14", False)]
     served = await client.get(path + "m.ics", auth=dav_alice.auth)
-    assert "DUE;VALUE=DATE:20261214" in served.text and "STATUS:NEEDS-ACTION" in served.text
+    assert "DUE;VALUE=DATE:20261214" in served.text
+    assert "STATUS:NEEDS-ACTION" in served.text

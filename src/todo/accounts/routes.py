@@ -285,8 +285,7 @@ async def create_app_password(
 )
 async def list_app_passwords(session: SessionDep, user: CurrentUser) -> list[AppPasswordRead]:
     return [
-        _app_password_read(record)
-        for record in await accounts.list_app_passwords(session, user.id)
+        _app_password_read(record) for record in await accounts.list_app_passwords(session, user.id)
     ]
 
 

@@ -673,10 +673,10 @@ async def users_by_id(session: AsyncSession, user_ids: Sequence[str]) -> dict[st
 
 # App passwords: typed into a phone's settings now and then, so lower-case letters and digits
 # in groups (160 random bits), and no prefix a client might choke on.
-_APP_PASSWORD_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_APP_PASSWORD_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"  # noqa: S105 (not a secret)
 _APP_PASSWORD_GROUPS = 8
 _APP_PASSWORD_GROUP = 4
-APP_PASSWORD_PREFIX = "todo-app-"
+APP_PASSWORD_PREFIX = "todo-app-"  # noqa: S105 (how one starts, not a secret)
 _APP_PASSWORD = re.compile(
     re.escape(APP_PASSWORD_PREFIX)
     + "-".join([f"[a-z0-9]{{{_APP_PASSWORD_GROUP}}}"] * _APP_PASSWORD_GROUPS)

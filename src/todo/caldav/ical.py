@@ -31,6 +31,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # RFC 5545: 1 is the highest, 9 the lowest, 0 undefined. Clients use 1/5/9 (Apple,
 # Thunderbird, Tasks.org); 1-4 count as high among them.
+_UTC = ZoneInfo("UTC")
 _TO_ICAL = {"none": 0, "low": 9, "medium": 5, "high": 3, "urgent": 1}
 
 
@@ -103,7 +104,7 @@ def parse(body: bytes) -> tuple[Calendar, Todo]:
     todos = [each for each in calendar.subcomponents if each.name == "VTODO"]
     others = [each for each in calendar.subcomponents if each.name not in ("VTODO", "VTIMEZONE")]
     if others:
-        raise BadObject("This calendar holds tasks only (VTODO), not " + others[0].name + ".")
+        raise BadObject(f"This calendar holds tasks only (VTODO), not {others[0].name}.")
     if not todos:
         raise BadObject("The calendar object holds no VTODO.")
     uids = {str(each.get("UID", "")) for each in todos}
@@ -233,10 +234,10 @@ def _same_tags(left: list[str], right: list[str]) -> bool:
     return sorted(tag.lower() for tag in left) == sorted(tag.lower() for tag in right)
 
 
-def _replace(todo: Component, name: str, value: Any, **params: str) -> None:
+def _replace(todo: Component, name: str, value: Any) -> None:
     todo.pop(name, None)
     if value is not None:
-        todo.add(name, value, parameters=params or None)
+        todo.add(name, value)
 
 
 def _write_due(todo: Component, now: Fields) -> None:
@@ -251,7 +252,7 @@ def _write_due(todo: Component, now: Fields) -> None:
     if isinstance(start, datetime) != isinstance(due, datetime):
         todo.pop("DTSTART", None)
         return
-    if _moment(start, UTC) > _moment(due, UTC):
+    if _moment(start, _UTC) > _moment(due, _UTC):
         todo.pop("DTSTART", None)
 
 

@@ -14,7 +14,6 @@ import binascii
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -27,13 +26,13 @@ from starlette.routing import Route
 
 from todo.accounts import service as accounts
 from todo.accounts.models import User
-from todo.caldav import ical, service
+from todo.caldav import ical, service, xml
 from todo.caldav.service import Calendar, Item
 from todo.caldav.xml import APPLE, CALDAV, CS, DAV, q
-from todo.caldav import xml
 from todo.core.db import Database
 from todo.core.errors import BadRequest, Forbidden, PreconditionFailed, Unauthorized
 from todo.core.ratelimit import check_auth_attempt
+from todo.core.schemas import text_problem
 from todo.lists import access
 from todo.lists.access import Role, Scope
 from todo.tasks import service as tasks
@@ -290,7 +289,11 @@ def _wanted(root: ET.Element | None) -> list[str] | None:
 
 
 def _split(path: str) -> list[str]:
-    return [unquote(part) for part in path.strip("/").split("/") if part]
+    parts = [unquote(part) for part in path.strip("/").split("/") if part]
+    # No resource of ours has such a name; the database would refuse a NUL outright.
+    if any(len(part) > _NAME_MAX or text_problem(part) for part in parts):
+        raise service.not_found()
+    return parts
 
 
 async def _collection(dav: Dav, parts: list[str]) -> Calendar:
@@ -356,7 +359,7 @@ async def _get(dav: Dav, parts: list[str]) -> Response:
         return Response(
             "This is a CalDAV collection: use a CalDAV client.\n", media_type="text/plain"
         )
-    where, found = await _item_at(dav, parts)
+    _where, found = await _item_at(dav, parts)
     if found is None:
         raise service.not_found()
     body = found.render(dav.tz)
@@ -453,11 +456,11 @@ async def _mkcalendar(dav: Dav, parts: list[str]) -> Response:
                     name = (child.text or "").strip() or None
                 elif child.tag == q(APPLE, "calendar-color") and child.text:
                     color = _color(child.text)
-                elif child.tag == q(DAV, "resourcetype"):
-                    if child.find(q(CALDAV, "calendar")) is None:
-                        raise Forbidden(
-                            "Only calendar collections are made here.", code="not_calendar"
-                        )
+                elif (
+                    child.tag == q(DAV, "resourcetype")
+                    and child.find(q(CALDAV, "calendar")) is None
+                ):
+                    raise Forbidden("Only calendar collections are made here.", code="not_calendar")
     await service.make_calendar(dav.session, dav.user.id, parts[2], name=name, color=color)
     return Response(status_code=201)
 

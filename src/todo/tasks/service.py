@@ -968,9 +968,7 @@ async def tasks_of_list(
     return result.all()
 
 
-async def tasks_by_id(
-    session: AsyncSession, owner: str, ids: Sequence[int]
-) -> dict[int, Task]:
+async def tasks_by_id(session: AsyncSession, owner: str, ids: Sequence[int]) -> dict[int, Task]:
     """An owner's tasks by id, those in the trash included (a sync reports them gone)."""
     if not ids:
         return {}
