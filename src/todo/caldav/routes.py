@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from icalendar import Component
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,7 +31,7 @@ from todo.caldav import ical, service, xml
 from todo.caldav.service import Calendar, Item
 from todo.caldav.xml import APPLE, CALDAV, CS, DAV, q
 from todo.core.db import Database
-from todo.core.errors import BadRequest, Forbidden, PreconditionFailed, Unauthorized
+from todo.core.errors import BadRequest, Conflict, Forbidden, PreconditionFailed, Unauthorized
 from todo.core.ratelimit import check_auth_attempt
 from todo.core.schemas import text_problem
 from todo.lists import access
@@ -47,6 +48,8 @@ _XML = "application/xml; charset=utf-8"
 _ICS = "text/calendar; charset=utf-8"
 _REALM = 'Basic realm="Todo CalDAV", charset="UTF-8"'
 _NAME_MAX = 255
+# Deadlock detected, serialization failure.
+_RETRYABLE = frozenset({"40P01", "40001"})
 
 
 def _unauthorized() -> Unauthorized:
@@ -742,7 +745,18 @@ async def endpoint(request: Request) -> Response:
         user = await _authenticate(request, db, session)
         scope = await access.scope_of(session, user.id)
         dav = Dav(request, session, user, scope)
-        response: Response = await _HANDLERS[request.method](dav, parts)
+        try:
+            response: Response = await _HANDLERS[request.method](dav, parts)
+        except DBAPIError as error:
+            # Parallel writers of one object can meet on its two rows (the client's object,
+            # the task) in either order; PostgreSQL ends one of them, which may retry.
+            if getattr(error.orig, "sqlstate", None) not in _RETRYABLE:
+                raise
+            await session.rollback()
+            raise Conflict(
+                "The object was written by another request at the same time; retry.",
+                code="edit_conflict",
+            ) from None
         response.headers.setdefault("DAV", "1, 3, calendar-access")
         return response
 

@@ -342,6 +342,13 @@ async def put(
                 code="name_conflict",
             ) from None
         return Item(created, await _one_stored(session, owner, created.id))
+    # The client's object first, held to the commit: parallel writers of one object take
+    # turns here, in one order (object, then task), rather than deadlock on the two rows.
+    await session.exec(
+        select(CalendarObject.task_id)
+        .where(col(CalendarObject.task_id) == existing.task.id)
+        .with_for_update()
+    )
     task = await tasks.task_for(session, scope, existing.task.id or 0, Role.editor)
     if existing.uid != uid:
         raise Conflict("A calendar object keeps its UID.", code="uid_conflict")
@@ -356,12 +363,24 @@ async def put(
     data = _validated(TaskUpdate, incoming.as_update())
     assert isinstance(data, TaskUpdate)
     version = task.version
-    updated = await tasks.update_task(
-        session, task, data, clock_=clock_, scope=scope, if_match=task.version
-    )
-    if updated.version == version:
-        updated = await tasks.touch_task(session, updated)
+    try:
+        updated = await tasks.update_task(
+            session, task, data, clock_=clock_, scope=scope, if_match=task.version
+        )
+        if updated.version == version:
+            updated = await tasks.touch_task(session, updated)
+    except IntegrityError:
+        # A parallel first write of the same object stored it first.
+        await session.rollback()
+        raise _written_meanwhile() from None
     return Item(updated, await _one_stored(session, owner, updated.id))
+
+
+def _written_meanwhile() -> Conflict:
+    return Conflict(
+        "The object was written by another request at the same time; fetch it and retry.",
+        code="edit_conflict",
+    )
 
 
 async def _complete_occurrence(
