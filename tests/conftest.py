@@ -33,6 +33,9 @@ WEBHOOK_URL = f"http://{WEBHOOK_HOST}/hook"
 TABLES = (
     "webhook_deliveries",
     "webhooks",
+    "caldav_objects",
+    "caldav_collections",
+    "app_passwords",
     "access_tokens",
     "reminder_deliveries",
     "push_subscriptions",

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from todo.accounts.routes import router as accounts_router
 from todo.activity.routes import router as activity_router
 from todo.backup.routes import router as backup_router
+from todo.caldav import routes as caldav
 from todo.comments.routes import router as comments_router
 from todo.core import handlers
 from todo.core.config import Settings, load_settings
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sharing_router)
     app.include_router(webhooks_router)
     web.install(app)
+    caldav.install(app)
     mcp_running = mcp_server.install(app)
 
     # Added innermost first: CatchAll sits inside CORS so even a 500 carries CORS headers.

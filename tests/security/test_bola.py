@@ -56,6 +56,7 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("PATCH", "/api/{user_id}/tags/{tag_id}"): Call(json={"name": "taken over"}),
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
     ("DELETE", "/api/auth/tokens/{token_id}"): Call(),
+    ("DELETE", "/api/auth/app-passwords/{password_id}"): Call(),
     ("POST", "/api/{user_id}/tasks/{task_id}/restore"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/trash/{task_id}"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): Call(),
@@ -150,9 +151,11 @@ def _id_parameters(path: str) -> set[str]:
 def test_every_id_route_is_covered(app: FastAPI) -> None:
     # The web pages log in with a cookie, not a token: tests/web/test_pages.py checks them
     # against its own table. Between the two tables, every route that takes an id is covered.
+    # CalDAV (/dav, HTTP Basic) resolves its own paths: tests/caldav checks another user's
+    # calendars and objects are 404s.
     everything = _routes(app)
     pages = {route for route in everything if _id_parameters(route[1])} - {
-        route for route in everything if route[1].startswith("/api/")
+        route for route in everything if route[1].startswith(("/api/", "/dav"))
     }
     checked = (
         WEB_ID_ROUTES.keys()
@@ -261,6 +264,10 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
         json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
     )
     assert invited.status_code == 202, invited.text
+    app_password = await client.post(
+        "/api/auth/app-passwords", headers=headers, json={"name": "Secret phone"}
+    )
+    assert app_password.status_code == 201, app_password.text
     return Victim(
         account=alice,
         ids={
@@ -273,6 +280,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "member_user_id": member.json()["user"]["id"],
             "link_id": link.json()["id"],
             "invitation_id": invited.json()["id"],
+            "password_id": app_password.json()["id"],
             "secret": "x" * 43,
             "webhook_id": webhook_id,
             "delivery_id": pinged.json()["id"],
@@ -285,6 +293,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "hidden",
             "Secret script",
             "Alice's secret comment",
+            "Secret phone",
         ],
     )
 
@@ -298,6 +307,7 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/tags",
         "/api/me/reminders/due",
         "/api/auth/tokens",
+        "/api/auth/app-passwords",
         "/api/me/trash",
         "/api/me/notification-settings",
         "/api/me/push-subscriptions",

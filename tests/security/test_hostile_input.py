@@ -430,15 +430,37 @@ NOTHING_TO_SWEEP = {
     ("GET", "/api/{user_id}/lists"),
     ("GET", "/api/{user_id}/tags"),
     ("GET", "/api/auth/tokens"),
+    ("GET", "/api/auth/app-passwords"),
     # The MCP server: one JSON-RPC endpoint whose parameters are its tools' arguments, which
     # FastAPI knows nothing of; tests/assistants/test_mcp.py sweeps those (huge strings,
     # control characters, bad ids, wrong types) through the SDK's own client.
     ("POST", "/mcp"),
+    # CalDAV's discovery redirect, and its root (XML bodies and its paths are swept by
+    # tests/caldav/test_protocol.py: billion laughs, external entities, broken iCalendar).
+    ("GET", "/.well-known/caldav"),
+    ("PROPFIND", "/.well-known/caldav"),
+    ("OPTIONS", "/.well-known/caldav"),
+    *(
+        (method, "/dav")
+        for method in ("OPTIONS", "GET", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "REPORT")
+    ),
+    ("MKCALENDAR", "/dav"),
+    ("MKCOL", "/dav"),
 }
 # Event streams never end, and the ASGI transport the sweep calls through waits for the end
 # of an answer: tests/activity/test_live.py sweeps their parameters over real HTTP, with
 # these same values.
 STREAMS = {("GET", "/api/{user_id}/events"), ("GET", "/events")}
+# CalDAV (HTTP Basic, XML and iCalendar bodies FastAPI knows nothing of): its paths and
+# bodies are swept by tests/caldav/test_protocol.py (hostile paths on every method, billion
+# laughs, external entities, broken iCalendar).
+CALDAV = {
+    (method, "/dav/{path:path}")
+    for method in (
+        "OPTIONS", "GET", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "REPORT", "MKCALENDAR",
+        "MKCOL",
+    )
+}  # fmt: skip
 # The other routes take parameters that FastAPI knows of (path, query, header, JSON body),
 # found from the route itself; the web forms above are swept as well.
 SWEPT_HEADERS = {"If-Match", "Idempotency-Key", "HX-Current-URL"}
@@ -455,6 +477,7 @@ class Target:
     list_id: int = 0
     tag_id: int = 0
     token_id: int = 0
+    password_id: int = 0
     member_email: str = ""
     member_user_id: str = ""
     link_id: int = 0
@@ -473,6 +496,7 @@ def _base(target: Target, name: str) -> Any:
         "list_id": target.list_id,
         "tag_id": target.tag_id,
         "token_id": target.token_id,
+        "password_id": target.password_id,
         "scopes": ["tasks:read"],
         "token_name": "sweep",
         "expires": "30",
@@ -566,7 +590,7 @@ def test_every_route_is_swept(app: FastAPI) -> None:
         key for key, route in routes.items() if key not in NOTHING_TO_SWEEP and not _has(route)
     }
     assert unswept == set(), "routes with parameters the sweep does not know of"
-    unknown = (NOTHING_TO_SWEEP | STREAMS | WEB_FORMS.keys()) - routes.keys()
+    unknown = (NOTHING_TO_SWEEP | STREAMS | CALDAV | WEB_FORMS.keys()) - routes.keys()
     assert unknown == set(), "entries for routes that no longer exist"
     forms = {k for k in routes if k[0] == "POST" and not k[1].startswith("/api")}
     assert forms - NOTHING_TO_SWEEP == WEB_FORMS.keys(), "a web action without its form fields"
@@ -730,7 +754,7 @@ async def _sweep(app: FastAPI, client: httpx.AsyncClient) -> None:
     failures: list[str] = []
     sent = 0
     for (method, path), route in sorted(_api_routes(app).items()):
-        if (method, path) in NOTHING_TO_SWEEP | STREAMS:
+        if (method, path) in NOTHING_TO_SWEEP | STREAMS | CALDAV:
             continue
         parameters = _parameters(route)
         swept = [("path", n) for n in parameters.path]

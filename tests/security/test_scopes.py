@@ -37,6 +37,9 @@ ACCOUNT_ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/auth/tokens"): Call(json={"name": "another", "scopes": ["tasks:read"]}),
     ("GET", "/api/auth/tokens"): Call(),
     ("DELETE", "/api/auth/tokens/{token_id}"): Call(),
+    ("POST", "/api/auth/app-passwords"): Call(json={"name": "Phone"}),
+    ("GET", "/api/auth/app-passwords"): Call(),
+    ("DELETE", "/api/auth/app-passwords/{password_id}"): Call(),
 }
 # How long a stream that was let in runs before the matrix leaves it.
 STREAM_OPEN_SECONDS = 1.0

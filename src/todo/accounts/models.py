@@ -79,3 +79,27 @@ class AccessToken(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Written at most once a minute per token: checking a token must not be a write.
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AppPassword(SQLModel, table=True):
+    """A password for one device's CalDAV client (HTTP Basic with the account's email).
+    A random secret, so a fast digest is as safe as a slow hash and costs nothing per
+    request; only the SHA-256 is kept, as for personal access tokens."""
+
+    __tablename__ = "app_passwords"
+    __table_args__ = (
+        Index("ix_app_passwords_user_id_created_at", "user_id", "created_at"),
+        Index("uq_app_passwords_user_id_digest", "user_id", "digest", unique=True),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", max_length=64)
+    name: str = Field(max_length=100)
+    digest: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Written at most once a minute, as for access tokens.
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

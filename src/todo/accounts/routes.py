@@ -14,12 +14,15 @@ from todo.accounts.deps import (
     domain_scopes,
     login_required,
 )
-from todo.accounts.models import AccessToken
+from todo.accounts.models import AccessToken, AppPassword
 from todo.accounts.schemas import (
     PASSWORD_MAX,
     AccessTokenCreate,
     AccessTokenCreated,
     AccessTokenRead,
+    AppPasswordCreate,
+    AppPasswordCreated,
+    AppPasswordRead,
     AuthResponse,
     LoginRequest,
     SignupRequest,
@@ -248,4 +251,55 @@ async def revoke_token(
     token_id: Annotated[RowId, Path(description="The token's id")],
 ) -> Response:
     await accounts.revoke_access_token(session, user.id, token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _app_password_read(record: AppPassword) -> AppPasswordRead:
+    return AppPasswordRead.model_validate(record)
+
+
+@router.post(
+    "/app-passwords",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an app password for a CalDAV client",
+    description="For a device's task or calendar app: it signs in to `/dav/` with HTTP Basic, "
+    "the account's email and this password. The password is in this answer only. Only a "
+    "log-in may create, list or revoke app passwords.",
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_app_password(
+    session: SessionDep, user: CurrentUser, body: AppPasswordCreate
+) -> AppPasswordCreated:
+    created = await accounts.create_app_password(session, user.id, name=body.name)
+    return AppPasswordCreated(
+        **_app_password_read(created.record).model_dump(), password=created.password
+    )
+
+
+@router.get(
+    "/app-passwords",
+    summary="Your app passwords, newest first, without their secrets",
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403),
+)
+async def list_app_passwords(session: SessionDep, user: CurrentUser) -> list[AppPasswordRead]:
+    return [
+        _app_password_read(record) for record in await accounts.list_app_passwords(session, user.id)
+    ]
+
+
+@router.delete(
+    "/app-passwords/{password_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an app password: it stops working at once",
+    dependencies=[LOGIN_ONLY],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def revoke_app_password(
+    session: SessionDep,
+    user: CurrentUser,
+    password_id: Annotated[RowId, Path(description="The app password's id")],
+) -> Response:
+    await accounts.revoke_app_password(session, user.id, password_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -247,3 +247,29 @@ class AccessTokenCreated(AccessTokenRead):
         description="The secret, shown this once: only its SHA-256 digest is kept",
         examples=["todo_pat_3q2-7wEvD9cX0Qk5aJm1YbT8uZrLhN4sVgPiOeKdWfA"],
     )
+
+
+APP_PASSWORDS_PER_USER_MAX = 50
+
+
+class AppPasswordCreate(RequestModel):
+    name: Annotated[TokenName, Field(examples=["Phone (DAVx5)"])]
+
+
+class AppPasswordRead(BaseModel):
+    """An app password as listed: never its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Within a minute; null if never used")
+
+
+class AppPasswordCreated(AppPasswordRead):
+    password: str = Field(
+        description="The password, shown this once: only its SHA-256 digest is kept. Give it "
+        "with the account's email to a CalDAV client.",
+        examples=["todo-app-kq3v-7weh-d9cx-0qk5-ajm1-ybt8"],
+    )

@@ -15,8 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.accounts.models import AccessToken, DeletedAccount, User, WebSession
-from todo.accounts.schemas import EMAIL_MAX, NAME_MAX, SCOPES, TOKENS_PER_USER_MAX
+from todo.accounts.models import AccessToken, AppPassword, DeletedAccount, User, WebSession
+from todo.accounts.schemas import (
+    APP_PASSWORDS_PER_USER_MAX,
+    EMAIL_MAX,
+    NAME_MAX,
+    SCOPES,
+    TOKENS_PER_USER_MAX,
+)
 from todo.core.db import end_reads, utcnow
 from todo.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from todo.core.hooks import Hook
@@ -336,14 +342,15 @@ async def set_password(
     await _end_web_sessions(session, user.id)
     if revoke_access_tokens:
         await session.exec(delete(AccessToken).where(col(AccessToken.user_id) == user.id))
+    await session.exec(delete(AppPassword).where(col(AppPassword.user_id) == user.id))
     await session.commit()
     await session.refresh(user)
     return user
 
 
 async def logout_everywhere(session: AsyncSession, user: User) -> None:
-    """End every token, web session and personal access token of the account: someone
-    who fears a stolen log-in fears what it may have created too."""
+    """End every token, web session, personal access token and app password of the
+    account: someone who fears a stolen log-in fears what it may have created too."""
     await session.exec(
         update(User)
         .where(col(User.id) == user.id)
@@ -351,6 +358,7 @@ async def logout_everywhere(session: AsyncSession, user: User) -> None:
     )
     await _end_web_sessions(session, user.id)
     await session.exec(delete(AccessToken).where(col(AccessToken.user_id) == user.id))
+    await session.exec(delete(AppPassword).where(col(AppPassword.user_id) == user.id))
     await session.commit()
 
 
@@ -670,3 +678,131 @@ async def take_turn(session: AsyncSession, user_id: str) -> None:
     await session.exec(
         select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
     )
+
+
+# App passwords: typed into a phone's settings now and then, so lower-case letters and digits
+# in groups (160 random bits), and no prefix a client might choke on.
+_APP_PASSWORD_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"  # noqa: S105 (not a secret)
+_APP_PASSWORD_GROUPS = 8
+_APP_PASSWORD_GROUP = 4
+APP_PASSWORD_PREFIX = "todo-app-"  # noqa: S105 (how one starts, not a secret)
+_APP_PASSWORD = re.compile(
+    re.escape(APP_PASSWORD_PREFIX)
+    + "-".join([f"[a-z0-9]{{{_APP_PASSWORD_GROUP}}}"] * _APP_PASSWORD_GROUPS)
+)
+
+
+@dataclass(frozen=True)
+class NewAppPassword:
+    record: AppPassword
+    password: str
+    """For its creator's answer only: the database keeps its digest."""
+
+
+@dataclass(frozen=True)
+class AppPasswordUse:
+    user: User
+    password_id: int
+    touch_due: bool
+
+
+def _app_password_not_found(password_id: int) -> NotFound:
+    return NotFound(f"App password {password_id} was not found.", code="app_password_not_found")
+
+
+def _new_app_password() -> str:
+    groups = (
+        "".join(secrets.choice(_APP_PASSWORD_ALPHABET) for _ in range(_APP_PASSWORD_GROUP))
+        for _ in range(_APP_PASSWORD_GROUPS)
+    )
+    return APP_PASSWORD_PREFIX + "-".join(groups)
+
+
+async def create_app_password(session: AsyncSession, user_id: str, *, name: str) -> NewAppPassword:
+    """A new app password; commits. Parallel creations take turns on the user row, so the
+    cap holds."""
+    await session.exec(
+        select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
+    )
+    held = await session.exec(
+        select(func.count()).select_from(AppPassword).where(col(AppPassword.user_id) == user_id)
+    )
+    if held.one() >= APP_PASSWORDS_PER_USER_MAX:
+        raise Conflict(
+            f"An account can have at most {APP_PASSWORDS_PER_USER_MAX} app passwords: "
+            "revoke one first.",
+            code="too_many_app_passwords",
+        )
+    password = _new_app_password()
+    record = AppPassword(user_id=user_id, name=name, digest=_digest(password))
+    session.add(record)
+    await session.commit()
+    return NewAppPassword(record=record, password=password)
+
+
+async def list_app_passwords(session: AsyncSession, user_id: str) -> Sequence[AppPassword]:
+    result = await session.exec(
+        select(AppPassword)
+        .where(col(AppPassword.user_id) == user_id)
+        .order_by(col(AppPassword.created_at).desc(), col(AppPassword.id).desc())
+    )
+    return result.all()
+
+
+async def revoke_app_password(session: AsyncSession, user_id: str, password_id: int) -> None:
+    if not 1 <= password_id <= ID_MAX:
+        raise _app_password_not_found(password_id)
+    result = await session.exec(
+        delete(AppPassword).where(
+            col(AppPassword.user_id) == user_id, col(AppPassword.id) == password_id
+        )
+    )
+    if result.rowcount == 0:
+        raise _app_password_not_found(password_id)
+    await session.commit()
+
+
+async def resolve_app_password(
+    session: AsyncSession, email: str, password: str, *, now: datetime | None = None
+) -> AppPasswordUse | None:
+    """The account an email and app password open, or None (whatever was wrong: the caller
+    says no more than that). One indexed query, no slow hash: the secret is random."""
+    candidate = password.strip().lower()
+    if _APP_PASSWORD.fullmatch(candidate) is None or len(email) > EMAIL_MAX:
+        return None
+    row = (
+        await session.exec(
+            select(AppPassword, User)
+            .join(User, col(User.id) == col(AppPassword.user_id))
+            .where(
+                col(User.email) == email.strip().lower(),
+                col(AppPassword.digest) == _digest(candidate),
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    record, user = row
+    now = now or utcnow()
+    assert record.id is not None
+    return AppPasswordUse(
+        user=user,
+        password_id=record.id,
+        touch_due=record.last_used_at is None or now - record.last_used_at >= LAST_USED_STEP,
+    )
+
+
+async def touch_app_password(
+    session: AsyncSession, password_id: int, *, now: datetime | None = None
+) -> None:
+    now = now or utcnow()
+    await session.exec(
+        update(AppPassword)
+        .where(
+            col(AppPassword.id) == password_id,
+            col(AppPassword.last_used_at).is_(None)
+            | (col(AppPassword.last_used_at) <= now - LAST_USED_STEP),
+        )
+        .values(last_used_at=now)
+    )
+    await session.commit()

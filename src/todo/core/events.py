@@ -347,3 +347,11 @@ async def prune_events(session: AsyncSession, before: datetime) -> int:
     result = await session.exec(delete(Event).where(condition))
     await session.commit()
     return int(result.rowcount or 0)
+
+
+async def latest_id_of(session: AsyncSession, user_id: str) -> int:
+    """The newest event id of an owner's data (0 when none): a change mark for all of it."""
+    found = (
+        await session.exec(select(func.max(col(Event.id))).where(col(Event.user_id) == user_id))
+    ).one()
+    return int(found or 0)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import todo.accounts.models
+import todo.caldav.models
 import todo.comments.models
 import todo.core.events
 import todo.core.idempotency

@@ -1575,3 +1575,53 @@ async def hand_over(session: AsyncSession, found: TaskList, new_owner: str) -> N
         .values(user_id=new_owner, version=col(Task.version) + 1, updated_at=utcnow())
     )
     await session.commit()
+
+
+async def tasks_of_list(
+    session: AsyncSession, scope: Scope, list_id: int, *, ids: Sequence[int] | None = None
+) -> Sequence[Task]:
+    """Every live task of a list the caller sees (or those of `ids` in it), oldest first:
+    a calendar's whole content, as CalDAV reads it. The caller checked the list."""
+    query = select(Task).where(
+        scope.visible(col(Task.user_id), col(Task.list_id)), col(Task.list_id) == list_id, live()
+    )
+    if ids is not None:
+        query = query.where(col(Task.id).in_(sorted(set(ids))))
+    result = await session.exec(query.order_by(col(Task.id)))
+    return result.all()
+
+
+async def tasks_by_id(session: AsyncSession, owner: str, ids: Sequence[int]) -> dict[int, Task]:
+    """An owner's tasks by id, those in the trash included (a sync reports them gone)."""
+    if not ids:
+        return {}
+    result = await session.exec(
+        select(Task).where(col(Task.user_id) == owner, col(Task.id).in_(sorted(set(ids))))
+    )
+    return {task.id: task for task in result.all() if task.id is not None}
+
+
+async def touch_task(session: AsyncSession, task: Task) -> Task:
+    """A change to the task that none of its fields show (a CalDAV client's own property):
+    a new version and an event, so that every client sees it changed; commits."""
+    return await _save(session, task, "updated", {})
+
+
+async def next_in_series(
+    session: AsyncSession, owner: str, series_id: str | None, occurrence: int
+) -> Task | None:
+    """The live occurrence right after `occurrence` of a series, if there is one."""
+    if series_id is None:
+        return None
+    result = await session.exec(
+        select(Task)
+        .where(
+            col(Task.user_id) == owner,
+            col(Task.series_id) == series_id,
+            col(Task.occurrence) > occurrence,
+            live(),
+        )
+        .order_by(col(Task.occurrence))
+        .limit(1)
+    )
+    return result.first()

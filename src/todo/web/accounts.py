@@ -251,6 +251,8 @@ async def account_page(
             "expiries": [(value, TOKEN_EXPIRY_LABELS[value]) for value in TOKEN_EXPIRY_LABELS],
             "tokens_max": TOKENS_PER_USER_MAX,
             "token_name_max": TOKEN_NAME_MAX,
+            "app_passwords": await accounts.list_app_passwords(session, me.user.id),
+            "caldav_address": f"{str(request.base_url).rstrip('/')}/dav/",
         },
         status_code=status_code,
         headers=headers,
