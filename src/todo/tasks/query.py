@@ -75,11 +75,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _OWNER_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_SEARCH_WORDS = 10
 # A search by relevance ranks at most this many of the caller's matching tasks, those the
-# engine's index finds first (on SQLite the newest; on PostgreSQL the first the bitmap scan
-# of the full-text index reaches, in the table's physical order, mostly the oldest), so its
+# engine's index finds first (SQLite: the newest; PostgreSQL: the first the bitmap scan of
+# the full-text index reaches, in the table's physical order, mostly the oldest), so its
 # cost does not grow with how many tasks match: ranking every match cost a user of 100,000
-# tasks 200 to 400 times what it costs a user of 1,000. Pages of one search page through
-# the same candidates; a search matching more says so to no one and needs more words.
+# tasks 200 to 400 times what it costs a user of 1,000 (issue 11). The pages of one search
+# go through the same candidates; a search that matches more needs more words.
 SEARCH_CANDIDATES = 500
 
 
