@@ -80,7 +80,7 @@ MAX_SEARCH_WORDS = 10
 # cost does not grow with how many tasks match: ranking every match cost a user of 100,000
 # tasks 200 to 400 times what it costs a user of 1,000 (issue 11). The pages of one search
 # go through the same candidates; a search that matches more needs more words.
-SEARCH_CANDIDATES = 500
+SEARCH_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
