@@ -23,10 +23,10 @@ from todo.comments.routes import router as comments_router
 from todo.core import handlers
 from todo.core.config import Settings, load_settings
 from todo.core.db import Database
-from todo.core.health import APP_NAME, VERSION
+from todo.core.health import APP_NAME, VERSION, HealthShortcut
 from todo.core.health import router as health_router
 from todo.core.live import Hub
-from todo.core.middleware import BodyLimit, CatchAll, SecurityHeaders
+from todo.core.middleware import BodyLimit, CatchAll, SecurityHeaders, security_headers
 from todo.core.ratelimit import RateLimiter
 from todo.core.schemas import honest_problems
 from todo.core.security import Passwords
@@ -130,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         expose_headers=["ETag", "Link", "Location", "Retry-After"],
     )
     app.add_middleware(SecurityHeaders, content_security_policy=CONTENT_SECURITY_POLICY)
+    app.add_middleware(HealthShortcut, headers=security_headers(CONTENT_SECURITY_POLICY))
     return app
 
 

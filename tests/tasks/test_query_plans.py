@@ -19,7 +19,14 @@ from todo import migrations
 from todo.core.config import Settings
 from todo.core.db import create_engine
 from todo.lists.access import Role, Scope, own
-from todo.tasks.query import RELEVANCE, TaskQuery, build, search_terms, tag_names
+from todo.tasks.query import (
+    RELEVANCE,
+    SEARCH_CANDIDATES,
+    TaskQuery,
+    build,
+    search_terms,
+    tag_names,
+)
 
 USERS = 20
 TASKS_PER_USER = 5_000
@@ -224,3 +231,39 @@ async def test_tag_names_of_a_page_find_each_task_by_its_key(seeded: Settings) -
     for node in on_task_tags:
         assert node.get("Index Name") == "pk_task_tags", json.dumps(root, indent=1)[:3000]
         assert "task_id" in node.get("Index Cond", ""), json.dumps(node, indent=1)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_search_ranks_no_more_than_its_candidates(seeded: Settings) -> None:
+    """A word that matches more of the user's tasks than SEARCH_CANDIDATES ("milk": one in
+    seven of 5,000): the ranking reads, scores and sorts only the candidates."""
+    query = QUERIES["search"]
+    statement = build(query, own("user-7"), "postgresql")
+    engine = create_engine(seeded)
+    try:
+        async with engine.connect() as connection:
+            matches = (
+                await connection.execute(
+                    text(
+                        "SELECT count(*) FROM tasks WHERE user_id = 'user-7' "
+                        "AND search_vector @@ to_tsquery('simple', 'milk:*')"
+                    )
+                )
+            ).scalar_one()
+            compiled = statement.compile(
+                bind=connection.sync_connection, compile_kwargs={"render_postcompile": True}
+            )
+            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            result = await connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled.string}", params
+            )
+            raw = result.scalar_one()
+    finally:
+        await engine.dispose()
+    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    assert matches > SEARCH_CANDIDATES
+    sorts = [node for node in _nodes(plan) if node["Node Type"] == "Sort"]
+    assert sorts, json.dumps(plan, indent=1)[:3000]
+    ranked = [child["Actual Rows"] for sort in sorts for child in sort.get("Plans", [])]
+    assert ranked, json.dumps(plan, indent=1)[:3000]
+    assert max(ranked) <= SEARCH_CANDIDATES, json.dumps(plan, indent=1)[:3000]

@@ -148,14 +148,20 @@ _SECURITY_HEADERS = [
 ]
 
 
+def security_headers(content_security_policy: str | None = None) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (but HSTS, which only HTTPS ones do)."""
+    headers = list(_SECURITY_HEADERS)
+    if content_security_policy is not None:
+        headers.append((b"content-security-policy", content_security_policy.encode()))
+    return headers
+
+
 class SecurityHeaders:
     """Adds the headers every response needs, unless the response already set its own."""
 
     def __init__(self, app: ASGIApp, *, content_security_policy: str | None = None) -> None:
         self.app = app
-        self.defaults = list(_SECURITY_HEADERS)
-        if content_security_policy is not None:
-            self.defaults.append((b"content-security-policy", content_security_policy.encode()))
+        self.defaults = security_headers(content_security_policy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
