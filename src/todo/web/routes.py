@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from todo.web import accounts, lists, live, notifications, sharing, tags, tasks, trash
+from todo.web import accounts, lists, live, notifications, pwa, sharing, tags, tasks, trash
 from todo.web.assets import static_app
 from todo.web.common import redirect
 from todo.web.deps import LoginRequired, is_htmx
@@ -29,6 +29,7 @@ ROUTERS = (
     sharing.router,
     notifications.router,
     live.router,
+    pwa.router,
 )
 
 
