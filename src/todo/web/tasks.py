@@ -135,7 +135,9 @@ async def create_task(
     except ValidationError as error:
         errors = field_errors(error, LABELS)
     except Unprocessable as error:
-        errors = {"title": _reason(error)}
+        # A reused key is about the request, not the line typed: its own sentence says so.
+        reused = error.code == "idempotency_key_reused"
+        errors = {"title": error.detail if reused else _reason(error)}
     if errors:
         invalid = {"title": text, "errors": errors}
         if is_htmx(request):

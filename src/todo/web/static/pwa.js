@@ -83,17 +83,18 @@
     })
   }
 
-  // Tasks waiting to be sent are shown above the list (outside the region that refreshes).
+  // Tasks waiting to be sent show under the quick-add box (outside the list, which refreshes).
 
   function pendingList () {
     let list = byId('pending-tasks')
-    const region = byId('tasks')
-    if (!list && region) {
+    const form = byId('new-task')
+    if (!list && form) {
       list = document.createElement('ul')
       list.id = 'pending-tasks'
       list.className = 'pending-tasks'
       list.setAttribute('aria-label', 'Waiting to be sent')
-      region.before(list)
+      // Next to the box they were typed in; a sibling, so the box's own swaps keep it.
+      form.after(list)
     }
     return list
   }
@@ -242,13 +243,16 @@
       if (banner) banner.remove()
       return
     }
-    if (banner || !document.querySelector('main')) return
+    // Inside the column of content, never as a cell of the page's grid.
+    const column = document.querySelector('main .content') || document.querySelector('main')
+    // The offline page says it all itself.
+    if (banner || !column || document.querySelector('[data-reload]')) return
     banner = document.createElement('p')
     banner.id = 'offline-banner'
     banner.className = 'offline-banner'
     banner.setAttribute('role', 'status')
     banner.textContent = 'You are offline: this is the page as it was when last opened here. Tasks you add are sent when the connection returns.'
-    document.querySelector('main').prepend(banner)
+    column.prepend(banner)
   }
 
   window.addEventListener('offline', showConnection)
