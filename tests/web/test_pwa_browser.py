@@ -74,7 +74,8 @@ async def test_the_manifest_is_valid_and_its_icons_load(page: Page, user: WebUse
     )
     assert manifest["type"] == "application/manifest+json"
     body = manifest["body"]
-    assert body["display"] == "standalone" and body["start_url"] == "/"
+    assert body["display"] == "standalone"
+    assert body["start_url"] == "/"
     purposes = {icon["purpose"] for icon in body["icons"]}
     assert purposes == {"any", "maskable"}
     for icon in body["icons"]:
@@ -191,7 +192,7 @@ async def test_the_time_zone_picker_saves_and_suggests_this_device(
     await page.get_by_role("button", name="Save time zone").click()
     await expect(page.get_by_text("Your time zone was saved.")).to_be_visible()
     await expect(zone).to_have_value("Asia/Tokyo")
-    use = page.get_by_role("button", name="Use this device’s time zone: Europe/Paris")
+    use = page.get_by_role("button", name=re.compile("time zone: Europe/Paris$"))
     await expect(use).to_be_visible()
     await page.locator("#timezone-title").scroll_into_view_if_needed()
     await picture(page, "time-zone")

@@ -37,8 +37,10 @@ async def test_the_manifest_makes_the_app_installable(client: httpx.AsyncClient)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/manifest+json"
     manifest = json.loads(answer.text)
-    assert manifest["name"] == "Todo" and manifest["short_name"] == "Todo"
-    assert manifest["start_url"] == "/" and manifest["scope"] == "/"
+    assert manifest["name"] == "Todo"
+    assert manifest["short_name"] == "Todo"
+    assert manifest["start_url"] == "/"
+    assert manifest["scope"] == "/"
     assert manifest["display"] == "standalone"
     for colour in (manifest["theme_color"], manifest["background_color"]):
         assert re.fullmatch(r"#[0-9a-f]{6}", colour)
@@ -62,7 +64,8 @@ async def test_the_offline_page_names_no_one(client: httpx.AsyncClient) -> None:
     assert answer.status_code == 200
     assert "This page is not available offline" in answer.text
     # The service worker keeps one copy for every account of the browser.
-    assert "todo-user" not in answer.text and "csrf_token" not in answer.text
+    assert "todo-user" not in answer.text
+    assert "csrf_token" not in answer.text
     assert "Log out" not in answer.text
 
 
@@ -122,7 +125,9 @@ async def test_the_time_zone_is_chosen_from_every_zone(client: httpx.AsyncClient
         )
     ]
     zones = re.findall(r"<option(?: selected)?>([^<]+)</option>", picker)
-    assert "Europe/Berlin" in zones and "America/New_York" in zones and "UTC" in zones
+    assert "Europe/Berlin" in zones
+    assert "America/New_York" in zones
+    assert "UTC" in zones
     assert len(zones) == len(set(zones)) > 400
     assert re.findall(r"<option selected>([^<]+)</option>", picker) == ["UTC"]
     assert '<optgroup label="Europe">' in picker

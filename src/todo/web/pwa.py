@@ -23,14 +23,15 @@ MANIFEST_TYPE = "application/manifest+json"
 
 def manifest() -> dict[str, Any]:
     icons = [
-        {"src": assets.url(f"icons/icon-{size}.png"), "sizes": f"{size}x{size}",
-         "type": "image/png", "purpose": "any"}
+        {
+            "src": assets.url(f"icons/{name}-{size}.png"),
+            "sizes": f"{size}x{size}",
+            "type": "image/png",
+            "purpose": purpose,
+        }
+        for name, purpose in (("icon", "any"), ("maskable", "maskable"))
         for size in (192, 512)
-    ] + [
-        {"src": assets.url(f"icons/maskable-{size}.png"), "sizes": f"{size}x{size}",
-         "type": "image/png", "purpose": "maskable"}
-        for size in (192, 512)
-    ]  # fmt: skip
+    ]
     return {
         "id": "/",
         "name": "Todo",

@@ -10,9 +10,9 @@ from sqlalchemy import inspect
 from starlette.responses import JSONResponse, Response
 
 from todo.activity import service as activity
+from todo.core import idempotency
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
-from todo.core import idempotency
 from todo.core.errors import BadRequest, Unprocessable
 from todo.core.idempotency import BeforeCommit, IdempotencyKeyHeader
 from todo.core.ids import parse_row_id
