@@ -142,6 +142,22 @@ async def test_opened_views_stay_readable_offline(offline_page: Page) -> None:
     await page.get_by_role("button", name="Try again").click()
     await expect(page.get_by_role("heading", name="Completed")).to_be_visible()
     assert len(await api_tasks(page, user)) == 1
+    assert await page.evaluate("caches.has('todo-pages-v1')")
+
+    # Logging out forgets this account's pages (and its queue): the next person offline on
+    # this browser sees the offline page, not these tasks.
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page).to_have_url(re.compile(r"/login"))
+    await page.wait_for_function("caches.has('todo-pages-v1').then(kept => !kept)")
+    assert "todo-offline" not in await page.evaluate(
+        "indexedDB.databases().then(found => found.map(each => each.name))"
+    )
+    await page.context.set_offline(True)
+    await page.goto("/")
+    await expect(
+        page.get_by_role("heading", name="This page is not available offline")
+    ).to_be_visible()
+    await expect(page.get_by_text("Water the plants")).to_have_count(0)
 
 
 async def test_a_task_added_offline_is_sent_once_when_back_online(offline_page: Page) -> None:

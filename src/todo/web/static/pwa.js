@@ -152,8 +152,9 @@
     if (retry === null) retry = setTimeout(function () { retry = null; send() }, RETRY_MILLISECONDS)
   }
 
-  // Sends what is queued, oldest first. A network failure or an ended session (401) keeps
-  // the rest for later; a task the server refuses (422) is dropped with the reason.
+  // Sends what is queued, oldest first. A network failure, an ended session (401) or a
+  // stale form token keeps the rest for later; a task the server refuses (a bad line, a
+  // list it may not add to) is dropped, saying so.
   function send () {
     if (sending || !user || !csrf || !navigator.onLine) return Promise.resolve()
     sending = true
@@ -174,7 +175,13 @@
         },
         body: body
       }).then(function (answer) {
-        if (answer.status === 401 || answer.status >= 500) throw new Error('later')
+        return answer.status === 403 ? answer.clone().json().catch(function () { return {} }).then(function (problem) {
+          // This page's form token is older than the session (it logged in again elsewhere):
+          // a page loaded later has a good one.
+          return problem.code === 'csrf_failed' ? { later: true } : answer
+        }) : answer
+      }).then(function (answer) {
+        if (answer.later || answer.status === 401 || answer.status >= 500) throw new Error('later')
         if (!answer.ok) {
           toast('“' + body.get('title') + '” could not be added: the server refused it (' + answer.status + ').')
         } else {
