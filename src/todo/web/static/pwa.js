@@ -279,9 +279,19 @@
   document.querySelectorAll('[data-reload]').forEach(function (button) {
     button.addEventListener('click', function () { location.reload() })
   })
-  window.addEventListener('online', function () {
-    if (document.querySelector('[data-reload]')) location.reload()
-  })
+  // It loads the page asked for once the server answers again (the online event can come
+  // a moment before the network does, so the server is asked first, and again later).
+  const RECHECK_MILLISECONDS = 3000
+  function reloadWhenReachable () {
+    if (!navigator.onLine) return
+    fetch('/health', { cache: 'no-store' }).then(function (answer) {
+      if (answer.ok) location.reload()
+    }).catch(function () {})
+  }
+  if (document.querySelector('[data-reload]')) {
+    window.addEventListener('online', reloadWhenReachable)
+    setInterval(reloadWhenReachable, RECHECK_MILLISECONDS)
+  }
 
   // The first-run hint of the quick-add grammar, until dismissed in this browser.
 
