@@ -33,6 +33,11 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def time_zones() -> list[str]:
+    """Every zone a user may choose, in order: what pickers offer and what is accepted."""
+    return sorted(_zones())
+
+
 def _check_zone(value: str) -> str:
     value = value.strip()
     if value not in _zones():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
+from itertools import groupby
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -20,6 +22,7 @@ from todo.accounts.schemas import (
     LoginRequest,
     SignupRequest,
     UserUpdate,
+    time_zones,
 )
 from todo.backup import service as backup
 from todo.core.db import utcnow
@@ -208,6 +211,17 @@ TOKEN_EXPIRY_LABELS = {
 }
 
 
+@cache
+def zone_groups() -> list[tuple[str, list[str]]]:
+    """The time-zone picker's choices, grouped by the region each name starts with."""
+
+    def region(zone: str) -> str:
+        return zone.split("/", 1)[0] if "/" in zone else "Other"
+
+    ordered = sorted(time_zones(), key=lambda zone: (region(zone) == "Other", region(zone), zone))
+    return [(name, list(zones)) for name, zones in groupby(ordered, key=region)]
+
+
 async def account_page(
     request: Request,
     session: SessionDep,
@@ -253,6 +267,7 @@ async def account_page(
             "token_name_max": TOKEN_NAME_MAX,
             "app_passwords": await accounts.list_app_passwords(session, me.user.id),
             "caldav_address": f"{str(request.base_url).rstrip('/')}/dav/",
+            "zone_groups": zone_groups(),
         },
         status_code=status_code,
         headers=headers,

@@ -19,6 +19,7 @@ from todo.web import (
     lists,
     live,
     notifications,
+    pwa,
     sharing,
     tags,
     tasks,
@@ -40,6 +41,7 @@ ROUTERS = (
     sharing.router,
     notifications.router,
     live.router,
+    pwa.router,
 )
 
 

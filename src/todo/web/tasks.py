@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from pydantic import ValidationError
 from sqlalchemy import inspect
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from todo.activity import service as activity
 from todo.comments import service as comments
+from todo.core import idempotency
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import BadRequest, Conflict, Unprocessable
+from todo.core.idempotency import BeforeCommit, IdempotencyKeyHeader
 from todo.core.ids import parse_row_id
 from todo.core.schemas import NO_CONTROLS
 from todo.lists import access
@@ -100,25 +102,47 @@ async def choose_sort(request: Request, session: SessionDep, me: Me) -> Response
 
 
 @router.post("/tasks")
-async def create_task(request: Request, session: SessionDep, me: Me) -> Response:
+async def create_task(
+    request: Request,
+    session: SessionDep,
+    me: Me,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     form = await read_form(request)
     view = list_view(request, form)
     text = form.get("title", "")
     errors: FieldErrors = {}
+    created: Task | None = None
     try:
         # Quick add reads dates, recurrence, !priority, #tags and +list out of the line.
         QuickAddLine.model_validate({"title": text})
-        created = await tasks.quick_add(
+        defaults = await _view_defaults(session, me, view)
+
+        async def add(hook: BeforeCommit[Task] | None) -> Task:
+            nonlocal created
+            created = await tasks.quick_add(
+                session, me.scope, text, clock_=clock_of(me), before_commit=hook, **defaults
+            )
+            return created
+
+        # A task queued offline is sent again until an answer arrives (static/pwa.js): the
+        # same key is one task. What a repeat gets is the view as it is now.
+        await idempotency.run_once(
             session,
-            me.scope,
-            text,
-            clock_=clock_of(me),
-            **await _view_defaults(session, me, view),
+            user_id=me.user.id,
+            key=idempotency_key,
+            request_fingerprint=idempotency.fingerprint(
+                "web_create_task", {"title": text, "view": view.url()}
+            ),
+            create=add,
+            respond=_created_id,
         )
     except ValidationError as error:
         errors = field_errors(error, LABELS)
     except Unprocessable as error:
-        errors = {"title": _reason(error)}
+        # A reused key is about the request, not the line typed: its own sentence says so.
+        reused = error.code == "idempotency_key_reused"
+        errors = {"title": error.detail if reused else _reason(error)}
     if errors:
         invalid = {"title": text, "errors": errors}
         if is_htmx(request):
@@ -134,7 +158,7 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
     context = await list_context(session, me, view)
     # A task this view cannot show (a search, Completed) must not vanish without a word.
     elsewhere = None
-    if all(task.id != created.id for task in context["page"].items):
+    if created is not None and all(task.id != created.id for task in context["page"].items):
         where = (await access.list_for(session, me.scope, created.list_id, Role.viewer)).name
         elsewhere = f"Added “{created.title}” to {where}; this view does not show it."
     if is_htmx(request):
@@ -147,6 +171,11 @@ async def create_task(request: Request, session: SessionDep, me: Me) -> Response
     if elsewhere:
         return await flash_and_redirect(session, me, elsewhere, view.url())
     return redirect(view.url())
+
+
+async def _created_id(created: Task) -> Response:
+    """What an Idempotency-Key keeps of a task added here: which task it made."""
+    return JSONResponse({"id": created.id}, status_code=201)
 
 
 async def _view_defaults(session: SessionDep, me: Me, view: ListView) -> dict[str, Any]:
