@@ -38,7 +38,11 @@ def _state_changing(app: FastAPI) -> list[tuple[str, str]]:
     for route in routing.iter_route_contexts(app.routes):
         # /mcp, like /api, takes a bearer token, which no browser sends by itself: no
         # cookie, nothing to forge (tests/assistants/test_mcp.py refuses it without one).
-        if route.methods is None or route.path.startswith(("/api/", "/static", "/mcp")):
+        # /dav answers CalDAV clients (HTTP Basic, with WebDAV methods a page's form cannot
+        # send); tests/caldav checks it.
+        if route.methods is None or route.path.startswith(
+            ("/api/", "/static", "/mcp", "/dav", "/.well-known/caldav")
+        ):
             continue
         for method in sorted(route.methods - {"GET", "HEAD", "OPTIONS"}):
             found.append((method, route.path))
@@ -51,7 +55,9 @@ STREAMS = {"/events"}
 def _pages(app: FastAPI) -> list[str]:
     pages = []
     for route in routing.iter_route_contexts(app.routes):
-        skipped = route.path.startswith(("/api/", "/static", "/docs", "/openapi", "/health"))
+        skipped = route.path.startswith(
+            ("/api/", "/static", "/docs", "/openapi", "/health", "/dav", "/.well-known")
+        )
         # The event stream is no page and never ends (the ASGI test transport waits for the
         # end of an answer): tests/activity/test_live.py reads it over real HTTP.
         skipped = skipped or route.path in STREAMS
@@ -81,7 +87,14 @@ def test_the_web_app_has_forms(app: FastAPI) -> None:
 
 
 # Sharing's members, links and join pages: no such member, link or secret.
-_MADE_UP = {"member_user_id": "nobody", "link_id": 1, "invitation_id": 1, "secret": "x" * 43}
+_MADE_UP = {
+    "member_user_id": "nobody",
+    "link_id": 1,
+    "invitation_id": 1,
+    "comment_id": 1,
+    "password_id": 1,
+    "secret": "x" * 43,
+}
 
 
 @pytest.mark.parametrize(

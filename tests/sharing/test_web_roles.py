@@ -37,6 +37,13 @@ WEB_MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("POST", "/tasks/{task_id:int}/parent"): ({"parent": ""}, EDIT),
     # Members who may edit add subtasks.
     ("POST", "/tasks/{task_id:int}/subtasks"): ({"title": "a subtask"}, EDIT),
+    # Viewers read the comments; editors and up write them (tests/web/test_comment_pages.py).
+    ("POST", "/tasks/{task_id:int}/comments"): (
+        {"body": "a comment"},
+        _row(*[303] * 3, 403, 404, 404),
+    ),
+    # The owner's comment: its author and the list's admins delete it.
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"): ({}, ADMIN),
     ("POST", "/lists/{list_id}"): ({"name": "{fresh}"}, ADMIN),
     ("POST", "/lists/{list_id}/delete"): ({"tasks": "delete"}, ADMIN),
     ("POST", "/lists/{list_id}/members"): ({"email": "{newcomer}", "role": "viewer"}, ADMIN),
@@ -64,7 +71,7 @@ def test_every_page_route_with_an_id_has_its_expectations(app: FastAPI) -> None:
     with_ids = {
         (method, route.path)
         for route in routing.iter_route_contexts(app.routes)
-        if route.methods and not route.path.startswith("/api/") and "{" in route.path
+        if route.methods and not route.path.startswith(("/api/", "/dav")) and "{" in route.path
         for method in route.methods
         if method != "HEAD"
     }
@@ -139,7 +146,12 @@ async def _world(client: httpx.AsyncClient, people: dict[str, Person]) -> dict[s
         json={"email": f"i-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
     )
     assert invited.status_code == 202, invited.text
+    comment = await client.post(
+        f"/api/me/tasks/{task.json()['id']}/comments", headers=owner.headers, json={"body": "hi"}
+    )
+    assert comment.status_code == 201, comment.text
     return {
+        "comment_id": str(comment.json()["id"]),
         "invitation_id": str(invited.json()["id"]),
         "task_id": str(task.json()["id"]),
         "list_id": str(list_id),

@@ -354,7 +354,7 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
     with_ids = {
         (method, route.path)
         for route in routing.iter_route_contexts(app.routes)
-        if route.methods and not route.path.startswith("/api/") and "{" in route.path
+        if route.methods and not route.path.startswith(("/api/", "/dav")) and "{" in route.path
         for method in route.methods
         if method != "HEAD"
     }
@@ -568,8 +568,8 @@ async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) ->
     # account page's tokens and notifications and the trash view brought one app.css to
     # 113.6 KB; what travels (compressed) stays under the 60 KB above. pwa.js (the offline
     # queue, the service worker's registration, the quick-add hint: 11 KB, 4 KB compressed)
-    # and the hint's markup brought it to 131.1 KB.
-    assert decoded < 135_000
+    # and the hint's markup brought it to 131.1 KB; with subtasks' rows and dialog, 135.8 KB.
+    assert decoded < 140_000
 
 
 async def test_the_account_page_downloads_my_data_and_only_mine(client: httpx.AsyncClient) -> None:

@@ -115,6 +115,8 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# The WebDAV and CalDAV methods of the /dav door and its well-known address.
+_DAV_METHODS = ("PROPFIND", "PROPPATCH", "REPORT", "MKCOL", "MKCALENDAR")
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -122,7 +124,7 @@ def _allowed_methods(request: Request) -> list[str]:
     Starlette's 405 names only the methods of the first route whose path matched."""
     routes = request.app.router.routes
     allowed = []
-    for method in _METHODS:
+    for method in _METHODS + _DAV_METHODS:
         scope = {**request.scope, "method": method}
         for route in routes:
             match, _ = route.matches(scope)
