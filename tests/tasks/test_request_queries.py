@@ -86,6 +86,8 @@ async def test_tags_of_a_new_or_edited_task_are_written_not_read_back(
     # After linking the tags, nothing reads them back.
     for statements in (creating, editing):
         last_link = max(i for i, sql in enumerate(statements) if "INTO task_tags" in sql)
-        assert not [s for s in statements[last_link:] if s.startswith("SELECT")], statements
+        # (The answer's subtask counts are read, in the write's own transaction.)
+        read = [s for s in statements[last_link:] if s.startswith("SELECT")]
+        assert not [s for s in read if "tasks.parent_id IN" not in s], statements
     stored = await client.get(f"/api/me/tasks/{created.json()['id']}", headers=alice.headers)
     assert stored.json()["tags"] == ["bills", "Money"]

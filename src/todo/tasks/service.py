@@ -267,13 +267,29 @@ async def subtasks_of(session: AsyncSession, task: Task) -> list[Task]:
     )
 
 
+# Where a write leaves the subtask counts of the task it answers with, read inside its own
+# transaction: read after the commit, they would cost the request a second one.
+_CHILDREN_KEY = "todo_task_children"
+
+
 async def children_of(session: AsyncSession, task: Task) -> tuple[int, int]:
-    """How many of the task's subtasks are open, and how many it has (trash left out)."""
+    """How many of the task's subtasks are open, and how many it has (trash left out); what
+    the last write of this task in the session already counted, if it did."""
     assert task.id is not None
+    known: tuple[int, int] | None = session.info.get(_CHILDREN_KEY, {}).get(task.id)
+    if known is not None:
+        return known
     found = (await session.exec(child_counts([task.user_id], [task.id]))).first()
     if found is None:
         return 0, 0
     return int(found[1]), int(found[2])
+
+
+async def _count_children_before_commit(session: AsyncSession, task: Task, *, new: bool) -> None:
+    assert task.id is not None
+    known: dict[int, tuple[int, int]] = session.info.setdefault(_CHILDREN_KEY, {})
+    known.pop(task.id, None)
+    known[task.id] = (0, 0) if new else await children_of(session, task)
 
 
 async def _target_list(session: AsyncSession, scope: Scope, list_id: int | None) -> TaskList:
@@ -452,6 +468,8 @@ async def create_task(
     if before_commit is not None:
         await session.flush()
         await before_commit(task)
+    await session.flush()
+    await _count_children_before_commit(session, task, new=True)
     await session.commit()
     return task
 
@@ -516,6 +534,7 @@ async def _save(
         # Flushed first, so the event carries the version the write gave the task.
         await session.flush()
         await _record(session, task, action, changes)
+        await _count_children_before_commit(session, task, new=False)
         await session.commit()
     return task
 
