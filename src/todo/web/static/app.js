@@ -50,9 +50,11 @@
     toasts.querySelectorAll('[data-toast]').forEach(arm)
   }
 
-  function showToast (message) {
+  // kind: 'error' (the default) or '' for news; pwa.js says its own through window.todoToast.
+  function showToast (message, kind) {
+    if (!toasts) return
     const toast = document.createElement('div')
-    toast.className = 'toast error'
+    toast.className = kind === '' ? 'toast' : 'toast ' + (kind || 'error')
     toast.dataset.toast = ''
     const text = document.createElement('p')
     text.className = 'toast-message'
@@ -65,6 +67,8 @@
     toast.append(text, close)
     toasts.append(toast)
   }
+
+  window.todoToast = showToast
 
   if (toasts) {
     armAll()

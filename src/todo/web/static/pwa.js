@@ -30,22 +30,9 @@
     return 'web-' + Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1) }).join('')
   }
 
+  // Built by app.js (loaded first), so both say things the same way.
   function toast (message) {
-    const toasts = byId('toasts')
-    if (!toasts) return
-    const box = document.createElement('div')
-    box.className = 'toast'
-    box.dataset.toast = ''
-    const text = document.createElement('p')
-    text.className = 'toast-message'
-    text.textContent = message
-    const close = document.createElement('button')
-    close.type = 'button'
-    close.className = 'toast-close'
-    close.setAttribute('aria-label', 'Dismiss')
-    close.textContent = '×'
-    box.append(text, close)
-    toasts.append(box)
+    if (window.todoToast) window.todoToast(message, '')
   }
 
   // The queue: one record per task, keyed by its Idempotency-Key.
