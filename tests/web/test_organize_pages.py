@@ -496,3 +496,41 @@ async def test_upcoming_rows_loaded_later_are_grouped_by_day_too(
     whole = (await client.get(url)).text
     assert HEADING.findall(whole)[:1] == ["Tomorrow"]
     assert len(HEADING.findall(whole)) == 2
+
+
+async def test_a_list_drawn_again_keeps_the_pages_load_more_added(
+    client: httpx.AsyncClient,
+) -> None:
+    """app.js asks for ?pages=N when it draws the list again (live, or back in the tab),
+    N being the first page and each Load more since: those rows stay on screen."""
+    await _upcoming_spanning_a_page(client)
+    total = PAGE_SIZE - 5 + 10 + 3
+
+    def rows(page: str) -> int:
+        return len(re.findall(r'class="title"[^>]*>[^<]*<', page))
+
+    def pages_drawn(page: str) -> str | None:
+        found = re.search(r'<section id="tasks"[^>]*data-pages="(\d+)"', page)
+        return found.group(1) if found else None
+
+    fragment = {"HX-Request": "true", "HX-Target": "tasks"}
+    first = (await client.get("/?view=upcoming", headers=fragment)).text
+    assert rows(first) == PAGE_SIZE
+    assert pages_drawn(first) == "1"
+    both = (await client.get("/?view=upcoming&pages=2", headers=fragment)).text
+    assert rows(both) == total
+    assert pages_drawn(both) == "2"
+    assert "Load more" not in both
+    # Anything else is the first page, as any unknown value of the URL; more than
+    # MAX_PAGES is MAX_PAGES.
+    for hostile in ("0", "-1", "abc", "1e3", "²", " 2", ""):
+        page = (await client.get(f"/?view=upcoming&pages={hostile}", headers=fragment)).text
+        assert rows(page) == PAGE_SIZE, hostile
+    for many in ("9", "9" * 20):
+        capped = await client.get(f"/?view=upcoming&pages={many}", headers=fragment)
+        assert rows(capped.text) == total
+        assert pages_drawn(capped.text) == "8"
+    too_long = await client.get(f"/?view=upcoming&pages={'9' * 21}")
+    assert too_long.status_code == 422
+    # The pages asked for are not carried into the links of the page (Load more, sorts).
+    assert not re.search(r"[?&;]pages=", both)

@@ -17,6 +17,9 @@ from todo.tasks.schemas import SortKey, SortOrder, StatusFilter
 
 # A full page stays under 110 KB with every script and style it loads.
 PAGE_SIZE = 25
+# A list drawn again (live, or back in the tab) keeps the pages Load more had added, up to
+# this many: ?pages=N asks for the first N pages at once.
+MAX_PAGES = 8
 
 # name in the URL -> (label, status filter of the task service)
 FILTERS: dict[str, tuple[str, StatusFilter]] = {
@@ -52,6 +55,13 @@ def _number(raw: str | None) -> int | None:
     return parse_row_id(raw) if raw else None
 
 
+def _pages(raw: str | None) -> int:
+    """1 to MAX_PAGES; anything else is one page, like any unknown value of the URL."""
+    if raw is None or not raw.isascii() or not raw.isdigit():
+        return 1
+    return min(max(int(raw), 1), MAX_PAGES)
+
+
 @dataclass(frozen=True)
 class ListView:
     show: str = _DEFAULT_FILTER
@@ -63,6 +73,8 @@ class ListView:
     q: str | None = None
     # False when the URL chose no sort: a list is then shown in the order last chosen for it.
     sort_given: bool = True
+    # How many pages are drawn from the start (see MAX_PAGES); never part of view.url().
+    pages: int = 1
 
     @classmethod
     def parse(
@@ -75,6 +87,7 @@ class ListView:
         list_id: str | None = None,
         tag_id: str | None = None,
         q: str | None = None,
+        pages: str | None = None,
     ) -> ListView:
         """Unknown values fall back to the defaults: an old bookmark still opens the list."""
         return cls(
@@ -86,6 +99,7 @@ class ListView:
             list_id=_number(list_id),
             tag_id=_number(tag_id),
             q=" ".join(q.split())[:SEARCH_MAX] if q and q.strip() else None,
+            pages=_pages(pages),
         )
 
     @classmethod
@@ -182,7 +196,7 @@ class ListView:
             status=status,
             sort=sort,
             order=order,
-            limit=PAGE_SIZE,
+            limit=PAGE_SIZE * (self.pages if after is None else 1),
             after=after,
             list_id=list_id,
             tags=(tag,) if tag else (),

@@ -62,8 +62,11 @@ async def task_list(
     list_id: Annotated[str | None, Query(alias="list", max_length=20)] = None,
     tag_id: Annotated[str | None, Query(alias="tag", max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=SEARCH_MAX), NO_CONTROLS] = None,
+    pages: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    view = ListView.parse(show, sort, cursor, scope=scope, list_id=list_id, tag_id=tag_id, q=q)
+    view = ListView.parse(
+        show, sort, cursor, scope=scope, list_id=list_id, tag_id=tag_id, q=q, pages=pages
+    )
     context = await list_context(session, me, view)
     if wants_fragment(request):
         more = request.headers.get("hx-target") == "task-list"

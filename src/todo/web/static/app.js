@@ -89,11 +89,22 @@
     if (region.querySelector('.editing, .htmx-request, .dragging')) return false
     lastRefresh = now
     refreshSentAfter = changesSent
-    window.htmx.ajax('GET', location.pathname + location.search, {
-      source: region, target: region, swap: 'outerHTML'
-    })
+    // As many pages as are shown, so that the rows Load more brought stay on screen.
+    const pages = Number(region.dataset.pages) || 1
+    const url = location.pathname + location.search
+    const drawn = pages > 1 ? url + (location.search ? '&' : '?') + 'pages=' + pages : url
+    window.htmx.ajax('GET', drawn, { source: region, target: region, swap: 'outerHTML' })
     return true
   }
+
+  // Each page Load more appends counts towards what a refresh asks for.
+  document.addEventListener('htmx:afterSwap', function (event) {
+    const region = byId('tasks')
+    if (region && event.detail.target && event.detail.target.id === 'task-list' &&
+        event.detail.requestConfig && event.detail.requestConfig.verb === 'get') {
+      region.dataset.pages = String((Number(region.dataset.pages) || 1) + 1)
+    }
+  })
 
   // A refresh that left before a change of this tab's may come back after it, with the
   // list as it was, or land on a row opened for editing meanwhile: it is not drawn, and
