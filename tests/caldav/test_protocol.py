@@ -406,3 +406,53 @@ async def test_recurring_moved_forward_open(
     served = await client.get(path + "m.ics", auth=dav_alice.auth)
     assert "DUE;VALUE=DATE:20261214" in served.text
     assert "STATUS:NEEDS-ACTION" in served.text
+
+
+async def test_collection_creation_answers_as_webdav_says(
+    client: httpx.AsyncClient, dav_alice: DavAccount
+) -> None:
+    """What litmus found: a body we do not understand is 415, a missing parent is 409, a
+    collection inside a calendar is 403, and PROPPATCH on no object is 404."""
+    home = f"/dav/calendars/{dav_alice.account.id}/"
+    inbox = await inbox_path(client, dav_alice)
+    weird = await client.request(
+        "MKCOL",
+        home + "weird/",
+        content=b"afafafaf",
+        headers={"Content-Type": "xzy-foo/bar-512"},
+        auth=dav_alice.auth,
+    )
+    assert weird.status_code == 415, weird.text
+    assert weird.json()["code"] == "unsupported_body"
+    wrong_root = await client.request(
+        "MKCOL",
+        home + "weird/",
+        content=b'<d:propfind xmlns:d="DAV:"/>',
+        headers={"Content-Type": "application/xml"},
+        auth=dav_alice.auth,
+    )
+    assert wrong_root.status_code == 415
+    no_parent = await client.request("MKCOL", home + "missing/child/", auth=dav_alice.auth)
+    assert no_parent.status_code == 409, no_parent.text
+    assert no_parent.json()["code"] == "no_parent"
+    deeper = await client.request("MKCOL", inbox + "a/b/", auth=dav_alice.auth)
+    assert deeper.status_code == 409
+    nested = await client.request("MKCOL", inbox + "inner/", auth=dav_alice.auth)
+    assert nested.status_code == 403, nested.text
+    lists = (await client.get("/api/me/lists", headers=dav_alice.account.headers)).json()
+    assert [each["name"] for each in lists] == ["Inbox"]
+    props = (
+        b'<d:propertyupdate xmlns:d="DAV:" xmlns:x="urn:x"><d:set><d:prop>'
+        b"<x:colour>red</x:colour></d:prop></d:set></d:propertyupdate>"
+    )
+    missing = await client.request(
+        "PROPPATCH", inbox + "nothing.ics", content=props, auth=dav_alice.auth
+    )
+    assert missing.status_code == 404
+    await client.put(inbox + "here.ics", content=todo("here", "Here"), auth=dav_alice.auth)
+    present = await client.request(
+        "PROPPATCH", inbox + "here.ics", content=props, auth=dav_alice.auth
+    )
+    assert present.status_code == 403
+    plain = await client.request("MKCOL", home + "plain/", auth=dav_alice.auth)
+    assert plain.status_code == 201

@@ -31,7 +31,15 @@ from todo.caldav import ical, service, xml
 from todo.caldav.service import Calendar, Item
 from todo.caldav.xml import APPLE, CALDAV, CS, DAV, q
 from todo.core.db import Database
-from todo.core.errors import BadRequest, Conflict, Forbidden, PreconditionFailed, Unauthorized
+from todo.core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from todo.core.ratelimit import check_auth_attempt
 from todo.core.schemas import text_problem
 from todo.lists import access
@@ -446,10 +454,40 @@ def _color(value: str) -> str:
     return text[:7] if len(text) == 9 and text.startswith("#") else text
 
 
+def _creation_body(request: Request, body: bytes) -> ET.Element | None:
+    """The XML of an extended MKCOL (RFC 5689) or a MKCALENDAR; 415 for any other body, as
+    RFC 4918 9.3 asks of a MKCOL whose body the server does not understand."""
+    if not body.strip():
+        return None
+    kind = request.headers.get("content-type", "application/xml").split(";")[0].strip().lower()
+    if kind not in ("application/xml", "text/xml"):
+        raise UnsupportedMediaType(
+            "A MKCOL or MKCALENDAR body is XML (application/xml).", code="unsupported_body"
+        )
+    root = xml.parse(body)
+    expected = q(CALDAV, "mkcalendar") if request.method == "MKCALENDAR" else q(DAV, "mkcol")
+    if root is None or root.tag != expected:
+        raise UnsupportedMediaType(
+            f"A {request.method} body is a {expected}.", code="unsupported_body"
+        )
+    return root
+
+
 async def _mkcalendar(dav: Dav, parts: list[str]) -> Response:
+    root = _creation_body(dav.request, await dav.request.body())
+    if len(parts) > 3 and parts[:2] == ["calendars", dav.user.id]:
+        # Collections do not nest in a calendar (RFC 4791 5.3.1: 403); a missing parent
+        # is a conflict (RFC 4918 9.3.1: 409).
+        if len(parts) == 4:
+            try:
+                await _collection(dav, parts[:3])
+            except NotFound:
+                pass
+            else:
+                raise Forbidden("Calendars do not hold collections.", code="not_here")
+        raise Conflict("The parent collection does not exist.", code="no_parent")
     if len(parts) != 3 or parts[0] != "calendars" or parts[1] != dav.user.id:
         raise Forbidden("Calendars are made in your calendar home.", code="not_here")
-    root = xml.parse(await dav.request.body())
     name: str | None = None
     color: str | None = None
     if root is not None:
@@ -469,6 +507,10 @@ async def _mkcalendar(dav: Dav, parts: list[str]) -> Response:
 
 
 async def _proppatch(dav: Dav, parts: list[str]) -> Response:
+    if len(parts) == 4:
+        _where, found = await _item_at(dav, parts)
+        if found is None:
+            raise service.not_found()
     if len(parts) != 3:
         raise Forbidden("Only a calendar's name and color can be changed.", code="not_here")
     where = await _collection(dav, parts)
