@@ -3,10 +3,13 @@ reports and the mapping of recurring tasks."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 
 from tests.caldav.conftest import DavAccount, app_password
 from tests.conftest import Account, SignUp
@@ -456,3 +459,65 @@ async def test_collection_creation_answers_as_webdav_says(
     assert present.status_code == 403
     plain = await client.request("MKCOL", home + "plain/", auth=dav_alice.auth)
     assert plain.status_code == 201
+
+
+async def test_multiget_finds_each_name_as_get_does_in_few_statements(
+    app: FastAPI, client: httpx.AsyncClient, dav_alice: DavAccount
+) -> None:
+    me = dav_alice.account
+    inbox = await inbox_path(client, dav_alice)
+    for n in range(3):
+        body = todo(f"c{n}", f"Client {n}")
+        await client.put(f"{inbox}client-{n}.ics", content=body, auth=dav_alice.auth)
+    made = []
+    for n in range(40):
+        answer = await client.post("/api/me/tasks", json={"title": f"Web {n}"}, headers=me.headers)
+        made.append(answer.json()["id"])
+    other = await client.post("/api/me/lists", json={"name": "Elsewhere"}, headers=me.headers)
+    away = await client.post(
+        "/api/me/tasks", json={"title": "Away", "list_id": other.json()["id"]}, headers=me.headers
+    )
+    listing = await client.request(
+        "PROPFIND", inbox, headers={"Depth": "1"}, content=PROPFIND_ALL, auth=dav_alice.auth
+    )
+    client_task = next(
+        int(m) for m in re.findall(r'"(\d+)-\d+"', listing.text) if str(m) not in map(str, made)
+    )
+    names = [f"client-{n}.ics" for n in range(3)] + [f"task-{i}.ics" for i in made]
+    refused = [f"task-{client_task}.ics", f"task-{away.json()['id']}.ics", "nothing.ics"]
+    statements = 0
+
+    def count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    async def multiget(wanted: list[str]) -> tuple[str, int]:
+        nonlocal statements
+        statements = 0
+        body = "".join(f"<d:href>{inbox}{name}</d:href>" for name in wanted)
+        answer = await client.request(
+            "REPORT",
+            inbox,
+            content=(
+                '<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+                f"<d:prop><d:getetag/><c:calendar-data/></d:prop>{body}</c:calendar-multiget>"
+            ).encode(),
+            auth=dav_alice.auth,
+        )
+        assert answer.status_code == 207, answer.text
+        return answer.text, statements
+
+    event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        few, few_statements = await multiget(names[:4] + refused)
+        many, many_statements = await multiget(names + refused)
+    finally:
+        event.remove(app.state.db.engine.sync_engine, "before_cursor_execute", count)
+    for text, wanted in ((few, names[:4]), (many, names)):
+        assert text.count("200 OK") == len(wanted)
+        assert text.count("404 Not Found") == len(refused)
+        for name in refused:
+            assert f"<d:href>{inbox}{name}</d:href><d:status>HTTP/1.1 404" in text
+    assert "SUMMARY:Client 2" in many
+    assert "SUMMARY:Web 39" in many
+    assert many_statements == few_statements
