@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from icalendar import Calendar
 from sqlalchemy import event
 
 from tests.caldav.conftest import DavAccount, app_password
@@ -521,3 +523,52 @@ async def test_multiget_finds_each_name_as_get_does_in_few_statements(
     assert "SUMMARY:Client 2" in many
     assert "SUMMARY:Web 39" in many
     assert many_statements == few_statements
+
+
+async def test_free_busy_of_a_list_is_free_all_along(
+    client: httpx.AsyncClient, dav_alice: DavAccount
+) -> None:
+    """RFC 4791 7.10 counts events only: tasks, dated or not, never make anyone busy."""
+    inbox = await inbox_path(client, dav_alice)
+    await client.put(
+        inbox + "dated.ics",
+        content=todo("dated", "Dated", "DTSTART:20270105T090000Z", "DUE:20270105T100000Z"),
+        auth=dav_alice.auth,
+    )
+
+    async def free_busy(span: str) -> httpx.Response:
+        return await client.request(
+            "REPORT",
+            inbox,
+            content=(
+                '<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav">'
+                f"{span}</c:free-busy-query>"
+            ).encode(),
+            headers={"Depth": "1"},
+            auth=dav_alice.auth,
+        )
+
+    answer = await free_busy('<c:time-range start="20270101T000000Z" end="20270131T235959Z"/>')
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/calendar")
+    calendar = Calendar.from_ical(answer.content)
+    free = calendar.walk("VFREEBUSY")[0]
+    assert free.decoded("DTSTART") == datetime(2027, 1, 1, tzinfo=UTC)
+    assert free.decoded("DTEND") == datetime(2027, 1, 31, 23, 59, 59, tzinfo=UTC)
+    assert "FREEBUSY" not in free
+    for span in (
+        "",
+        '<c:time-range start="20270101T000000Z"/>',
+        '<c:time-range start="20270201T000000Z" end="20270101T000000Z"/>',
+        '<c:time-range start="soon" end="later"/>',
+    ):
+        refused = await free_busy(span)
+        assert refused.status_code == 400, (span, refused.text)
+        assert refused.json()["code"] == "bad_time_range"
+    stranger = await client.request(
+        "REPORT",
+        inbox,
+        content=b'<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"/>',
+        auth=("nobody@example.com", "wrong"),
+    )
+    assert stranger.status_code == 401

@@ -18,7 +18,8 @@ from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from icalendar import Component
+from icalendar import Calendar as ICalendar
+from icalendar import Component, FreeBusy
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
@@ -250,6 +251,7 @@ class Dav:
                         for name in (
                             q(CALDAV, "calendar-query"),
                             q(CALDAV, "calendar-multiget"),
+                            q(CALDAV, "free-busy-query"),
                             q(DAV, "sync-collection"),
                         )
                     ),
@@ -717,7 +719,32 @@ async def _report(dav: Dav, parts: list[str]) -> Response:
         return _xml_answer(xml.multistatus(answers))
     if root.tag == q(DAV, "sync-collection"):
         return await _sync(dav, where, root, wanted)
+    if root.tag == q(CALDAV, "free-busy-query"):
+        return _free_busy(root)
     raise Forbidden("This report is not supported here.", code="unsupported_report")
+
+
+def _free_busy(root: ET.Element) -> Response:
+    """RFC 4791 7.10: only events make their owner busy, never tasks, so a list is free all
+    along the range asked for."""
+    span = root.find(q(CALDAV, "time-range"))
+    if span is None or not span.get("start") or not span.get("end"):
+        raise BadRequest(
+            "A free-busy-query names a time-range with a start and an end.",
+            code="bad_time_range",
+        )
+    start, end = _instant(span.get("start") or ""), _instant(span.get("end") or "")
+    if end <= start:
+        raise BadRequest("The time-range ends before it starts.", code="bad_time_range")
+    free = FreeBusy()
+    free.add("dtstamp", datetime.now(UTC).replace(microsecond=0))
+    free.add("dtstart", start)
+    free.add("dtend", end)
+    answer = ICalendar()
+    answer.add("prodid", "-//Todo//CalDAV//EN")
+    answer.add("version", "2.0")
+    answer.add_component(free)
+    return Response(answer.to_ical(), media_type=_ICS)
 
 
 def _invalid_token() -> Response:
