@@ -572,3 +572,48 @@ async def test_free_busy_of_a_list_is_free_all_along(
         auth=("nobody@example.com", "wrong"),
     )
     assert stranger.status_code == 401
+
+
+async def test_principal_search_finds_the_caller_only(
+    client: httpx.AsyncClient, dav_alice: DavAccount, bob: Account
+) -> None:
+    async def search(body: str) -> httpx.Response:
+        answer = await client.request(
+            "REPORT",
+            "/dav/",
+            content=(
+                '<d:principal-property-search xmlns:d="DAV:" '
+                f'xmlns:c="urn:ietf:params:xml:ns:caldav"{body}</d:principal-property-search>'
+            ).encode(),
+            auth=dav_alice.auth,
+        )
+        assert answer.status_code == 207, answer.text
+        return answer
+
+    def by(prop: str, match: str) -> str:
+        return (
+            f"<d:property-search><d:prop><{prop}/></d:prop>"
+            f"<d:match>{match}</d:match></d:property-search>"
+        )
+
+    principal = f"<d:href>/dav/principals/{dav_alice.account.id}/</d:href>"
+    # Alice and Bob are both named "Test": only the caller comes back.
+    named = await search(f">{by('d:displayname', 'tEs')}<d:prop><d:displayname/></d:prop>")
+    assert named.text.count("<d:response>") == 1
+    assert principal in named.text
+    assert "<d:displayname>Test</d:displayname>" in named.text
+    assert bob.id not in named.text
+    other = await search(f">{by('c:calendar-user-address-set', 'bob@')}")
+    assert "<d:response>" not in other.text
+    either = await search(
+        f' test="anyof">{by("d:displayname", "zzz")}{by("c:calendar-user-address-set", "alice@")}'
+    )
+    assert principal in either.text
+    both = await search(
+        f">{by('d:displayname', 'zzz')}{by('c:calendar-user-address-set', 'alice@')}"
+    )
+    assert "<d:response>" not in both.text
+    # python caldav's own body: the wanted properties beside an empty DAV:prop.
+    listed = await search("><d:prop/><c:calendar-home-set/><d:displayname/>")
+    assert principal in listed.text
+    assert f"<d:href>/dav/calendars/{dav_alice.account.id}/</d:href>" in listed.text

@@ -675,10 +675,39 @@ def _matches(body: bytes, query: ET.Element | None, tz: ZoneInfo) -> bool:
     return _comp_matches(calendar, query, tz)
 
 
+def _principal_search(dav: Dav, root: ET.Element) -> Response:
+    """RFC 3744 9.4, over the one principal a user may see: their own, when it matches."""
+    own = {
+        q(DAV, "displayname"): dav.user.name or dav.user.email,
+        q(CALDAV, "calendar-user-address-set"): f"mailto:{dav.user.email}",
+    }
+    hits = []
+    for search in root.findall(q(DAV, "property-search")):
+        needle = (search.findtext(q(DAV, "match")) or "").strip().lower()
+        names = [child.tag for prop in search.findall(q(DAV, "prop")) for child in prop]
+        hits.append(any(needle in own.get(name, "").lower() for name in names))
+    matched = any(hits) if root.get("test") == "anyof" else all(hits)
+    # python caldav puts the properties it wants beside an empty DAV:prop, not inside it.
+    wanted = (_wanted(root) or []) + [
+        child.tag
+        for child in root
+        if child.tag not in (q(DAV, "property-search"), q(DAV, "prop"))
+        and child.tag != q(DAV, "apply-to-principal-collection-set")
+    ]
+    answers = [_answer(dav.principal, dav.principal_props(), wanted)] if matched else []
+    return _xml_answer(xml.multistatus(answers))
+
+
 async def _report(dav: Dav, parts: list[str]) -> Response:
     root = xml.parse(await dav.request.body())
     if root is None:
         raise BadRequest("A REPORT needs a body.", code="bad_xml")
+    if root.tag == q(DAV, "principal-property-search") and parts in (
+        [],
+        ["principals"],
+        ["principals", dav.user.id],
+    ):
+        return _principal_search(dav, root)
     if len(parts) == 4 and root.tag != q(DAV, "sync-collection"):
         where, found = await _item_at(dav, parts)
         if found is None:
