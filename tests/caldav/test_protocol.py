@@ -617,3 +617,43 @@ async def test_principal_search_finds_the_caller_only(
     listed = await search("><d:prop/><c:calendar-home-set/><d:displayname/>")
     assert principal in listed.text
     assert f"<d:href>/dav/calendars/{dav_alice.account.id}/</d:href>" in listed.text
+
+
+async def test_time_range_finds_later_occurrences_of_a_recurring_task(
+    client: httpx.AsyncClient, dav_alice: DavAccount
+) -> None:
+    inbox = await inbox_path(client, dav_alice)
+    monthly = ("DTSTART:20270112T090000Z", "DUE:20270112T100000Z", "RRULE:FREQ=MONTHLY")
+    for name, lines in (
+        ("monthly", monthly),
+        ("once", ("DTSTART:20270112T090000Z", "DUE:20270112T100000Z")),
+        ("yearly-due", ("DUE;VALUE=DATE:20270112", "RRULE:FREQ=YEARLY")),
+        ("secondly", ("DUE;VALUE=DATE:00010101", "RRULE:FREQ=SECONDLY")),
+    ):
+        body = todo(name, name, *lines)
+        put = await client.put(f"{inbox}{name}.ics", content=body, auth=dav_alice.auth)
+        assert put.status_code in (201, 400), put.text
+
+    async def found(start: str, end: str) -> set[str]:
+        body = (
+            '<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+            '<d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR">'
+            '<c:comp-filter name="VTODO">'
+            f'<c:time-range start="{start}" end="{end}"/>'
+            "</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"
+        )
+        started = time.monotonic()
+        answer = await client.request(
+            "REPORT", inbox, content=body.encode(), headers={"Depth": "1"}, auth=dav_alice.auth
+        )
+        assert time.monotonic() - started < 2
+        assert answer.status_code == 207, answer.text
+        return set(re.findall(r"/([a-z-]+)\.ics</d:href>", answer.text))
+
+    assert {"monthly", "once"} <= await found("20270112T000000Z", "20270113T000000Z")
+    assert "monthly" in await found("20270212T000000Z", "20270213T000000Z")
+    assert "once" not in await found("20270212T000000Z", "20270213T000000Z")
+    assert "monthly" not in await found("20270214T000000Z", "20270215T000000Z")
+    assert "yearly-due" in await found("20290111T000000Z", "20290113T000000Z")
+    assert "yearly-due" not in await found("20290201T000000Z", "20290202T000000Z")
+    assert "monthly" not in await found("20261201T000000Z", "20261231T000000Z")

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import rrulestr
 from fastapi import FastAPI
 from icalendar import Calendar as ICalendar
 from icalendar import Component, FreeBusy
@@ -57,6 +58,9 @@ _XML = "application/xml; charset=utf-8"
 _ICS = "text/calendar; charset=utf-8"
 _REALM = 'Basic realm="Todo CalDAV", charset="UTF-8"'
 _NAME_MAX = 255
+# How far a time-range query walks a recurring task's rule before it gives up on it: our
+# tasks carry their current occurrence, so the ones a client asks about come early.
+_OCCURRENCES_MAX = 1000
 # Deadlock detected, serialization failure.
 _RETRYABLE = frozenset({"40P01", "40001"})
 
@@ -588,9 +592,45 @@ def _bound(component: Component, name: str, tz: ZoneInfo) -> datetime | None:
 
 
 def _todo_in_range(todo: Component, start: datetime, end: datetime, tz: ZoneInfo) -> bool:
-    """RFC 4791 9.9, for VTODO."""
+    """RFC 4791 9.9, for VTODO; a recurring one matches when any of its first occurrences
+    does (RFC 4791 9.9 asks for every instance: the rule is walked, to a bound)."""
     dtstart = _bound(todo, "DTSTART", tz)
     due = _bound(todo, "DUE", tz)
+    if _instance_in_range(todo, dtstart, due, start, end, tz):
+        return True
+    anchor = dtstart or due
+    rule = todo.get("RRULE")
+    if anchor is None or rule is None or isinstance(rule, list):
+        return False
+    try:
+        occurrences = rrulestr(rule.to_ical().decode(), dtstart=anchor)
+        for n, moment in enumerate(occurrences):
+            if moment > end or n >= _OCCURRENCES_MAX:
+                return False
+            shift = moment - anchor
+            if _instance_in_range(
+                todo,
+                dtstart + shift if dtstart else None,
+                due + shift if due else None,
+                start,
+                end,
+                tz,
+            ):
+                return True
+    except (ValueError, TypeError, OverflowError):
+        # A rule dateutil cannot walk (an UNTIL of another kind than DTSTART's...).
+        return False
+    return False
+
+
+def _instance_in_range(
+    todo: Component,
+    dtstart: datetime | None,
+    due: datetime | None,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+) -> bool:
     completed = _bound(todo, "COMPLETED", tz)
     created = _bound(todo, "CREATED", tz)
     if dtstart is not None and due is not None:
