@@ -236,6 +236,17 @@ HOSTILE = [
         b'<c:comp-filter name="VCALENDAR"><c:comp-filter name="VTODO"><c:time-range start="soon"/>'
         b"</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>",
     ),
+    (
+        "REPORT",
+        b'<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        b'<c:time-range start="99991231T235959Z" end="00010101T000000Z"/></c:free-busy-query>',
+    ),
+    (
+        "REPORT",
+        b'<d:principal-property-search xmlns:d="DAV:" test="anyof"><d:property-search>'
+        b"<d:prop><d:unknown/></d:prop><d:match>" + b"x" * 100_000 + b"</d:match>"
+        b"</d:property-search></d:principal-property-search>",
+    ),
     ("PUT", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"),
     ("PUT", b"not ical at all"),
     ("PUT", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:e\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
@@ -254,6 +265,8 @@ async def test_hostile_input_is_refused_quickly(
         path += "hostile.ics"
     if method == "MKCALENDAR":
         path = f"/dav/calendars/{dav_alice.account.id}/new-one/"
+    if b"principal-property-search" in body:
+        path = "/dav/"
     started = time.monotonic()
     answer = await client.request(method, path, content=body, auth=dav_alice.auth)
     assert time.monotonic() - started < 2
