@@ -193,3 +193,59 @@ async def test_the_calendar_looks_right_and_passes_axe(page: Page, user: WebUser
                 # No title breaks a letter per line: every chip is one line high.
                 heights = await page.locator("#calendar .cal-chip").evaluate_all(CHIP_HEIGHTS)
                 assert all(h < 40 for h in heights), (view, device, heights)
+
+
+async def _api_token(page: Page, user: WebUser) -> dict[str, str]:
+    login = await page.request.post(
+        "/api/auth/login", data={"email": user.email, "password": user.password}
+    )
+    assert login.status == 200, await login.text()
+    return {"Authorization": f"Bearer {(await login.json())['access_token']}"}
+
+
+async def test_a_move_refused_to_a_viewer_goes_back_and_changes_show_live(
+    browser: Browser, live_server: LiveServer, page: Page, user: WebUser
+) -> None:
+    owner = await _api_token(page, user)
+    made = await page.request.post("/api/me/lists", headers=owner, data={"name": "Team"})
+    list_id = (await made.json())["id"]
+    day = NEXT.replace(day=10).isoformat()
+    shared = {"due_date": day, "list_id": list_id}
+    await page.request.post("/api/me/tasks", headers=owner, data={"title": "Shared plan", **shared})
+    context = await browser.new_context(base_url=live_server.url)
+    member_page = await context.new_page()
+    problems = watch(member_page)
+    try:
+        member = await sign_up(member_page, name="Grace Hopper")
+        added = await page.request.post(
+            f"/api/me/lists/{list_id}/members",
+            headers=owner,
+            data={"email": member.email, "role": "editor"},
+        )
+        assert added.status == 201, await added.text()
+        member_id = (await added.json())["user"]["id"]
+        await member_page.goto(MONTH_URL)
+        await expect(cell(member_page, 10)).to_contain_text("Shared plan")
+
+        # A task the owner adds shows on the member's calendar without a reload.
+        live = {"title": "Live one", **shared}
+        await page.request.post("/api/me/tasks", headers=owner, data=live)
+        await expect(cell(member_page, 10)).to_contain_text("Live one")
+
+        # The owner makes the member a viewer; the calendar drawn before still offers the drag.
+        demoted = await page.request.patch(
+            f"/api/me/lists/{list_id}/members/{member_id}", headers=owner, data={"role": "viewer"}
+        )
+        assert demoted.status == 200, await demoted.text()
+        async with member_page.expect_response(re.compile(r"/reschedule$")) as answer:
+            await chip(member_page, "Shared plan").drag_to(cell(member_page, 20))
+        assert (await answer.value).status == 403
+        detail = (await (await answer.value).json())["detail"]
+        await expect(member_page.locator("#toasts")).to_contain_text(detail)
+        await expect(cell(member_page, 10)).to_contain_text("Shared plan")
+        await expect(cell(member_page, 20)).not_to_contain_text("Shared plan")
+        # Drawn again as the server has it: nothing left to drag.
+        await expect(cell(member_page, 10).locator("[data-move]")).to_have_count(0)
+    finally:
+        await context.close()
+    assert problems == []

@@ -466,3 +466,29 @@ async def test_twenty_parallel_moves_of_one_task(person: Person) -> None:
     if len(won) == 1:
         assert after["due_date"] == (date(2031, 5, 1) + timedelta(days=won[0])).isoformat()
     assert str(after["due_at"]).endswith("T10:00:00Z")
+
+
+async def test_a_busy_month_stays_within_its_page_weight(person: Person) -> None:
+    """A month of full days (60 chips, 20 "+2 more", the chosen day's five tasks) with every
+    script and style it loads. The list page's budget is 140 KB for 25 rows
+    (tests/web/test_pages.py); the calendar's own stylesheet and script (15 KB) load on its
+    page only, so the list keeps its budget. Measured: 163.8 KB, 77 KB transferred."""
+    for number in range(100):
+        day = date(2031, 7, 1) + timedelta(days=number // 5)
+        await person.add(f"Task number {number} with a title of typical length", due_date=str(day))
+    gzip = {**HTML, "Accept-Encoding": "gzip"}
+    page = await person.http.get("/calendar?month=2031-07&day=2031-07-01", headers=gzip)
+    assert page.text.count("+2 more") == 20
+    transferred, decoded = page.num_bytes_downloaded, len(page.content)
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert any("calendar.js" in asset for asset in assets)
+    for asset in assets:
+        response = await person.http.get(asset, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        transferred += response.num_bytes_downloaded
+        decoded += len(response.content)
+    assert decoded < 170_000, decoded
+    assert transferred < 85_000, transferred
+    listed = await person.http.get("/", headers=HTML)
+    assert "calendar.js" not in listed.text
+    assert "calendar.css" not in listed.text

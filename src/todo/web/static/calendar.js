@@ -83,12 +83,25 @@
     })
   }
 
+  // Focus survives the calendar being drawn again (after a move, a live change): on the
+  // same task, or the same field of the day's list, by id.
+  function isCalendar (event) {
+    return event.detail.target && event.detail.target.id === 'calendar'
+  }
+
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    const active = document.activeElement
+    if (refocus || !isCalendar(event) || !active || !active.closest || !active.closest('#calendar')) return
+    const holder = active.id ? active : active.closest('.cal-task')
+    refocus = holder ? holder.id : null
+  })
+
   document.addEventListener('htmx:afterSwap', function (event) {
-    if (!refocus || !event.detail.target || event.detail.target.id !== 'calendar') return
+    if (!refocus || !isCalendar(event)) return
     const again = document.getElementById(refocus)
     refocus = null
-    const link = again && again.querySelector('a')
-    if (link) link.focus()
+    const target = again && (again.matches('.cal-task') ? again.querySelector('a') : again)
+    if (target) target.focus()
   })
 
   // A refused change of the day's list (its Move form) leaves the calendar as the server has it.
