@@ -177,7 +177,13 @@ async def test_the_calendar_looks_right_and_passes_axe(page: Page, user: WebUser
     )
     await page.goto(MONTH_URL + "&day=" + NEXT.replace(day=3).isoformat())
     await expect(cell(page, 3).locator(".more-link")).to_have_text("+2 more")
-    for view, url in (("month", None), ("week", f"/calendar?view=week&week={NEXT:%G-W%V}")):
+    views = (
+        ("month", None),
+        ("week", f"/calendar?view=week&week={NEXT:%G-W%V}"),
+        # This month, where today is marked (and no task is due).
+        ("today", "/calendar"),
+    )
+    for view, url in views:
         if url:
             await page.goto(url)
         for scheme in ("light", "dark"):

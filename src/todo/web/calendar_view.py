@@ -288,10 +288,6 @@ class Day:
     def chips(self) -> Sequence[Task]:
         return self.tasks[: self.shown]
 
-    @property
-    def open(self) -> int:
-        return sum(1 for task in self.tasks if not task.completed)
-
 
 @dataclass(frozen=True)
 class Calendar:
