@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -803,6 +804,35 @@ async def _web_move(ctx: Ctx) -> Burst:
     return Burst(calls, EDIT)
 
 
+async def _web_reschedule(ctx: Ctx) -> Burst:
+    """One timed task dragged to twenty days at once on the calendar, half of the moves
+    sending the version the calendar drew (the first of those to land wins, the rest 412)."""
+    made = await ctx.post("/api/me/tasks", {"title": "dragged", "due_at": "2031-04-01T10:00:00Z"})
+    task_id = made["id"]
+    read = await ctx.client.get(f"/api/me/tasks/{task_id}", headers=ctx.who.headers)
+    version = read.headers["etag"]
+    days = [(date(2031, 5, 1) + timedelta(days=i)).isoformat() for i in range(PARALLEL)]
+    calls = [
+        (
+            "POST",
+            f"/tasks/{task_id}/reschedule",
+            {
+                "data": {"date": day},
+                "headers": {**HTMX, "If-Match": version} if i % 2 else HTMX,
+            },
+        )
+        for i, day in enumerate(days)
+    ]
+
+    async def moved(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        after = (await ctx.client.get(f"/api/me/tasks/{task_id}", headers=ctx.who.headers)).json()
+        assert after["due_date"] in days
+        # The time of day stays whoever wins (UTC, as the test's account lives there).
+        assert after["due_at"] == f"{after['due_date']}T10:00:00Z"
+
+    return Burst(calls, {**EDIT, 412: {"version_mismatch"}}, check=moved)
+
+
 async def _web_parent(ctx: Ctx) -> Burst:
     """Indents around a ring of tasks: each alone is fine, together they would close loops."""
     lid = ctx.ids["list"]
@@ -1565,6 +1595,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tasks/{task_id:int}"): _web_update_task,
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): _web_dismiss,
     ("POST", "/tasks/{task_id:int}/move"): _web_move,
+    ("POST", "/tasks/{task_id:int}/reschedule"): _web_reschedule,
     ("POST", "/tasks/{task_id:int}/parent"): _web_parent,
     ("POST", "/tasks/{task_id:int}/subtasks"): _web_add_subtask,
     ("POST", "/tasks/{task_id:int}/delete"): _web_delete_task,

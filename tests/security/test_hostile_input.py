@@ -377,6 +377,7 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/tasks/{task_id:int}"): TASK_FORM,
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): ("next",),
     ("POST", "/tasks/{task_id:int}/move"): ("after", "next"),
+    ("POST", "/tasks/{task_id:int}/reschedule"): ("date", "next"),
     ("POST", "/tasks/{task_id:int}/parent"): ("parent", "next"),
     ("POST", "/tasks/{task_id:int}/subtasks"): ("title",),
     ("POST", "/tasks/{task_id:int}/delete"): ("next",),

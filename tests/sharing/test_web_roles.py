@@ -35,6 +35,8 @@ WEB_MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("POST", "/tasks/{task_id:int}/move"): ({"after": ""}, _row(204, 204, 204, 403, 404, 404)),
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): ({}, EDIT),
     ("POST", "/tasks/{task_id:int}/parent"): ({"parent": ""}, EDIT),
+    # The calendar's move: the calendar drawn again for whoever may edit.
+    ("POST", "/tasks/{task_id:int}/reschedule"): ({"date": "2031-01-02"}, EDIT),
     # Members who may edit add subtasks.
     ("POST", "/tasks/{task_id:int}/subtasks"): ({"title": "a subtask"}, EDIT),
     # Viewers read the comments; editors and up write them (tests/web/test_comment_pages.py).

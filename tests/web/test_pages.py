@@ -317,6 +317,7 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/tasks/{task_id:int}/reminder/dismiss"): {},
     ("POST", "/tasks/{task_id:int}/parent"): {"parent": ""},
     ("POST", "/tasks/{task_id:int}/subtasks"): {"title": "a subtask"},
+    ("POST", "/tasks/{task_id:int}/reschedule"): {"date": "2031-01-02"},
 }
 # Routes over a list id: test_organize_pages checks them for other users and for CSRF.
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}

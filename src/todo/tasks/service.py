@@ -707,6 +707,29 @@ async def update_task(
         return await _update(session, task, data, clock_=clock_, scope=scope, children=children)
 
 
+async def reschedule(
+    session: AsyncSession,
+    task: Task,
+    day: date,
+    *,
+    clock_: Clock,
+    scope: Scope,
+    if_match: int | None = None,
+) -> Task:
+    """Move the task to another day, at the time of day it had on the caller's clock when
+    it has one: the calendar's drag. One occurrence of a series moves alone, as an edit of
+    its due date does; the reminder stays where it was set."""
+    if task.due_at is None:
+        data = TaskUpdate(due_date=day)
+    else:
+        wall = task.due_at.astimezone(clock_.tz).time()
+        moment = datetime.combine(day, wall, tzinfo=clock_.tz)
+        if instant_in_range(moment) is None:
+            raise _invalid("date", INSTANT_REASON)
+        data = TaskUpdate(due_at=moment)
+    return await update_task(session, task, data, clock_=clock_, scope=scope, if_match=if_match)
+
+
 async def _regraft(
     session: AsyncSession, scope: Scope, task: Task, changes: dict[str, Any]
 ) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from todo.web import (
     accounts,
+    calendar,
     comments,
     lists,
     live,
@@ -34,6 +35,7 @@ from todo.web.security import SESSION_COOKIE, delete_cookie, local_path, session
 ROUTERS = (
     accounts.router,
     tasks.router,
+    calendar.router,
     comments.router,
     trash.router,
     lists.router,
