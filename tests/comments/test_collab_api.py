@@ -195,6 +195,38 @@ async def test_members_read_editors_comment_and_authors_change_their_own(
     assert kinds[:3] == [("comment", "deleted"), ("comment", "updated"), ("comment", "created")]
 
 
+async def test_comments_follow_the_tasks_to_a_new_owner(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    # Comments are stored under the task's owner: "Make owner" moves them with the tasks,
+    # or the thread would vanish from the task page (and from both owners' backups).
+    list_id = await _shared_list(client, alice, (bob, "admin"))
+    task = (await _task(client, alice, list_id)).json()
+    url = f"/api/me/tasks/{task['id']}/comments"
+    for who, body in ((alice, "Mine"), (bob, "His")):
+        assert (await client.post(url, headers=who.headers, json={"body": body})).is_success
+    own = (await _task(client, alice, None)).json()
+    kept = f"/api/me/tasks/{own['id']}/comments"
+    assert (await client.post(kept, headers=alice.headers, json={"body": "Private"})).is_success
+
+    handed = await client.post(
+        f"/api/me/lists/{list_id}/members/{bob.id}/make-owner", headers=alice.headers
+    )
+    assert handed.status_code == 204, handed.text
+
+    for who in (alice, bob):
+        seen = await client.get(url, headers=who.headers)
+        assert seen.status_code == 200, seen.text
+        assert [c["body"] for c in seen.json()] == ["Mine", "His"]
+    edited = await client.patch(
+        f"{url}/{seen.json()[0]['id']}", headers=alice.headers, json={"body": "Mine, still"}
+    )
+    assert edited.status_code == 200, edited.text
+    assert [c["body"] for c in (await client.get(kept, headers=alice.headers)).json()] == [
+        "Private"
+    ]
+
+
 async def test_comments_page_oldest_first(client: httpx.AsyncClient, alice: Account) -> None:
     task = (await _task(client, alice, None)).json()
     url = f"/api/me/tasks/{task['id']}/comments"

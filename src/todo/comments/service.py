@@ -7,9 +7,10 @@ the caller cannot see, is the same 404 as a missing one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -161,3 +162,16 @@ async def remove(session: AsyncSession, scope: Scope, task: Task, comment_id: in
         raise _not_found(comment_id)
     await _record(session, task, comment, "deleted", {"task_id": [task.id, None]})
     await session.commit()
+
+
+async def hand_over(
+    session: AsyncSession, old_owner: str, new_owner: str, task_ids: Sequence[int]
+) -> None:
+    """Tasks changed owner: their comments are stored under the new one (the shard key,
+    and what a task's comments are looked up by). The caller commits."""
+    if task_ids:
+        await session.exec(
+            update(Comment)
+            .where(col(Comment.user_id) == old_owner, col(Comment.task_id).in_(task_ids))
+            .values(user_id=new_owner)
+        )

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
 from todo.accounts.models import User
+from todo.comments import service as comments
 from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
@@ -244,7 +245,10 @@ async def make_owner(session: AsyncSession, found: TaskList, member_id: str) -> 
         raise Conflict("This person already owns the list.", code="already_owner")
     if await access.member(session, found.id, member_id) is None:
         raise _member_not_found(member_id)
-    await tasks.hand_over(session, found, member_id)
+    old_owner = found.user_id
+    handed = await tasks.hand_over(session, found, member_id)
+    await comments.hand_over(session, old_owner, member_id, handed)
+    await session.commit()
 
 
 def _digest(secret: str) -> str:
