@@ -112,23 +112,36 @@ async def add(session: AsyncSession, scope: Scope, task: Task, body: str) -> Com
     return read
 
 
-async def _comment(session: AsyncSession, task: Task, comment_id: int) -> Comment:
+async def _comment(
+    session: AsyncSession, task: Task, comment_id: int, *, for_update: bool = True
+) -> Comment:
     if not 1 <= comment_id <= ID_MAX:
         raise _not_found(comment_id)
-    found = (
-        await session.exec(
-            select(Comment)
-            .where(
-                col(Comment.user_id) == task.user_id,
-                col(Comment.task_id) == task.id,
-                col(Comment.id) == comment_id,
-            )
-            .with_for_update()
-        )
-    ).one_or_none()
+    query = select(Comment).where(
+        col(Comment.user_id) == task.user_id,
+        col(Comment.task_id) == task.id,
+        col(Comment.id) == comment_id,
+    )
+    found = (await session.exec(query.with_for_update() if for_update else query)).one_or_none()
     if found is None:
         raise _not_found(comment_id)
     return found
+
+
+async def comment(session: AsyncSession, task: Task, comment_id: int) -> CommentRead:
+    """One comment of a task the caller sees."""
+    (read,) = await _read(session, [await _comment(session, task, comment_id, for_update=False)])
+    return read
+
+
+async def editable(session: AsyncSession, scope: Scope, task: Task, comment_id: int) -> CommentRead:
+    """The caller's own comment, to draw its edit form: what `edit` would refuse is refused
+    here already (a viewer, someone else's comment)."""
+    access.check_role(scope.role_on(task.user_id, task.list_id) or Role.viewer, Role.editor)
+    read = await comment(session, task, comment_id)
+    if read.author_id != scope.user_id:
+        raise _not_author()
+    return read
 
 
 async def edit(

@@ -332,6 +332,8 @@ async def _detail_context(
         "more_comments": thread.next_after is not None,
         "can_comment": role >= Role.editor,
         "can_delete_any": role >= Role.admin,
+        # The comment whose edit form the page shows in its place (a page without scripts).
+        "comment_editing": None,
         "user": me.user,
         "task": task,
         "values": values,
@@ -346,6 +348,19 @@ async def _detail_context(
 
 @router.get("/tasks/{task_id:int}")
 async def task_page(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    return await render_task_page(request, session, me, task)
+
+
+async def render_task_page(
+    request: Request,
+    session: SessionDep,
+    me: Me,
+    task: Task,
+    *,
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The task's page as saved, with `extra` over its context (a comment being edited)."""
     back = local_path(request.headers.get("referer")) or "/"
     values = taskform.values_of(task, clock_of(me).tz)
     return render(
@@ -356,7 +371,9 @@ async def task_page(request: Request, session: SessionDep, me: Me, task: OwnedTa
             "flash": me.flash,
             "errors": {},
             "next": back if back == "/" or back.startswith("/?") else "/",
+            **(extra or {}),
         },
+        status_code=status_code,
     )
 
 
