@@ -1,0 +1,34 @@
+"""comments follow their task's owner
+
+Revision ID: 0018_comments_follow_tasks
+Revises: 0017_caldav
+Create Date: 2026-12-06 21:30:00
+
+A comment is stored under its task's owner (`user_id`), and a task's comments are looked
+up by it. "Make owner" moved a list's tasks to the new owner but left their comments
+under the old one, where the task page no longer found them (and a backup filed them
+under an account without the task). The hand-over now moves them; this moves those left
+behind. No schema change. Downgrade leaves the rows where they are: the old placement was
+the bug, nothing to restore.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0018_comments_follow_tasks"
+down_revision: str | None = "0017_caldav"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute(
+        "UPDATE comments SET user_id = "
+        "(SELECT tasks.user_id FROM tasks WHERE tasks.id = comments.task_id) "
+        "WHERE user_id <> (SELECT tasks.user_id FROM tasks WHERE tasks.id = comments.task_id)"
+    )
+
+
+def downgrade() -> None:
+    pass
