@@ -14,13 +14,12 @@ from todo.comments import service as comments
 from todo.comments.schemas import CommentRead, CommentWrite
 from todo.core.deps import SessionDep
 from todo.core.ids import parse_row_id
-from todo.lists.access import Role
 from todo.tasks.models import Task
 from todo.web.common import LABELS, flash_and_redirect, redirect, web_router
 from todo.web.deps import Me, OwnedTask, is_htmx, wants_fragment
 from todo.web.forms import field_errors, read_form
 from todo.web.render import render
-from todo.web.tasks import render_task_page
+from todo.web.tasks import comment_rights, render_task_page
 
 router = web_router()
 
@@ -43,13 +42,11 @@ def _one(
     status_code: int = 200,
 ) -> Response:
     """One comment of the task page, as htmx swaps it: shown, or as its edit form."""
-    role = me.scope.role_on(task.user_id, task.list_id) or Role.viewer
     context = {
         "user": me.user,
         "task": task,
         "comment": comment,
-        "can_comment": role >= Role.editor,
-        "can_delete_any": role >= Role.admin,
+        **comment_rights(me, task),
         "editing": editing is not None,
         **(editing or {}),
     }
