@@ -264,6 +264,7 @@ async def make_owner(session: AsyncSession, found: TaskList, member_id: str) -> 
     old_owner = found.user_id
     handed = await tasks.hand_over(session, found, member_id)
     await comments.hand_over(session, old_owner, member_id, handed)
+    await events.hand_over(session, old_owner, member_id, found.id, handed)
     await session.commit()
 
 
