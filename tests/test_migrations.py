@@ -138,10 +138,19 @@ def test_comments_left_under_a_former_owner_follow_their_task(
             f"updated_at) VALUES (1, 'old', 1, 'old', 'left behind', {now}, {now}), "
             f"(2, 'new', 1, 'new', 'moved', {now}, {now}), "
             f"(3, 'old', 2, 'old', 'stays', {now}, {now})",
+            "INSERT INTO events (id, user_id, list_id, actor_id, resource, resource_id, "
+            "action, version, created_at) VALUES "
+            f"(1, 'old', 1, 'old', 'task', 1, 'created', 1, {now}), "
+            f"(2, 'old', 1, 'old', 'comment', 1, 'created', 1, {now}), "
+            f"(3, 'old', 2, 'old', 'task', 2, 'created', 1, {now}), "
+            f"(4, 'old', 1, 'old', 'list', 1, 'created', 1, {now}), "
+            f"(5, 'old', 1, 'old', 'task', 99, 'deleted', 1, {now})",
         )
     )
     migrations.upgrade(settings)
     rows = asyncio.run(_sql(settings, "SELECT id, user_id FROM comments ORDER BY id"))
     assert rows == [(1, "new"), (2, "new"), (3, "old")]
+    rows = asyncio.run(_sql(settings, "SELECT id, user_id FROM events ORDER BY id"))
+    assert rows == [(1, "new"), (2, "new"), (3, "old"), (4, "old"), (5, "old")]
     migrations.downgrade(settings, "0017_caldav")
     assert asyncio.run(_sql(settings, "SELECT count(*) FROM comments")) == [(3,)]
