@@ -112,3 +112,45 @@ def test_sqlite_at_head_reads_the_revision(tmp_path: Path) -> None:
     assert not migrations.sqlite_at_head(settings)
     migrations.upgrade(settings)
     assert migrations.sqlite_at_head(settings)
+
+
+def test_comments_left_under_a_former_owner_follow_their_task(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    # Before 0018, "Make owner" moved the tasks and left their comments behind.
+    settings = make_settings(new_database.url(), tmp_path)
+    migrations.upgrade(settings, "0017_caldav")
+    now = "CURRENT_TIMESTAMP"
+    asyncio.run(
+        _sql(
+            settings,
+            "INSERT INTO users (id, email, name, session_version, created_at, updated_at) "
+            f"VALUES ('old', 'o@example.com', 'O', 0, {now}, {now}), "
+            f"('new', 'n@example.com', 'N', 0, {now}, {now})",
+            "INSERT INTO lists (id, user_id, name, position, is_inbox, created_at, updated_at) "
+            f"VALUES (1, 'new', 'Garden', 'i', false, {now}, {now}), "
+            f"(2, 'old', 'Inbox', 'i', true, {now}, {now})",
+            "INSERT INTO tasks (id, user_id, list_id, title, description, completed, position, "
+            "created_at, updated_at, version) VALUES "
+            f"(1, 'new', 1, 'Handed over', '', false, 'i', {now}, {now}, 2), "
+            f"(2, 'old', 2, 'Kept', '', false, 'i', {now}, {now}, 1)",
+            "INSERT INTO comments (id, user_id, task_id, author_id, body, created_at, "
+            f"updated_at) VALUES (1, 'old', 1, 'old', 'left behind', {now}, {now}), "
+            f"(2, 'new', 1, 'new', 'moved', {now}, {now}), "
+            f"(3, 'old', 2, 'old', 'stays', {now}, {now})",
+            "INSERT INTO events (id, user_id, list_id, actor_id, resource, resource_id, "
+            "action, version, created_at) VALUES "
+            f"(1, 'old', 1, 'old', 'task', 1, 'created', 1, {now}), "
+            f"(2, 'old', 1, 'old', 'comment', 1, 'created', 1, {now}), "
+            f"(3, 'old', 2, 'old', 'task', 2, 'created', 1, {now}), "
+            f"(4, 'old', 1, 'old', 'list', 1, 'created', 1, {now}), "
+            f"(5, 'old', 1, 'old', 'task', 99, 'deleted', 1, {now})",
+        )
+    )
+    migrations.upgrade(settings)
+    rows = asyncio.run(_sql(settings, "SELECT id, user_id FROM comments ORDER BY id"))
+    assert rows == [(1, "new"), (2, "new"), (3, "old")]
+    rows = asyncio.run(_sql(settings, "SELECT id, user_id FROM events ORDER BY id"))
+    assert rows == [(1, "new"), (2, "new"), (3, "old"), (4, "old"), (5, "old")]
+    migrations.downgrade(settings, "0017_caldav")
+    assert asyncio.run(_sql(settings, "SELECT count(*) FROM comments")) == [(3,)]

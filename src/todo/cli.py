@@ -47,6 +47,7 @@ def _settings() -> Settings:
 def _backed_up_tables() -> None:
     """Load the models of every table a backup holds (the app's routers do it for its own
     downloads; a bare command has loaded none of them)."""
+    import todo.comments.models
     import todo.notifications.models
     import todo.sharing.models  # noqa: F401
 

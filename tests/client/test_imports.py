@@ -149,7 +149,23 @@ def test_one_account_moves_to_another_through_its_download(
     person.ok("add", "Renew passport next fri !high #admin +Papers")
     person.ok("add", "Book dentist")
     with person.api() as api:
+        # What else a download holds (a comment, a share link, notification settings) is
+        # checked and left behind: only the tasks move.
+        task = next(t for t in api.get("/api/me/tasks").json() if t["title"] == "Book dentist")
+        commented = api.post(f"/api/me/tasks/{task['id']}/comments", json={"body": "Tuesday?"})
+        assert commented.status_code == 201, commented.text
+        papers = next(e for e in api.get("/api/me/lists").json() if e["name"] == "Papers")
+        linked = api.post(f"/api/me/lists/{papers['id']}/links", json={"role": "viewer"})
+        assert linked.status_code == 201, linked.text
+        settings = api.patch("/api/me/notification-settings", json={"digest_hour": 7})
+        assert settings.status_code == 200, settings.text
         download = api.get("/api/auth/me/export").json()
+    entry = download["users"][0]
+    assert [len(entry[key]) for key in ("comments", "list_links", "notification_settings")] == [
+        1,
+        1,
+        1,
+    ]
     file = tmp_path / "my-data.json"
     file.write_text(json.dumps(download))
     # The other account logs in and brings the download in through the API.

@@ -195,6 +195,52 @@ async def test_members_read_editors_comment_and_authors_change_their_own(
     assert kinds[:3] == [("comment", "deleted"), ("comment", "updated"), ("comment", "created")]
 
 
+async def test_comments_and_history_follow_the_tasks_to_a_new_owner(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    # Comments are stored under the task's owner: "Make owner" moves them with the tasks,
+    # or the thread would vanish from the task page (and from both owners' backups).
+    list_id = await _shared_list(client, alice, (bob, "admin"))
+    task = (await _task(client, alice, list_id)).json()
+    url = f"/api/me/tasks/{task['id']}/comments"
+    for who, body in ((alice, "Mine"), (bob, "His")):
+        assert (await client.post(url, headers=who.headers, json={"body": body})).is_success
+    own = (await _task(client, alice, None)).json()
+    kept = f"/api/me/tasks/{own['id']}/comments"
+    assert (await client.post(kept, headers=alice.headers, json={"body": "Private"})).is_success
+
+    history = f"/api/me/tasks/{task['id']}/activity"
+    before = (await client.get(history, headers=alice.headers)).json()
+    assert before
+    listed = f"/api/me/lists/{list_id}/activity"
+    list_before = (await client.get(listed, headers=alice.headers)).json()
+
+    handed = await client.post(
+        f"/api/me/lists/{list_id}/members/{bob.id}/make-owner", headers=alice.headers
+    )
+    assert handed.status_code == 204, handed.text
+    # The tasks' and comments' history goes with them: the task's reads as before, and
+    # the list's still shows those events.
+    of_tasks = [e for e in list_before if e["resource"] in ("task", "comment")]
+    assert len(of_tasks) == 3
+    for who in (alice, bob):
+        assert (await client.get(history, headers=who.headers)).json() == before
+        after = (await client.get(listed, headers=who.headers)).json()
+        assert [e for e in after if e["resource"] in ("task", "comment")] == of_tasks
+
+    for who in (alice, bob):
+        seen = await client.get(url, headers=who.headers)
+        assert seen.status_code == 200, seen.text
+        assert [c["body"] for c in seen.json()] == ["Mine", "His"]
+    edited = await client.patch(
+        f"{url}/{seen.json()[0]['id']}", headers=alice.headers, json={"body": "Mine, still"}
+    )
+    assert edited.status_code == 200, edited.text
+    assert [c["body"] for c in (await client.get(kept, headers=alice.headers)).json()] == [
+        "Private"
+    ]
+
+
 async def test_comments_page_oldest_first(client: httpx.AsyncClient, alice: Account) -> None:
     task = (await _task(client, alice, None)).json()
     url = f"/api/me/tasks/{task['id']}/comments"

@@ -671,3 +671,254 @@ async def test_sharing_tokens_and_notification_settings_survive_a_round_trip(
         )
         assert again.status_code == 201
         assert again.json()["id"] > link.json()["id"]
+
+
+# Comments
+
+
+async def _comment(
+    http: httpx.AsyncClient, headers: dict[str, str], task_id: int, body: str
+) -> dict[str, Any]:
+    posted = await http.post(
+        f"/api/me/tasks/{task_id}/comments", headers=headers, json={"body": body}
+    )
+    assert posted.status_code == 201, posted.text
+    return dict(posted.json())
+
+
+async def _list_id(http: httpx.AsyncClient, headers: dict[str, str], name: str) -> int:
+    lists = (await http.get("/api/me/lists", headers=headers)).json()
+    return int(next(found["id"] for found in lists if found["name"] == name))
+
+
+async def _share(
+    http: httpx.AsyncClient, headers: dict[str, str], list_id: int, email: str
+) -> None:
+    shared = await http.post(
+        f"/api/me/lists/{list_id}/members", headers=headers, json={"email": email, "role": "editor"}
+    )
+    assert shared.status_code == 201, shared.text
+
+
+async def _threads(http: httpx.AsyncClient, email: str) -> dict[int, Any]:
+    """Every comment the account sees, task by task, as the API shows them."""
+    headers = await _token(http, email)
+    tasks = (await http.get("/api/me/tasks?status=all&limit=500", headers=headers)).json()
+    seen: dict[int, Any] = {}
+    for task in tasks:
+        thread = await http.get(f"/api/me/tasks/{task['id']}/comments", headers=headers)
+        assert thread.status_code == 200, thread.text
+        seen[task["id"]] = thread.json()
+    return seen
+
+
+async def test_comments_survive_a_round_trip(new_database: NewDatabase, tmp_path: Path) -> None:
+    """Every thread comes back with its ids, authors, text and times, on a shared list too
+    and on a task in the trash; new comments get ids after the restored ones."""
+    source = await _database(new_database, tmp_path / "a", migrate=True)
+    target = await _database(new_database, tmp_path / "b", migrate=False)
+    emails = ["ada@example.com", "grace@example.com"]
+    async with _api(source) as http:
+        for n, email in enumerate(emails):
+            await _populate(http, email, str(n))
+        ada, grace = await _token(http, emails[0]), await _token(http, emails[1])
+        work = await _list_id(http, ada, "Work 0")
+        await _share(http, ada, work, emails[1])
+        task = await http.post(
+            "/api/me/tasks", headers=ada, json={"title": "Fence", "list_id": work}
+        )
+        fence = task.json()["id"]
+        await _comment(http, ada, fence, "Which colour?")
+        answer = await _comment(http, grace, fence, "White.\n  Two coats 😀")
+        edited = await http.patch(
+            f"/api/me/tasks/{fence}/comments/{answer['id']}",
+            headers=grace,
+            json={"body": "White, two coats."},
+        )
+        assert edited.status_code == 200, edited.text
+        private = await http.post("/api/me/tasks", headers=grace, json={"title": "Diary"})
+        await _comment(http, grace, private.json()["id"], "Only mine")
+        binned = await http.post("/api/me/tasks", headers=ada, json={"title": "Binned"})
+        binned_id = binned.json()["id"]
+        last = await _comment(http, ada, binned_id, "Before the bin")
+        assert (await http.delete(f"/api/me/tasks/{binned_id}", headers=ada)).status_code == 204
+        before = {email: await _threads(http, email) for email in emails}
+    assert before[emails[1]][fence][1]["updated_at"] > before[emails[1]][fence][1]["created_at"]
+
+    backup = tmp_path / "backup.json"
+    code, _, err = await _todo(source, "export", "--out", str(backup))
+    assert code == 0, err
+    document = json.loads(backup.read_text())
+    bodies = [[row["body"] for row in entry["comments"]] for entry in document["users"]]
+    assert bodies == [["Which colour?", "White, two coats.", "Before the bin"], ["Only mine"]]
+    code, _, err = await _todo(target, "import", str(backup))
+    assert code == 0, err
+
+    async with _api(target) as http:
+        after = {email: await _threads(http, email) for email in emails}
+        assert after == before
+        ada = await _token(http, emails[0])
+        restored = await http.post(f"/api/me/tasks/{binned_id}/restore", headers=ada)
+        assert restored.status_code == 200, restored.text
+        thread = await http.get(f"/api/me/tasks/{binned_id}/comments", headers=ada)
+        assert [c["body"] for c in thread.json()] == ["Before the bin"]
+        new = await _comment(http, ada, fence, "After the restore")
+        assert new["id"] > last["id"]
+
+
+async def test_a_download_holds_the_comments_on_the_accounts_own_tasks(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    """Ada's own export: every comment on her tasks (Grace's answer included, which Ada
+    reads on her task page), none on Grace's tasks, not even Ada's own on Grace's shared
+    list. Restored alone, the comments of people it lacks stay, without their author."""
+    source = await _database(new_database, tmp_path / "a", migrate=True)
+    target = await _database(new_database, tmp_path / "b", migrate=False)
+    emails = ["ada@example.com", "grace@example.com"]
+    async with _api(source) as http:
+        for n, email in enumerate(emails):
+            await _populate(http, email, str(n))
+        ada, grace = await _token(http, emails[0]), await _token(http, emails[1])
+        ada_id = (await http.get("/api/auth/me", headers=ada)).json()["id"]
+        grace_id = (await http.get("/api/auth/me", headers=grace)).json()["id"]
+        hers = await _list_id(http, ada, "Work 0")
+        theirs = await _list_id(http, grace, "Work 1")
+        await _share(http, ada, hers, emails[1])
+        await _share(http, grace, theirs, emails[0])
+        task = await http.post(
+            "/api/me/tasks",
+            headers=ada,
+            json={"title": "Fence", "list_id": hers, "assignee_id": grace_id},
+        )
+        fence = task.json()["id"]
+        await _comment(http, ada, fence, "ada on her own")
+        await _comment(http, grace, fence, "grace on ada's")
+        other = await http.post(
+            "/api/me/tasks", headers=grace, json={"title": "Roof", "list_id": theirs}
+        )
+        await _comment(http, ada, other.json()["id"], "ada on grace's")
+        diary = await http.post("/api/me/tasks", headers=grace, json={"title": "Diary"})
+        await _comment(http, grace, diary.json()["id"], "grace alone")
+        download = await http.get("/api/auth/me/export", headers=ada)
+    assert download.status_code == 200
+    (mine,) = download.json()["users"]
+    assert [(c["body"], c["author_id"]) for c in mine["comments"]] == [
+        ("ada on her own", ada_id),
+        ("grace on ada's", grace_id),
+    ]
+    assert "ada on grace's" not in download.text
+    assert "grace alone" not in download.text
+
+    out = tmp_path / "ada.json"
+    code, _, err = await _todo(source, "export", "--out", str(out), "--user", emails[0])
+    assert code == 0, err
+    assert json.loads(out.read_text())["users"][0]["comments"] == mine["comments"]
+    code, _, err = await _todo(target, "import", str(out))
+    assert code == 0, err
+    async with _api(target) as http:
+        ada = await _token(http, emails[0])
+        thread = await http.get(f"/api/me/tasks/{fence}/comments", headers=ada)
+        assert [(c["body"], c["author_id"]) for c in thread.json()] == [
+            ("ada on her own", ada_id),
+            ("grace on ada's", None),
+        ]
+        got = await http.get(f"/api/me/tasks/{fence}", headers=ada)
+        assert got.json()["assignee_id"] is None
+
+
+def _with_comments() -> dict[str, Any]:
+    document = _valid_backup()
+    for n, entry in enumerate(document["users"]):
+        task = entry["tasks"][0]["id"]
+        entry["comments"] = [
+            {
+                "id": 10 * n + i + 1,
+                "user_id": entry["user"]["id"],
+                "task_id": task,
+                "author_id": document["users"][i]["user"]["id"],
+                "body": f"Comment {i}\non two lines",
+                "created_at": STAMP,
+                "updated_at": STAMP,
+            }
+            for i in range(2)
+        ]
+    return document
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field", "reason"),
+    [
+        ("body", "", "body", "String should have at least 1 character"),
+        ("body", " \n\t", "body", "A comment must not be empty"),
+        ("body", "x" * 10_001, "body", "String should have at most 10000 characters"),
+        ("body", "a\x00b", "body", "must not contain NUL characters"),
+        ("body", None, "body", "Input should be a valid string"),
+        ("task_id", 1, "task_id", "Task 1 is not one of this account's tasks"),
+        ("task_id", 99, "task_id", "Task 99 is not one of this account's tasks"),
+        ("user_id", "user-0", "user_id", "must be user-1, the id of this account"),
+        ("id", 1, "id", "1 is also the id of users[0].comments[0]"),
+        ("id", "eleven", "id", "Input should be a valid integer"),
+        ("author_id", "x" * 65, "author_id", "String should have at most 64 characters"),
+        ("created_at", "yesterday", "created_at", "Write it in ISO 8601"),
+        ("evil", 1, "evil", "Extra inputs are not permitted"),
+    ],
+)
+def test_comments_in_a_backup_are_checked_like_the_api_checks_them(
+    column: str, value: Any, field: str, reason: str
+) -> None:
+    from todo.backup import service as backup
+
+    document = _with_comments()
+    document["users"][1]["comments"][0][column] = value
+    with pytest.raises(backup.InvalidBackup) as refused:
+        backup.parse(document)
+    problems = [(p["field"], p["reason"]) for p in refused.value.errors or []]
+    assert len(problems) == 1, problems
+    assert problems[0][0] == f"users[1].comments[0].{field}"
+    assert problems[0][1].startswith(reason), problems
+
+
+async def test_import_refuses_a_bad_comment_whole_and_takes_files_without_them(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    target = await _database(new_database, tmp_path, migrate=False)
+    document = _with_comments()
+    document["users"][0]["comments"][1]["body"] = ""
+    document["users"][1]["comments"] = "not a list"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    code, out, err = await _todo(target, "import", str(path))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "error: users[0].comments[1].body: String should have at least 1 character",
+        "error: users[1].comments: Input should be a valid list",
+    ]
+    assert "empty database" in (await _todo(target, "db", "current"))[1]
+
+    # A backup written before comments has no such key, and imports as it did.
+    older = _valid_backup()
+    assert all("comments" not in entry for entry in older["users"])
+    path.write_text(json.dumps(older))
+    code, out, err = await _todo(target, "import", str(path))
+    assert code == 0, err
+
+
+async def test_comments_of_a_checked_file_are_restored(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    target = await _database(new_database, tmp_path, migrate=True)
+    document = _with_comments()
+    # A comment's author that is not in the backup is forgotten, as a deleted account is.
+    document["users"][0]["comments"][1]["author_id"] = "someone-else"
+    path = tmp_path / "good.json"
+    path.write_text(json.dumps(document))
+    code, out, err = await _todo(target, "import", str(path))
+    assert "imported 2 account(s) and 4 task(s)" in out
+    assert code == 0, err
+    again = tmp_path / "again.json"
+    code, _, err = await _todo(target, "export", "--out", str(again))
+    assert code == 0, err
+    restored = json.loads(again.read_text())
+    expected = [entry["comments"] for entry in document["users"]]
+    expected[0][1]["author_id"] = None
+    assert [entry["comments"] for entry in restored["users"]] == expected

@@ -1453,6 +1453,26 @@ async def _web_delete_comment(ctx: Ctx) -> Burst:
     )
 
 
+async def _web_edit_comment(ctx: Ctx) -> Burst:
+    """The author saves 20 texts of one comment at once: one of them is its text."""
+    base = f"/tasks/{ctx.ids['anchor']}/comments"
+    comment = await ctx.post(f"/api/me{base}", {"body": "first"})
+    texts = [f"edit {i}" for i in range(PARALLEL)]
+
+    async def one_text(ctx: Ctx, _answers: list[httpx.Response]) -> None:
+        listed = (await ctx.client.get(f"/api/me{base}", headers=ctx.who.headers)).json()
+        assert [c["id"] for c in listed] == [comment["id"]]
+        assert listed[0]["body"] in texts
+
+    return Burst(
+        [
+            ("POST", f"{base}/{comment['id']}", _form({"body": text}, htmx=i % 2 == 1))
+            for i, text in enumerate(texts)
+        ],
+        check=one_text,
+    )
+
+
 async def _web_join(ctx: Ctx) -> Burst:
     """The sweep's browser joins someone else's list through a link, 20 times at once."""
     other = await _someone(ctx)
@@ -1640,6 +1660,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/join/{secret}"): _web_join,
     ("POST", "/tasks/{task_id:int}/comments"): _web_comment,
     ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"): _web_delete_comment,
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}"): _web_edit_comment,
     ("POST", "/api/{user_id}/tasks/{task_id:int}/comments"): _comment,
     ("PATCH", "/api/{user_id}/tasks/{task_id:int}/comments/{comment_id:int}"): _edit_comment,
     ("DELETE", "/api/{user_id}/tasks/{task_id:int}/comments/{comment_id:int}"): _delete_comment,

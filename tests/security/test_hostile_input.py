@@ -383,6 +383,7 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/tasks/{task_id:int}/delete"): ("next",),
     ("POST", "/tasks/{task_id:int}/comments"): ("body",),
     ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"): (),
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}"): ("body",),
     ("POST", "/tasks/{task_id:int}/restore"): ("next",),
     ("POST", "/trash/{task_id:int}/delete"): ("next",),
     ("POST", "/trash/empty"): ("confirm",),

@@ -22,6 +22,7 @@ from tests.web.test_pages import PASSWORD, page_token, sign_up
 READ = _row(200, 200, 200, 200, 404, 404)
 EDIT = _row(200, 200, 200, 403, 404, 404)
 ADMIN = _row(303, 303, 403, 403, 404, 404)
+AUTHOR = _row(200, 403, 403, 403, 404, 404)
 
 # (method, path) -> (form, expected status per actor). Task routes are sent as htmx sends
 # them (fragments, 200); list and sharing forms redirect (303).
@@ -46,6 +47,10 @@ WEB_MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ),
     # The owner's comment: its author and the list's admins delete it.
     ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"): ({}, ADMIN),
+    # Every member reads it; only its author (the owner here) edits it.
+    ("GET", "/tasks/{task_id:int}/comments/{comment_id}"): ({}, READ),
+    ("GET", "/tasks/{task_id:int}/comments/{comment_id}/edit"): ({}, AUTHOR),
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}"): ({"body": "edited"}, AUTHOR),
     ("POST", "/lists/{list_id}"): ({"name": "{fresh}"}, ADMIN),
     ("POST", "/lists/{list_id}/delete"): ({"tasks": "delete"}, ADMIN),
     ("POST", "/lists/{list_id}/members"): ({"email": "{newcomer}", "role": "viewer"}, ADMIN),

@@ -112,8 +112,8 @@ def new_email() -> str:
     return f"web-{uuid.uuid4().hex[:12]}@example.com"
 
 
-async def sign_up(page: Page, name: str = "Ada Lovelace") -> WebUser:
-    user = WebUser(email=new_email(), password=PASSWORD, name=name)
+async def sign_up(page: Page, name: str = "Ada Lovelace", *, email: str | None = None) -> WebUser:
+    user = WebUser(email=email or new_email(), password=PASSWORD, name=name)
     await page.goto("/signup")
     await page.get_by_label("Name", exact=True).fill(user.name)
     await page.get_by_label("Email").fill(user.email)
@@ -134,3 +134,26 @@ async def log_in(page: Page, user: WebUser) -> None:
 @pytest.fixture
 async def user(page: Page) -> WebUser:
     return await sign_up(page)
+
+
+@dataclass(frozen=True)
+class Two:
+    """Two people, each in a browser context of their own (own cookies, own tabs): what
+    one does reaches the other only through the server. Nobody is signed up yet."""
+
+    ada: Page
+    bob: Page
+
+
+@pytest.fixture
+async def two(browser: Browser, live_server: LiveServer) -> AsyncIterator[Two]:
+    contexts = [await browser.new_context(base_url=live_server.url) for _ in range(2)]
+    try:
+        pages = [await context.new_page() for context in contexts]
+        # Each page's own list, read at the end: what happened on either page counts.
+        problems = [watch(opened) for opened in pages]
+        yield Two(*pages)
+        assert [problem for found in problems for problem in found] == []
+    finally:
+        for context in contexts:
+            await context.close()

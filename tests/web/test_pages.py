@@ -336,6 +336,9 @@ WEB_TRASH_ROUTES = {
 WEB_COMMENT_ROUTES = {
     ("POST", "/tasks/{task_id:int}/comments"),
     ("POST", "/tasks/{task_id:int}/comments/{comment_id}/delete"),
+    ("GET", "/tasks/{task_id:int}/comments/{comment_id}"),
+    ("GET", "/tasks/{task_id:int}/comments/{comment_id}/edit"),
+    ("POST", "/tasks/{task_id:int}/comments/{comment_id}"),
 }
 # Sharing's pages: tests/sharing/test_web_roles.py checks them for every role.
 WEB_SHARING_ROUTES = {

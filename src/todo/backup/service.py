@@ -48,6 +48,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts.models import DeletedAccount, User
 from todo.accounts.schemas import Email, Name, TimeZone
+from todo.comments.schemas import Body
 from todo.core import ordering
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
@@ -86,22 +87,36 @@ _OWNED: dict[str, Table] = {
     "tasks": _table(Task),
     "task_tags": _table(TaskTag),
 }
-# What else an account holds, restored after every account's own rows (members refer to
-# other accounts): key in the backup -> table name, and whether its rows are the account's
-# by user_id or by the list they belong to. Named, not imported: these tables are other
-# domains' of the same layer or above (tokens and notification settings hold no secret in
-# the clear, share links only the SHA-256 of theirs).
+# What else an account holds, restored after every account's own rows (members and
+# comments' authors refer to other accounts): key in the backup -> table name, and whether
+# its rows are the account's by user_id or by the list they belong to. Named, not
+# imported: these tables are other domains' of the same layer or above (tokens and
+# notification settings hold no secret in the clear, share links only the SHA-256 of
+# theirs). Comments are the account's by user_id, the owner of the task they are on:
+# every comment on the account's tasks, whoever wrote it (the owner reads them all on the
+# task page), and none of the account's own comments on other people's lists (those go
+# with that list's owner, as the tasks do).
 _EXTRAS: dict[str, tuple[str, Literal["user", "list"]]] = {
     "access_tokens": ("access_tokens", "user"),
     "notification_settings": ("notification_settings", "user"),
     "list_members": ("list_members", "list"),
     "list_invitations": ("list_invitations", "list"),
     "list_links": ("list_links", "list"),
+    "comments": ("comments", "user"),
 }
-# Who did it, on sharing's rows: kept when that account is in the backup, else forgotten.
-_BY_COLUMNS = ("added_by", "invited_by", "created_by")
+# Another account named on a row (who did it, who is assigned, who wrote it): kept when
+# that account is in the backup, else forgotten, as when that account is deleted.
+_PEOPLE_COLUMNS = ("added_by", "invited_by", "created_by", "assignee_id", "author_id")
 # Tables whose ids come from a sequence on PostgreSQL, which a restore must move past.
-_SEQUENCED = ("lists", "tags", "tasks", "access_tokens", "list_invitations", "list_links")
+_SEQUENCED = (
+    "lists",
+    "tags",
+    "tasks",
+    "access_tokens",
+    "list_invitations",
+    "list_links",
+    "comments",
+)
 _SECRET_USER_COLUMNS = ("password_hash",)
 
 
@@ -119,6 +134,11 @@ class UserExport(BaseModel):
     list_invitations: list[dict[str, Any]] = []
     list_links: list[dict[str, Any]] = Field(
         default=[], description="Links to join the lists (only their secrets' hashes)"
+    )
+    comments: list[dict[str, Any]] = Field(
+        default=[],
+        description="Every comment on this account's tasks, whoever wrote it (the account's "
+        "own comments on other people's lists are in those owners' backups)",
     )
 
 
@@ -274,6 +294,7 @@ _RULES: dict[str, dict[str, Any]] = {
         "recurrence_mode": RecurrenceMode,
         "position": Position,
     },
+    "comments": {"body": Body},
 }
 _INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
 
@@ -344,6 +365,8 @@ class _Account(BaseModel):
     list_members: list[dict[str, Any]] = []
     list_invitations: list[dict[str, Any]] = []
     list_links: list[dict[str, Any]] = []
+    # Since comments: a backup written before has none.
+    comments: list[dict[str, Any]] = []
 
 
 def _where(prefix: str, loc: tuple[int | str, ...]) -> str:
@@ -455,7 +478,15 @@ class _Checker:
                 if whose == "user":
                     if owner is not None and row["user_id"] != owner:
                         self.add(f"{at}.user_id", f"must be {owner}, the id of this account")
-                    self.unique(name, row.get("id", row["user_id"]), at, "id")
+                    if "id" in row:
+                        self.unique(name, row["id"], f"{at}.id", "id")
+                    else:
+                        self.unique(name, row["user_id"], at, "id")
+                    if name == "comments" and row["task_id"] not in owned.ids["tasks"]:
+                        self.add(
+                            f"{at}.task_id",
+                            f"Task {row['task_id']} is not one of this account's tasks",
+                        )
                     continue
                 if row["list_id"] not in owned.ids["lists"]:
                     self.add(
@@ -554,9 +585,9 @@ async def restore(session: AsyncSession, backup: Backup) -> Restored:
         )
     try:
         await _insert(session, _USERS, backup.rows["users"])
-        for name, table in _OWNED.items():
-            await _insert(session, table, backup.rows[name])
         accounts = {row["id"] for row in backup.rows["users"]}
+        for name, table in _OWNED.items():
+            await _insert(session, table, _within(backup.rows[name], accounts))
         for name in _EXTRAS:
             await _insert(session, _extra_table(name), _within(backup.rows[name], accounts))
         await _insert(session, _DELETED, backup.rows["deleted_accounts"])
@@ -580,15 +611,16 @@ async def restore(session: AsyncSession, backup: Backup) -> Restored:
 
 
 def _within(rows: list[dict[str, Any]], accounts: set[str]) -> list[dict[str, Any]]:
-    """Sharing's rows as far as the backup's accounts go: one person's export restored alone
-    brings back their lists' links and invitations, not memberships of people it lacks."""
+    """Rows as far as the backup's accounts go: one person's export restored alone brings
+    back their lists' links and invitations, not memberships of people it lacks, and their
+    tasks and the comments on them without the assignees and authors it lacks."""
     kept = []
     for row in rows:
         if "role" in row and "user_id" in row and row["user_id"] not in accounts:
             continue
         kept.append(
             {
-                key: None if key in _BY_COLUMNS and value not in accounts else value
+                key: None if key in _PEOPLE_COLUMNS and value not in accounts else value
                 for key, value in row.items()
             }
         )

@@ -7,9 +7,10 @@ the caller cannot see, is the same 404 as a missing one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,23 +112,36 @@ async def add(session: AsyncSession, scope: Scope, task: Task, body: str) -> Com
     return read
 
 
-async def _comment(session: AsyncSession, task: Task, comment_id: int) -> Comment:
+async def _comment(
+    session: AsyncSession, task: Task, comment_id: int, *, for_update: bool = True
+) -> Comment:
     if not 1 <= comment_id <= ID_MAX:
         raise _not_found(comment_id)
-    found = (
-        await session.exec(
-            select(Comment)
-            .where(
-                col(Comment.user_id) == task.user_id,
-                col(Comment.task_id) == task.id,
-                col(Comment.id) == comment_id,
-            )
-            .with_for_update()
-        )
-    ).one_or_none()
+    query = select(Comment).where(
+        col(Comment.user_id) == task.user_id,
+        col(Comment.task_id) == task.id,
+        col(Comment.id) == comment_id,
+    )
+    found = (await session.exec(query.with_for_update() if for_update else query)).one_or_none()
     if found is None:
         raise _not_found(comment_id)
     return found
+
+
+async def comment(session: AsyncSession, task: Task, comment_id: int) -> CommentRead:
+    """One comment of a task the caller sees."""
+    (read,) = await _read(session, [await _comment(session, task, comment_id, for_update=False)])
+    return read
+
+
+async def editable(session: AsyncSession, scope: Scope, task: Task, comment_id: int) -> CommentRead:
+    """The caller's own comment, to draw its edit form: what `edit` would refuse is refused
+    here already (a viewer, someone else's comment)."""
+    access.check_role(scope.role_on(task.user_id, task.list_id) or Role.viewer, Role.editor)
+    read = await comment(session, task, comment_id)
+    if read.author_id != scope.user_id:
+        raise _not_author()
+    return read
 
 
 async def edit(
@@ -161,3 +175,16 @@ async def remove(session: AsyncSession, scope: Scope, task: Task, comment_id: in
         raise _not_found(comment_id)
     await _record(session, task, comment, "deleted", {"task_id": [task.id, None]})
     await session.commit()
+
+
+async def hand_over(
+    session: AsyncSession, old_owner: str, new_owner: str, task_ids: Sequence[int]
+) -> None:
+    """Tasks changed owner: their comments are stored under the new one (the shard key,
+    and what a task's comments are looked up by). The caller commits."""
+    if task_ids:
+        await session.exec(
+            update(Comment)
+            .where(col(Comment.user_id) == old_owner, col(Comment.task_id).in_(task_ids))
+            .values(user_id=new_owner)
+        )

@@ -44,6 +44,7 @@ from sqlalchemy import (
     insert,
     literal,
     or_,
+    update,
 )
 from sqlalchemy.orm import Session
 from sqlmodel import Column, Field, SQLModel, col, select
@@ -330,6 +331,24 @@ async def history(
         query = query.where(col(Event.id) < before)
     result = await session.exec(query.order_by(col(Event.id).desc()).limit(limit + 1))
     return result.all()
+
+
+async def hand_over(
+    session: AsyncSession, old_owner: str, new_owner: str, list_id: int, task_ids: Sequence[int]
+) -> None:
+    """A list changed owner: the history of its tasks and their comments is filed under the
+    new owner, where the tasks' and the list's activity is read. Ids stay as they are, so
+    no stream gets an event twice or misses one. The list's own and its members' events
+    stay: a membership's are recorded on the member too, and moving the owner's copy would
+    show the new owner's twice. The caller commits."""
+    moved = and_(col(Event.resource) == "comment", col(Event.list_id) == list_id)
+    if task_ids:
+        moved = or_(
+            moved, and_(col(Event.resource) == "task", col(Event.resource_id).in_(task_ids))
+        )
+    await session.exec(
+        update(Event).where(col(Event.user_id) == old_owner, moved).values(user_id=new_owner)
+    )
 
 
 async def prune_events(session: AsyncSession, before: datetime) -> int:

@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo.accounts import service as accounts
 from todo.accounts.models import User
+from todo.comments import service as comments
 from todo.core import events
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, NotFound, Unprocessable
@@ -153,29 +155,44 @@ async def _invite(
     return invitation
 
 
-async def invitations(session: AsyncSession, found: TaskList) -> list[Invitation]:
-    """The list's pending invitations, oldest first."""
+# What an admin hands out for a list and can take back: invitations and links.
+_Handout = TypeVar("_Handout", Invitation, ShareLink)
+
+
+async def _handouts(session: AsyncSession, kind: type[_Handout], found: TaskList) -> list[_Handout]:
     result = await session.exec(
-        select(Invitation)
-        .where(col(Invitation.list_id) == found.id)
-        .order_by(col(Invitation.created_at), col(Invitation.id))
+        select(kind)
+        .where(col(kind.list_id) == found.id)
+        .order_by(col(kind.created_at), col(kind.id))
     )
     return list(result.all())
 
 
-async def cancel_invitation(session: AsyncSession, found: TaskList, invitation_id: int) -> None:
-    """Withdraw a pending invitation: the address no longer joins when it signs up."""
-    if not 1 <= invitation_id <= ID_MAX:
+async def _take_back(
+    session: AsyncSession, kind: type[_Handout], found: TaskList, row_id: int, missing: NotFound
+) -> None:
+    """Delete one of the list's invitations or links; `missing` when it has none of that id."""
+    if not 1 <= row_id <= ID_MAX:
         # A web page's path takes any number; BIGINT ends before some of them.
-        raise _invitation_not_found(invitation_id)
+        raise missing
     result = await session.exec(
-        delete(Invitation).where(
-            col(Invitation.list_id) == found.id, col(Invitation.id) == invitation_id
-        )
+        delete(kind).where(col(kind.list_id) == found.id, col(kind.id) == row_id)
     )
     if not result.rowcount:
-        raise _invitation_not_found(invitation_id)
+        raise missing
     await session.commit()
+
+
+async def invitations(session: AsyncSession, found: TaskList) -> list[Invitation]:
+    """The list's pending invitations, oldest first."""
+    return await _handouts(session, Invitation, found)
+
+
+async def cancel_invitation(session: AsyncSession, found: TaskList, invitation_id: int) -> None:
+    """Withdraw a pending invitation: the address no longer joins when it signs up."""
+    await _take_back(
+        session, Invitation, found, invitation_id, _invitation_not_found(invitation_id)
+    )
 
 
 def _invitation_not_found(invitation_id: int) -> NotFound:
@@ -244,7 +261,11 @@ async def make_owner(session: AsyncSession, found: TaskList, member_id: str) -> 
         raise Conflict("This person already owns the list.", code="already_owner")
     if await access.member(session, found.id, member_id) is None:
         raise _member_not_found(member_id)
-    await tasks.hand_over(session, found, member_id)
+    old_owner = found.user_id
+    handed = await tasks.hand_over(session, found, member_id)
+    await comments.hand_over(session, old_owner, member_id, handed)
+    await events.hand_over(session, old_owner, member_id, found.id, handed)
+    await session.commit()
 
 
 def _digest(secret: str) -> str:
@@ -288,24 +309,13 @@ async def create_link(
 
 
 async def links(session: AsyncSession, found: TaskList) -> list[ShareLink]:
-    result = await session.exec(
-        select(ShareLink)
-        .where(col(ShareLink.list_id) == found.id)
-        .order_by(col(ShareLink.created_at), col(ShareLink.id))
-    )
-    return list(result.all())
+    """The list's links to join it, oldest first."""
+    return await _handouts(session, ShareLink, found)
 
 
 async def revoke_link(session: AsyncSession, found: TaskList, link_id: int) -> None:
-    if not 1 <= link_id <= ID_MAX:
-        # A web page's path takes any number; BIGINT ends before some of them.
-        raise NotFound(f"Link {link_id} was not found.", code="link_not_found")
-    result = await session.exec(
-        delete(ShareLink).where(col(ShareLink.list_id) == found.id, col(ShareLink.id) == link_id)
-    )
-    if not result.rowcount:
-        raise NotFound(f"Link {link_id} was not found.", code="link_not_found")
-    await session.commit()
+    missing = NotFound(f"Link {link_id} was not found.", code="link_not_found")
+    await _take_back(session, ShareLink, found, link_id, missing)
 
 
 async def link_target(session: AsyncSession, secret: str) -> tuple[ShareLink, TaskList]:

@@ -1596,27 +1596,30 @@ async def tags_with_counts(session: AsyncSession, user_id: str) -> list[tuple[Ta
     return await tags.list_tags(session, user_id, uncounted=trashed)
 
 
-async def hand_over(session: AsyncSession, found: TaskList, new_owner: str) -> None:
+async def hand_over(session: AsyncSession, found: TaskList, new_owner: str) -> list[int]:
     """Give a shared list to one of its members, with all its tasks (their tags mapped by
-    name onto the new owner's), in one transaction; the old owner stays on as an admin."""
+    name onto the new owner's); the old owner stays on as an admin. Returns the ids of the
+    tasks handed over, for what else is stored under their owner; the caller commits."""
     old_owner = found.user_id
     assert found.id is not None
     await lists.lock_for_delete(session, found)
-    task_ids = list(
-        (
+    task_ids = [
+        task_id
+        for task_id in (
             await session.exec(
                 select(Task.id).where(col(Task.user_id) == old_owner, col(Task.list_id) == found.id)
             )
         ).all()
-    )
+        if task_id is not None
+    ]
     await access.hand_over_list(session, found, new_owner)
-    await tags.hand_over_links(session, old_owner, new_owner, [i for i in task_ids if i])
+    await tags.hand_over_links(session, old_owner, new_owner, task_ids)
     await session.exec(
         update(Task)
         .where(col(Task.user_id) == old_owner, col(Task.list_id) == found.id)
         .values(user_id=new_owner, version=col(Task.version) + 1, updated_at=utcnow())
     )
-    await session.commit()
+    return task_ids
 
 
 async def tasks_of_list(

@@ -25,6 +25,7 @@ LABELS = {
     "rrule": "Repeat",
     "recurrence_mode": "Count the next date from",
     "remind_at": "Reminder",
+    "body": "Comment",
 }
 
 

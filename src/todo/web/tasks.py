@@ -313,6 +313,12 @@ async def _ask_children(
     return render(request, "tasks/confirm_complete.html", context, status_code=409)
 
 
+def comment_rights(me: Me, task: Task) -> dict[str, bool]:
+    """What the caller may do with the task's comments, as its page draws them."""
+    role = me.scope.role_on(task.user_id, task.list_id) or Role.viewer
+    return {"can_comment": role >= Role.editor, "can_delete_any": role >= Role.admin}
+
+
 async def _detail_context(
     session: SessionDep, me: Me, task: Task, values: dict[str, Any]
 ) -> dict[str, Any]:
@@ -320,7 +326,6 @@ async def _detail_context(
     history = await activity.activity(
         session, me.user.id, task_id=task.id, before=None, limit=HISTORY_SHOWN
     )
-    role = me.scope.role_on(task.user_id, task.list_id) or Role.viewer
     found = await session.get(TaskList, task.list_id)
     assert found is not None
     people = await sharing.members(session, found)
@@ -330,8 +335,9 @@ async def _detail_context(
         "members": people if len(people) > 1 else [],
         "comments": thread.items,
         "more_comments": thread.next_after is not None,
-        "can_comment": role >= Role.editor,
-        "can_delete_any": role >= Role.admin,
+        **comment_rights(me, task),
+        # The comment whose edit form the page shows in its place (a page without scripts).
+        "comment_editing": None,
         "user": me.user,
         "task": task,
         "values": values,
@@ -346,6 +352,19 @@ async def _detail_context(
 
 @router.get("/tasks/{task_id:int}")
 async def task_page(request: Request, session: SessionDep, me: Me, task: OwnedTask) -> Response:
+    return await render_task_page(request, session, me, task)
+
+
+async def render_task_page(
+    request: Request,
+    session: SessionDep,
+    me: Me,
+    task: Task,
+    *,
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The task's page as saved, with `extra` over its context (a comment being edited)."""
     back = local_path(request.headers.get("referer")) or "/"
     values = taskform.values_of(task, clock_of(me).tz)
     return render(
@@ -356,7 +375,9 @@ async def task_page(request: Request, session: SessionDep, me: Me, task: OwnedTa
             "flash": me.flash,
             "errors": {},
             "next": back if back == "/" or back.startswith("/?") else "/",
+            **(extra or {}),
         },
+        status_code=status_code,
     )
 
 
