@@ -1439,6 +1439,39 @@ async def _web_join(ctx: Ctx) -> Burst:
     return Burst(_same(f"/join/{secret}", {}), check=joined_once)
 
 
+async def _web_create_app_password(ctx: Ctx) -> Burst:
+    room = PARALLEL // 2
+    for i in range(APP_PASSWORDS_PER_USER_MAX - room):
+        await ctx.post("/api/auth/app-passwords", {"name": f"old {i}"})
+
+    async def the_cap_holds(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # Made ones show the page with the password; the others show the form again.
+        assert [a.status_code for a in answers].count(200) == room
+        made = await ctx.client.get("/api/auth/app-passwords", headers=ctx.who.headers)
+        assert len(made.json()) == APP_PASSWORDS_PER_USER_MAX
+
+    return Burst(
+        [("POST", "/account/app-passwords", _form({"app_password_name": "parallel"}))] * PARALLEL,
+        forms=True,
+        check=the_cap_holds,
+    )
+
+
+async def _web_revoke_app_password(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/auth/app-passwords", {"name": "doomed"})
+
+    async def revoked(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        used = await ctx.client.request("PROPFIND", "/dav/", auth=(ctx.who.email, made["password"]))
+        assert used.status_code == 401, used.text
+
+    return Burst(
+        [("POST", f"/account/app-passwords/{made['id']}/delete", _form({}))] * PARALLEL,
+        {404: {"app_password_not_found"}},
+        exactly_one_success=True,
+        check=revoked,
+    )
+
+
 _HOOK = {"url": WEBHOOK_URL, "events": ["*"]}
 
 
@@ -1578,6 +1611,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tags/{tag_id}/delete"): _web_delete_tag,
     ("POST", "/account/tokens"): _web_create_token,
     ("POST", "/account/tokens/{token_id:int}/delete"): _web_revoke_token,
+    ("POST", "/account/app-passwords"): _web_create_app_password,
+    ("POST", "/account/app-passwords/{password_id:int}/delete"): _web_revoke_app_password,
     ("POST", "/account/notifications"): _web_notifications,
     ("POST", "/account/push-subscriptions"): _web_subscribe,
     ("POST", "/account/push-subscriptions/delete"): _web_unsubscribe,

@@ -77,12 +77,13 @@ def test_every_page_route_with_an_id_has_its_expectations(app: FastAPI) -> None:
     }
     # Tags stay personal: tests/web/test_tag_pages.py checks them for other users.
     with_ids -= {("POST", "/tags/{tag_id}"), ("POST", "/tags/{tag_id}/delete")}
-    # The trash and tokens are the account's own: tests/web/test_trash_pages.py and
-    # tests/web/test_token_pages.py check them for other users.
+    # The trash, tokens and app passwords are the account's own: tests/web/test_trash_pages.py,
+    # test_token_pages.py and test_app_password_pages.py check them for other users.
     with_ids -= {
         ("POST", "/tasks/{task_id:int}/restore"),
         ("POST", "/trash/{task_id:int}/delete"),
         ("POST", "/account/tokens/{token_id:int}/delete"),
+        ("POST", "/account/app-passwords/{password_id:int}/delete"),
     }
     assert with_ids == WEB_MATRIX.keys()
 

@@ -322,8 +322,12 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}
 # Routes over a tag id: test_tag_pages checks them for other users and for CSRF.
 WEB_TAG_ROUTES = {("POST", "/tags/{tag_id}"), ("POST", "/tags/{tag_id}/delete")}
-# Routes over a token id: test_token_pages checks them for other users and for CSRF.
-WEB_TOKEN_ROUTES = {("POST", "/account/tokens/{token_id:int}/delete")}
+# Routes over a token id: test_token_pages checks them for other users and for CSRF, as
+# test_app_password_pages does for app passwords.
+WEB_TOKEN_ROUTES = {
+    ("POST", "/account/tokens/{token_id:int}/delete"),
+    ("POST", "/account/app-passwords/{password_id:int}/delete"),
+}
 # Routes over a task in the trash (a live task is not found there): test_trash_pages checks
 # them for other users.
 WEB_TRASH_ROUTES = {
