@@ -394,6 +394,13 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/account/tokens"): ("token_name", "scopes", "expires"),
     # Nothing but the id in its address (and the CSRF token every form sends).
     ("POST", "/account/tokens/{token_id:int}/delete"): (),
+    ("POST", "/account/app-passwords"): ("app_password_name",),
+    ("POST", "/account/app-passwords/{password_id:int}/delete"): (),
+    ("POST", "/account/webhooks"): ("url", "mode", "events"),
+    ("POST", "/account/webhooks/{webhook_id:int}/enabled"): ("enabled",),
+    ("POST", "/account/webhooks/{webhook_id:int}/test"): (),
+    ("POST", "/account/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/retry"): (),
+    ("POST", "/account/webhooks/{webhook_id:int}/delete"): (),
     ("POST", "/account/notifications"): ("email_reminders", "push_reminders", "digest_hour"),
     # Sent by the account page's script as JSON (the browser's push subscription).
     ("POST", "/account/push-subscriptions"): (),
@@ -499,6 +506,9 @@ def _base(target: Target, name: str) -> Any:
         "password_id": target.password_id,
         "scopes": ["tasks:read"],
         "token_name": "sweep",
+        "app_password_name": "sweep",
+        "mode": "all",
+        "enabled": "true",
         "expires": "30",
         "subscription_id": 1,
         "member_user_id": target.member_user_id,

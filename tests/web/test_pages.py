@@ -328,6 +328,15 @@ WEB_TOKEN_ROUTES = {
     ("POST", "/account/tokens/{token_id:int}/delete"),
     ("POST", "/account/app-passwords/{password_id:int}/delete"),
 }
+# The account's webhooks: tests/web/test_webhook_pages.py checks them for other users and
+# for CSRF.
+WEB_WEBHOOK_ROUTES = {
+    ("GET", "/account/webhooks/{webhook_id:int}"),
+    ("POST", "/account/webhooks/{webhook_id:int}/enabled"),
+    ("POST", "/account/webhooks/{webhook_id:int}/test"),
+    ("POST", "/account/webhooks/{webhook_id:int}/delete"),
+    ("POST", "/account/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/retry"),
+}
 # Routes over a task in the trash (a live task is not found there): test_trash_pages checks
 # them for other users.
 WEB_TRASH_ROUTES = {
@@ -367,6 +376,7 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
         | WEB_LIST_ROUTES
         | WEB_TAG_ROUTES
         | WEB_TOKEN_ROUTES
+        | WEB_WEBHOOK_ROUTES
         | WEB_TRASH_ROUTES
         | WEB_SHARING_ROUTES
         | WEB_COMMENT_ROUTES
