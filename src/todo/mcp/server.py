@@ -40,6 +40,7 @@ from todo.tasks.schemas import (
     TAG_MAX,
     TAGS_MAX,
     TITLE_MAX,
+    ChildrenMode,
     PriorityName,
     TaskCreate,
     TaskRead,
@@ -371,14 +372,22 @@ def build(app: FastAPI) -> MCPServer:
         completed: Annotated[
             bool, Field(strict=True, description="false reopens a completed task")
         ] = True,
+        children: Annotated[
+            ChildrenMode | None,
+            Field(
+                description="When the task has open subtasks: complete completes them too, "
+                "keep leaves them open. Left out, completing such a task is refused "
+                "(open_children, with their number), so that you can ask the user first"
+            ),
+        ] = None,
     ) -> TaskRead:
         """Complete a task, or reopen it; completing a repeating task makes its next one
-        (needs tasks:write)."""
+        (needs tasks:write). As the API's ?children=complete|keep."""
 
         async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskRead:
             task = await tasks.task_for(session, scope, id, Role.editor)
             return TaskRead.model_validate(
-                await tasks.set_completed(session, task, completed, clock_=clock)
+                await tasks.set_completed(session, task, completed, clock_=clock, children=children)
             )
 
         return await tools.run(ctx, "complete_task", work, write=True)
