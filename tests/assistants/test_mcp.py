@@ -451,6 +451,12 @@ async def test_completing_a_parent_takes_the_children_option_of_the_api(
         assert keep["completed"] is True
         everything = await _ok(session, "complete_task", id=done, children="complete")
         assert everything["completed"] is True
-    assert [await completed(i) for i in (asked, *asked_kids)] == [False, False, False]
+        # update_task completes through its changes, and takes the same option.
+        changes = {"completed": True}
+        refused = await _refused(session, "update_task", id=asked, changes=changes)
+        assert "open_children" in refused, refused
+        updated = await _ok(session, "update_task", id=asked, changes=changes, children="keep")
+        assert updated["completed"] is True
+    assert [await completed(i) for i in (asked, *asked_kids)] == [True, False, False]
     assert [await completed(i) for i in (kept, *kept_kids)] == [True, False, False]
     assert [await completed(i) for i in (done, *done_kids)] == [True, True, True]
