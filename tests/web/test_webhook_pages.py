@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from tests.conftest import WEBHOOK_URL
 from tests.security.support import bearer
 from tests.web.test_pages import HTML, PASSWORD, page_token, sign_up
-from todo.webhooks.schemas import URL_MAX, WEBHOOKS_PER_USER_MAX
+from todo.webhooks.schemas import DELIVERIES_PAGE_DEFAULT, URL_MAX, WEBHOOKS_PER_USER_MAX
 
 SECRET = re.compile(r'id="new-webhook-secret"[^>]*value="(whsec_[A-Za-z0-9+/=]{44})"')
 PAGE = re.compile(r'href="/account/webhooks/(\d+)"')
@@ -258,3 +258,31 @@ async def test_another_users_webhook_is_404_on_every_page(
     page = (await client.get(f"/account/webhooks/{hook_id}")).text
     assert ">On</span>" in page
     assert RETRY.findall(page) == [delivery_id]
+
+
+async def test_the_delivery_log_pages_to_older_deliveries(client: httpx.AsyncClient) -> None:
+    email = await sign_up(client)
+    headers = await api_headers(client, email)
+    made = await add(client)
+    (hook_id,) = set(PAGE.findall(made.text))
+    pings = [
+        (await client.post(f"/api/me/webhooks/{hook_id}/test", headers=headers)).json()["id"]
+        for _ in range(DELIVERIES_PAGE_DEFAULT + 2)
+    ]
+    page = (await client.get(f"/account/webhooks/{hook_id}")).text
+    shown = [int(found) for found in re.findall(r'id="delivery-(\d+)"', page)]
+    assert shown == sorted(pings, reverse=True)[:DELIVERIES_PAGE_DEFAULT]
+    older = re.search(r'href="(/account/webhooks/\d+\?before=\d+)#deliveries">Older', page)
+    assert older is not None
+    rest = (await client.get(html.unescape(older.group(1)))).text
+    assert [int(found) for found in re.findall(r'id="delivery-(\d+)"', rest)] == sorted(pings)[:2][
+        ::-1
+    ]
+    assert "Newest deliveries" in rest
+    assert "Older deliveries" not in rest
+    # An older page does not refresh itself: what it shows would move under the reader.
+    assert 'hx-trigger="every 5s"' not in rest
+    assert 'hx-trigger="every 5s"' in page
+    for before in ("abc", "0", "-1", str(2**63)):
+        refused = await client.get(f"/account/webhooks/{hook_id}?before={before}", headers=HTML)
+        assert refused.status_code == 422, (before, refused.status_code)
