@@ -1597,6 +1597,18 @@ async def _web_test_webhook(ctx: Ctx) -> Burst:
     return Burst(_same(f"/account/webhooks/{made['id']}/test", {}), check=logged)
 
 
+async def _web_rotate_webhook_secret(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+    secret = re.compile(r'id="new-webhook-secret"[^>]*value="(whsec_[^"]+)"')
+
+    async def distinct(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        shown = {found.group(1) for a in answers if (found := secret.search(a.text))}
+        assert len(shown) == PARALLEL
+        assert made["secret"] not in shown
+
+    return Burst(_same(f"/account/webhooks/{made['id']}/rotate-secret", {}), check=distinct)
+
+
 async def _web_retry_delivery(ctx: Ctx) -> Burst:
     made = await ctx.post("/api/me/webhooks", _HOOK)
     answer = await ctx.client.post(f"/api/me/webhooks/{made['id']}/test", headers=ctx.who.headers)
@@ -1693,6 +1705,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/account/webhooks"): _web_create_webhook,
     ("POST", "/account/webhooks/{webhook_id:int}/enabled"): _web_switch_webhook,
     ("POST", "/account/webhooks/{webhook_id:int}/test"): _web_test_webhook,
+    ("POST", "/account/webhooks/{webhook_id:int}/rotate-secret"): _web_rotate_webhook_secret,
     ("POST", "/account/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/retry"): (
         _web_retry_delivery
     ),

@@ -399,6 +399,7 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/account/webhooks"): ("url", "mode", "events"),
     ("POST", "/account/webhooks/{webhook_id:int}/enabled"): ("enabled",),
     ("POST", "/account/webhooks/{webhook_id:int}/test"): (),
+    ("POST", "/account/webhooks/{webhook_id:int}/rotate-secret"): (),
     ("POST", "/account/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/retry"): (),
     ("POST", "/account/webhooks/{webhook_id:int}/delete"): (),
     ("POST", "/account/notifications"): ("email_reminders", "push_reminders", "digest_hour"),

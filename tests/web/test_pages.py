@@ -334,6 +334,7 @@ WEB_WEBHOOK_ROUTES = {
     ("GET", "/account/webhooks/{webhook_id:int}"),
     ("POST", "/account/webhooks/{webhook_id:int}/enabled"),
     ("POST", "/account/webhooks/{webhook_id:int}/test"),
+    ("POST", "/account/webhooks/{webhook_id:int}/rotate-secret"),
     ("POST", "/account/webhooks/{webhook_id:int}/delete"),
     ("POST", "/account/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/retry"),
 }

@@ -248,6 +248,7 @@ async def test_another_users_webhook_is_404_on_every_page(
             for url, data in (
                 (f"{base}/enabled", {"enabled": "false"}),
                 (f"{base}/test", {}),
+                (f"{base}/rotate-secret", {}),
                 (f"{base}/deliveries/{delivery_id}/retry", {}),
                 (f"{base}/delete", {}),
             ):
@@ -286,3 +287,22 @@ async def test_the_delivery_log_pages_to_older_deliveries(client: httpx.AsyncCli
     for before in ("abc", "0", "-1", str(2**63)):
         refused = await client.get(f"/account/webhooks/{hook_id}?before={before}", headers=HTML)
         assert refused.status_code == 422, (before, refused.status_code)
+
+
+async def test_a_new_signing_secret_is_shown_once_and_replaces_the_old(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    made = await add(client)
+    first = SECRET.search(made.text)
+    assert first is not None
+    (hook_id,) = set(PAGE.findall(made.text))
+    rotated = await post(client, f"/account/webhooks/{hook_id}/rotate-secret")
+    assert rotated.status_code == 200, rotated.text
+    second = SECRET.search(rotated.text)
+    assert second is not None
+    assert second.group(1) != first.group(1)
+    assert "it is not shown again" in rotated.text
+    page = (await client.get(f"/account/webhooks/{hook_id}")).text
+    assert second.group(1) not in page
+    assert SECRET.search(page) is None

@@ -131,13 +131,14 @@ def _refusal(error: Unprocessable) -> str:
     return f"This address is refused: {reasons[0]}."
 
 
-@router.get("/account/webhooks/{webhook_id:int}")
-async def show_webhook(
+async def _detail_page(
     request: Request,
     session: SessionDep,
     me: Me,
     webhook_id: int,
-    before: Annotated[RowId | None, Query()] = None,
+    *,
+    before: int | None = None,
+    new_secret: str | None = None,
 ) -> Response:
     webhook = await webhooks.get(session, me.user.id, webhook_id)
     page = await webhooks.deliveries(
@@ -149,6 +150,7 @@ async def show_webhook(
         {
             "flash": me.flash,
             "webhook": webhook,
+            "new_secret": new_secret,
             "deliveries": page.items,
             "next_before": page.next_before,
             "older": before is not None,
@@ -157,6 +159,24 @@ async def show_webhook(
             "kept_days": DELIVERIES_KEPT_DAYS,
         },
     )
+
+
+@router.get("/account/webhooks/{webhook_id:int}")
+async def show_webhook(
+    request: Request,
+    session: SessionDep,
+    me: Me,
+    webhook_id: int,
+    before: Annotated[RowId | None, Query()] = None,
+) -> Response:
+    return await _detail_page(request, session, me, webhook_id, before=before)
+
+
+@router.post("/account/webhooks/{webhook_id:int}/rotate-secret")
+async def rotate_secret(request: Request, session: SessionDep, me: Me, webhook_id: int) -> Response:
+    """A new signing secret, in effect at once; the answer is the page, which shows it once."""
+    secret = await webhooks.rotate_secret(session, me.user.id, webhook_id)
+    return await _detail_page(request, session, me, webhook_id, new_secret=secret)
 
 
 @router.post("/account/webhooks/{webhook_id:int}/enabled")
