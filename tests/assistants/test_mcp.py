@@ -410,3 +410,53 @@ async def test_hostile_requests_to_the_endpoint_are_4xx(
         refused = await api.request(method, "/mcp", headers=headers)
         assert refused.status_code == 405
         assert refused.headers["Allow"] == "POST"
+
+
+async def test_completing_a_parent_takes_the_children_option_of_the_api(
+    mcp_server: Server, api: httpx.AsyncClient, alice: User
+) -> None:
+    headers = {"Authorization": f"Bearer {alice.login}"}
+
+    async def family(name: str) -> tuple[int, list[int]]:
+        parent = await api.post("/api/me/tasks", json={"title": name}, headers=headers)
+        assert parent.status_code == 201, parent.text
+        kids = []
+        for i in range(2):
+            child = await api.post(
+                "/api/me/tasks",
+                json={"title": f"{name} {i}", "parent_id": parent.json()["id"]},
+                headers=headers,
+            )
+            assert child.status_code == 201, child.text
+            kids.append(child.json()["id"])
+        return parent.json()["id"], kids
+
+    async def completed(task_id: int) -> bool:
+        found = await api.get(f"/api/me/tasks/{task_id}", headers=headers)
+        return bool(found.json()["completed"])
+
+    asked, asked_kids = await family("Ask first")
+    kept, kept_kids = await family("Keep them")
+    done, done_kids = await family("All of it")
+    _, token = await _pat(api, alice, ["tasks:write"])
+    async with connect(mcp_server, token) as session:
+        refused = await _refused(session, "complete_task", id=asked)
+        assert f"open_children: Task {asked} has 2 open subtasks" in refused, refused
+        assert "children=complete" in refused
+        assert "(fields: children)" in refused
+        bad = await _refused(session, "complete_task", id=asked, children="sometimes")
+        assert "children" in bad
+        assert "validation_error" in bad or "Input should be" in bad, bad
+        keep = await _ok(session, "complete_task", id=kept, children="keep")
+        assert keep["completed"] is True
+        everything = await _ok(session, "complete_task", id=done, children="complete")
+        assert everything["completed"] is True
+        # update_task completes through its changes, and takes the same option.
+        changes = {"completed": True}
+        refused = await _refused(session, "update_task", id=asked, changes=changes)
+        assert "open_children" in refused, refused
+        updated = await _ok(session, "update_task", id=asked, changes=changes, children="keep")
+        assert updated["completed"] is True
+    assert [await completed(i) for i in (asked, *asked_kids)] == [True, False, False]
+    assert [await completed(i) for i in (kept, *kept_kids)] == [True, False, False]
+    assert [await completed(i) for i in (done, *done_kids)] == [True, True, True]

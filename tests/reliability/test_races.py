@@ -1489,6 +1489,39 @@ async def _web_join(ctx: Ctx) -> Burst:
     return Burst(_same(f"/join/{secret}", {}), check=joined_once)
 
 
+async def _web_create_app_password(ctx: Ctx) -> Burst:
+    room = PARALLEL // 2
+    for i in range(APP_PASSWORDS_PER_USER_MAX - room):
+        await ctx.post("/api/auth/app-passwords", {"name": f"old {i}"})
+
+    async def the_cap_holds(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # Made ones show the page with the password; the others show the form again.
+        assert [a.status_code for a in answers].count(200) == room
+        made = await ctx.client.get("/api/auth/app-passwords", headers=ctx.who.headers)
+        assert len(made.json()) == APP_PASSWORDS_PER_USER_MAX
+
+    return Burst(
+        [("POST", "/account/app-passwords", _form({"app_password_name": "parallel"}))] * PARALLEL,
+        forms=True,
+        check=the_cap_holds,
+    )
+
+
+async def _web_revoke_app_password(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/auth/app-passwords", {"name": "doomed"})
+
+    async def revoked(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        used = await ctx.client.request("PROPFIND", "/dav/", auth=(ctx.who.email, made["password"]))
+        assert used.status_code == 401, used.text
+
+    return Burst(
+        [("POST", f"/account/app-passwords/{made['id']}/delete", _form({}))] * PARALLEL,
+        {404: {"app_password_not_found"}},
+        exactly_one_success=True,
+        check=revoked,
+    )
+
+
 _HOOK = {"url": WEBHOOK_URL, "events": ["*"]}
 
 
@@ -1571,6 +1604,96 @@ async def _retry_delivery(ctx: Ctx) -> Burst:
     )
 
 
+async def _web_create_webhook(ctx: Ctx) -> Burst:
+    # More than the cap at once from the page: the cap holds, the rest see the form again.
+    async def capped(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get("/api/me/webhooks", headers=ctx.who.headers)
+        assert len(listed.json()) == WEBHOOKS_PER_USER_MAX
+        assert sum(a.status_code == 200 for a in answers) == WEBHOOKS_PER_USER_MAX
+
+    form = {"url": WEBHOOK_URL, "mode": "all"}
+    return Burst(
+        [("POST", "/account/webhooks", _form(form))] * (WEBHOOKS_PER_USER_MAX + 5),
+        forms=True,
+        check=capped,
+    )
+
+
+async def _web_switch_webhook(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+    url = f"/account/webhooks/{made['id']}/enabled"
+
+    async def consistent(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        found = await ctx.client.get(f"/api/me/webhooks/{made['id']}", headers=ctx.who.headers)
+        body = found.json()
+        assert (body["disabled_reason"] is None) == body["enabled"]
+
+    calls = [
+        ("POST", url, _form({"enabled": "true" if i % 2 else "false"})) for i in range(PARALLEL)
+    ]
+    return Burst(calls, check=consistent)
+
+
+async def _web_test_webhook(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+
+    async def logged(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        log = await ctx.client.get(
+            f"/api/me/webhooks/{made['id']}/deliveries", headers=ctx.who.headers
+        )
+        assert len(log.json()) == PARALLEL
+        assert {d["attempts"] for d in log.json()} == {1}
+
+    return Burst(_same(f"/account/webhooks/{made['id']}/test", {}), check=logged)
+
+
+async def _web_rotate_webhook_secret(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+    secret = re.compile(r'id="new-webhook-secret"[^>]*value="(whsec_[^"]+)"')
+
+    async def distinct(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        shown = {found.group(1) for a in answers if (found := secret.search(a.text))}
+        assert len(shown) == PARALLEL
+        assert made["secret"] not in shown
+
+    return Burst(_same(f"/account/webhooks/{made['id']}/rotate-secret", {}), check=distinct)
+
+
+async def _web_retry_delivery(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+    answer = await ctx.client.post(f"/api/me/webhooks/{made['id']}/test", headers=ctx.who.headers)
+    assert answer.status_code == 200, answer.text
+    pinged = answer.json()
+
+    async def once_more(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        # Every form answers with the page; one of them put the delivery back in line.
+        (found,) = (
+            await ctx.client.get(
+                f"/api/me/webhooks/{made['id']}/deliveries", headers=ctx.who.headers
+            )
+        ).json()
+        assert found["status"] == "pending"
+        assert found["attempts"] == 1
+
+    url = f"/account/webhooks/{made['id']}/deliveries/{pinged['id']}/retry"
+    return Burst(_same(url, {}), check=once_more)
+
+
+async def _web_delete_webhook(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/me/webhooks", _HOOK)
+
+    async def gone(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        found = await ctx.client.get(f"/api/me/webhooks/{made['id']}", headers=ctx.who.headers)
+        assert found.status_code == 404
+
+    return Burst(
+        _same(f"/account/webhooks/{made['id']}/delete", {}),
+        {404: {"webhook_not_found"}},
+        exactly_one_success=True,
+        check=gone,
+    )
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
@@ -1629,6 +1752,16 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/tags/{tag_id}/delete"): _web_delete_tag,
     ("POST", "/account/tokens"): _web_create_token,
     ("POST", "/account/tokens/{token_id:int}/delete"): _web_revoke_token,
+    ("POST", "/account/app-passwords"): _web_create_app_password,
+    ("POST", "/account/webhooks"): _web_create_webhook,
+    ("POST", "/account/webhooks/{webhook_id:int}/enabled"): _web_switch_webhook,
+    ("POST", "/account/webhooks/{webhook_id:int}/test"): _web_test_webhook,
+    ("POST", "/account/webhooks/{webhook_id:int}/rotate-secret"): _web_rotate_webhook_secret,
+    ("POST", "/account/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/retry"): (
+        _web_retry_delivery
+    ),
+    ("POST", "/account/webhooks/{webhook_id:int}/delete"): _web_delete_webhook,
+    ("POST", "/account/app-passwords/{password_id:int}/delete"): _web_revoke_app_password,
     ("POST", "/account/notifications"): _web_notifications,
     ("POST", "/account/push-subscriptions"): _web_subscribe,
     ("POST", "/account/push-subscriptions/delete"): _web_unsubscribe,

@@ -25,6 +25,7 @@ from tests.web.test_pages import (
     WEB_TAG_ROUTES,
     WEB_TOKEN_ROUTES,
     WEB_TRASH_ROUTES,
+    WEB_WEBHOOK_ROUTES,
 )
 
 OWNER_PARAMETER = "user_id"
@@ -162,6 +163,7 @@ def test_every_id_route_is_covered(app: FastAPI) -> None:
         | WEB_LIST_ROUTES
         | WEB_TAG_ROUTES
         | WEB_TOKEN_ROUTES
+        | WEB_WEBHOOK_ROUTES
         | WEB_TRASH_ROUTES
         | WEB_SHARING_ROUTES
         | WEB_COMMENT_ROUTES

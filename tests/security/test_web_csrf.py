@@ -93,6 +93,8 @@ _MADE_UP = {
     "invitation_id": 1,
     "comment_id": 1,
     "password_id": 1,
+    "webhook_id": 1,
+    "delivery_id": 1,
     "secret": "x" * 43,
 }
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI, routing
 
 from tests.sharing.test_role_matrix import ACTORS, _row
-from tests.web.test_pages import PASSWORD, page_token, sign_up
+from tests.web.test_pages import PASSWORD, WEB_WEBHOOK_ROUTES, page_token, sign_up
 
 READ = _row(200, 200, 200, 200, 404, 404)
 EDIT = _row(200, 200, 200, 403, 404, 404)
@@ -84,13 +84,16 @@ def test_every_page_route_with_an_id_has_its_expectations(app: FastAPI) -> None:
     }
     # Tags stay personal: tests/web/test_tag_pages.py checks them for other users.
     with_ids -= {("POST", "/tags/{tag_id}"), ("POST", "/tags/{tag_id}/delete")}
-    # The trash and tokens are the account's own: tests/web/test_trash_pages.py and
-    # tests/web/test_token_pages.py check them for other users.
+    # The trash, tokens and app passwords are the account's own: tests/web/test_trash_pages.py,
+    # test_token_pages.py and test_app_password_pages.py check them for other users.
     with_ids -= {
         ("POST", "/tasks/{task_id:int}/restore"),
         ("POST", "/trash/{task_id:int}/delete"),
         ("POST", "/account/tokens/{token_id:int}/delete"),
+        ("POST", "/account/app-passwords/{password_id:int}/delete"),
     }
+    # So are webhooks: tests/web/test_webhook_pages.py checks them for other users.
+    with_ids -= WEB_WEBHOOK_ROUTES
     assert with_ids == WEB_MATRIX.keys()
 
 

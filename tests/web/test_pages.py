@@ -323,8 +323,22 @@ WEB_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {
 WEB_LIST_ROUTES = {("POST", "/lists/{list_id}"), ("POST", "/lists/{list_id}/delete")}
 # Routes over a tag id: test_tag_pages checks them for other users and for CSRF.
 WEB_TAG_ROUTES = {("POST", "/tags/{tag_id}"), ("POST", "/tags/{tag_id}/delete")}
-# Routes over a token id: test_token_pages checks them for other users and for CSRF.
-WEB_TOKEN_ROUTES = {("POST", "/account/tokens/{token_id:int}/delete")}
+# Routes over a token id: test_token_pages checks them for other users and for CSRF, as
+# test_app_password_pages does for app passwords.
+WEB_TOKEN_ROUTES = {
+    ("POST", "/account/tokens/{token_id:int}/delete"),
+    ("POST", "/account/app-passwords/{password_id:int}/delete"),
+}
+# The account's webhooks: tests/web/test_webhook_pages.py checks them for other users and
+# for CSRF.
+WEB_WEBHOOK_ROUTES = {
+    ("GET", "/account/webhooks/{webhook_id:int}"),
+    ("POST", "/account/webhooks/{webhook_id:int}/enabled"),
+    ("POST", "/account/webhooks/{webhook_id:int}/test"),
+    ("POST", "/account/webhooks/{webhook_id:int}/rotate-secret"),
+    ("POST", "/account/webhooks/{webhook_id:int}/delete"),
+    ("POST", "/account/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/retry"),
+}
 # Routes over a task in the trash (a live task is not found there): test_trash_pages checks
 # them for other users.
 WEB_TRASH_ROUTES = {
@@ -367,6 +381,7 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
         | WEB_LIST_ROUTES
         | WEB_TAG_ROUTES
         | WEB_TOKEN_ROUTES
+        | WEB_WEBHOOK_ROUTES
         | WEB_TRASH_ROUTES
         | WEB_SHARING_ROUTES
         | WEB_COMMENT_ROUTES

@@ -562,11 +562,9 @@ async def create_access_token(
     expires_at: datetime | None = None,
 ) -> NewAccessToken:
     """A new token with these scopes (checked by AccessTokenCreate); commits."""
-    # Parallel creations for one user take turns here (SQLite's writers take turns anyway),
-    # so that each counts the tokens the others made and the cap holds.
-    await session.exec(
-        select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
-    )
+    # Parallel creations for one user take turns, so that each counts the tokens the
+    # others made and the cap holds.
+    await take_turn(session, user_id)
     held = await session.exec(
         select(func.count()).select_from(AccessToken).where(col(AccessToken.user_id) == user_id)
     )
@@ -673,8 +671,8 @@ async def users_by_id(session: AsyncSession, user_ids: Sequence[str]) -> dict[st
 
 async def take_turn(session: AsyncSession, user_id: str) -> None:
     """Hold the user's row until the commit (key share: the user's other writes go on), so
-    that parallel creations of something counted per user (webhooks) take turns and a cap
-    holds. SQLite's writers take turns anyway."""
+    that parallel creations of something counted per user (tokens, app passwords,
+    webhooks) take turns and a cap holds. SQLite's writers take turns anyway."""
     await session.exec(
         select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
     )
@@ -721,9 +719,7 @@ def _new_app_password() -> str:
 async def create_app_password(session: AsyncSession, user_id: str, *, name: str) -> NewAppPassword:
     """A new app password; commits. Parallel creations take turns on the user row, so the
     cap holds."""
-    await session.exec(
-        select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
-    )
+    await take_turn(session, user_id)
     held = await session.exec(
         select(func.count()).select_from(AppPassword).where(col(AppPassword.user_id) == user_id)
     )

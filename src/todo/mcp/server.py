@@ -40,6 +40,7 @@ from todo.tasks.schemas import (
     TAG_MAX,
     TAGS_MAX,
     TITLE_MAX,
+    ChildrenMode,
     PriorityName,
     TaskCreate,
     TaskRead,
@@ -83,6 +84,14 @@ TaskId = Annotated[RowId, Field(description="The task's id")]
 ListId = Annotated[RowId, Field(description="A list's id (see list_lists)")]
 Limit = Annotated[int, Field(ge=1, le=PAGE_MAX, description="At most this many tasks")]
 TagName = Annotated[str, Field(max_length=TAG_MAX), NO_CONTROLS]
+Children = Annotated[
+    ChildrenMode | None,
+    Field(
+        description="When the task has open subtasks and is being completed: complete "
+        "completes them too, keep leaves them open. Left out, completing such a task is "
+        "refused (open_children, with their number), so that you can ask the user first"
+    ),
+]
 
 _T = TypeVar("_T")
 
@@ -353,13 +362,16 @@ def build(app: FastAPI) -> MCPServer:
                 "null moves the task to the Inbox)"
             ),
         ],
+        children: Children = None,
     ) -> TaskRead:
         """Change some of a task's fields (needs tasks:write)."""
 
         async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskRead:
             task = await tasks.task_for(session, scope, id, Role.editor)
             return TaskRead.model_validate(
-                await tasks.update_task(session, task, changes, clock_=clock, scope=scope)
+                await tasks.update_task(
+                    session, task, changes, clock_=clock, scope=scope, children=children
+                )
             )
 
         return await tools.run(ctx, "update_task", work, write=True)
@@ -371,14 +383,15 @@ def build(app: FastAPI) -> MCPServer:
         completed: Annotated[
             bool, Field(strict=True, description="false reopens a completed task")
         ] = True,
+        children: Children = None,
     ) -> TaskRead:
         """Complete a task, or reopen it; completing a repeating task makes its next one
-        (needs tasks:write)."""
+        (needs tasks:write). As the API's ?children=complete|keep."""
 
         async def work(session: AsyncSession, scope: Scope, clock: tasks.Clock) -> TaskRead:
             task = await tasks.task_for(session, scope, id, Role.editor)
             return TaskRead.model_validate(
-                await tasks.set_completed(session, task, completed, clock_=clock)
+                await tasks.set_completed(session, task, completed, clock_=clock, children=children)
             )
 
         return await tools.run(ctx, "complete_task", work, write=True)

@@ -15,10 +15,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from todo.accounts import service as accounts
 from todo.accounts.deps import PasswordsDep
 from todo.accounts.schemas import (
+    APP_PASSWORDS_PER_USER_MAX,
     SCOPES,
     TOKEN_NAME_MAX,
     TOKENS_PER_USER_MAX,
     AccessTokenCreate,
+    AppPasswordCreate,
     LoginRequest,
     SignupRequest,
     UserUpdate,
@@ -231,6 +233,7 @@ async def account_page(
     values: dict[str, str] | None = None,
     chosen_scopes: Sequence[str] = (),
     new_token: accounts.NewAccessToken | None = None,
+    new_app_password: accounts.NewAppPassword | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
@@ -248,6 +251,7 @@ async def account_page(
                 "timezone": me.user.timezone,
                 "confirm_email": "",
                 "token_name": "",
+                "app_password_name": "",
                 "expires": "30",
                 **(values or {}),
             },
@@ -266,6 +270,8 @@ async def account_page(
             "tokens_max": TOKENS_PER_USER_MAX,
             "token_name_max": TOKEN_NAME_MAX,
             "app_passwords": await accounts.list_app_passwords(session, me.user.id),
+            "new_app_password": new_app_password,
+            "app_passwords_max": APP_PASSWORDS_PER_USER_MAX,
             "caldav_address": f"{str(request.base_url).rstrip('/')}/dav/",
             "zone_groups": zone_groups(),
         },
@@ -460,4 +466,31 @@ async def revoke_token(session: SessionDep, me: Me, token_id: int) -> Response:
     await accounts.revoke_access_token(session, me.user.id, token_id)
     return await flash_and_redirect(
         session, me, "The token was revoked: it no longer works.", "/account"
+    )
+
+
+@router.post("/account/app-passwords")
+async def create_app_password(request: Request, session: SessionDep, me: Me) -> Response:
+    """A new app password for a CalDAV client, shown on the page this once (the answer is
+    the page, as for tokens, so the password is never kept for a later page)."""
+    name = (await read_form(request)).get("app_password_name", "")
+    values = {"app_password_name": name}
+    try:
+        body = AppPasswordCreate.model_validate({"name": name})
+        created = await accounts.create_app_password(session, me.user.id, name=body.name)
+    except ValidationError as error:
+        # The one field there is: whatever pydantic says of it.
+        errors = {"app_password_name": next(iter(field_errors(error, LABELS).values()))}
+    except Conflict as error:
+        errors = {"app_password_name": error.detail}
+    else:
+        return await account_page(request, session, me, new_app_password=created)
+    return await account_page(request, session, me, errors=errors, values=values, status_code=422)
+
+
+@router.post("/account/app-passwords/{password_id:int}/delete")
+async def revoke_app_password(session: SessionDep, me: Me, password_id: int) -> Response:
+    await accounts.revoke_app_password(session, me.user.id, password_id)
+    return await flash_and_redirect(
+        session, me, "The app password was revoked: it no longer works.", "/account"
     )

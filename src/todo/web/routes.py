@@ -25,6 +25,7 @@ from todo.web import (
     tags,
     tasks,
     trash,
+    webhooks,
 )
 from todo.web.assets import static_app
 from todo.web.common import redirect
@@ -44,6 +45,7 @@ ROUTERS = (
     notifications.router,
     live.router,
     pwa.router,
+    webhooks.router,
 )
 
 

@@ -208,6 +208,21 @@ async def deliveries(
     return DeliveryPage(items=items, next_before=next_before)
 
 
+async def latest_deliveries(session: AsyncSession, user_id: str) -> dict[int, WebhookDelivery]:
+    """Each of the user's webhooks' newest delivery, by webhook id (none yet: absent)."""
+    newest = (
+        select(func.max(col(WebhookDelivery.id)))
+        .where(col(WebhookDelivery.user_id) == user_id)
+        .group_by(col(WebhookDelivery.webhook_id))
+    )
+    rows = await session.exec(
+        select(WebhookDelivery).where(
+            col(WebhookDelivery.user_id) == user_id, col(WebhookDelivery.id).in_(newest)
+        )
+    )
+    return {row.webhook_id: row for row in rows.all()}
+
+
 async def _delivery(
     session: AsyncSession, user_id: str, webhook_id: int, delivery_id: int
 ) -> WebhookDelivery:
