@@ -121,7 +121,7 @@ def _one(dialect: str, shared: bool) -> Any:
     ).where(visible, tasks.c.id == bindparam("task_id"), live())
 
 
-_ONE = hot.Statement(_one)
+ONE_TASK = hot.Statement(_one)
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ async def get_task(session: Any, scope: Scope, task_id: int) -> OneAnswer | None
     params: dict[str, Any] = {"scope_user": scope.user_id, "task_id": task_id}
     if scope.shared:
         params["scope_lists"] = sorted(scope.shared)
-    rows = await hot.fetch(session, _ONE, params, bool(scope.shared))
+    rows = await hot.fetch(session, ONE_TASK, params, bool(scope.shared))
     if not rows:
         return None
     row = rows[0]
