@@ -20,7 +20,7 @@ from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.core import events
+from todo.core import events, hot
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, Forbidden, NotFound
 from todo.core.ids import ID_MAX
@@ -100,17 +100,21 @@ class Scope:
         return self.shared.get(list_id)
 
 
+# Read at the start of every request that shows or changes tasks: a hot statement.
+_MEMBERSHIPS = hot.Statement(
+    lambda _dialect, _shape: (
+        select(ListMember.list_id, ListMember.role, TaskList.user_id)
+        .join(TaskList, col(TaskList.id) == col(ListMember.list_id))
+        .where(col(ListMember.user_id) == bindparam("user_id"))
+    )
+)
+
+
 async def scope_of(session: AsyncSession, user_id: str) -> Scope:
     """One query: the caller's member rows (the index with user_id first answers it). The
     session's writes are the caller's from here on (the events log names them)."""
     events.acting_for(session, user_id)
-    rows = (
-        await session.exec(
-            select(ListMember.list_id, ListMember.role, TaskList.user_id)
-            .join(TaskList, col(TaskList.id) == col(ListMember.list_id))
-            .where(col(ListMember.user_id) == user_id)
-        )
-    ).all()
+    rows = await hot.fetch(session, _MEMBERSHIPS, {"user_id": user_id})
     return Scope(
         user_id=user_id,
         shared={list_id: Role[role] for list_id, role, _ in rows},
