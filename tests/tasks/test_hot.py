@@ -4,9 +4,10 @@ answer is valid by the OpenAPI document. A stranger's rows never appear."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -162,9 +163,7 @@ def _query(params: dict[str, Any], user_id: str) -> TaskQuery:
     )
 
 
-def _date(value: str | None) -> Any:
-    from datetime import date
-
+def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
@@ -296,3 +295,34 @@ async def test_hot_get_answers_as_the_orm_path(
         response = await client.get(f"/api/me/tasks/{stranger_id}", headers=world.me.headers)
         assert response.status_code == 404
         assert response.json()["code"] == "task_not_found"
+
+
+async def test_one_compiled_statement_serves_every_caller_with_their_own_rows(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    """Callers of the same shape share the compiled statement, never its values: 20 of them
+    in parallel, each listing and reading by the same filters, see their own tasks only."""
+    people = [await sign_up() for _ in range(20)]
+    mine: dict[str, set[int]] = {}
+    for who in people:
+        made = [await _post(client, who, title=f"{who.id} {n}", tags=["home"]) for n in range(2)]
+        mine[who.id] = {task["id"] for task in made}
+
+    async def read(who: Account) -> tuple[str, set[int], set[int]]:
+        listed = await client.get(
+            "/api/me/tasks", headers=who.headers, params={"tag": "home", "limit": "1"}
+        )
+        assert listed.status_code == 200, listed.text
+        following = listed.headers["link"].removeprefix("<").split(">;")[0]
+        rest = await client.get(following, headers=who.headers)
+        got = {t["id"] for t in listed.json()} | {t["id"] for t in rest.json()}
+        others = set().union(*(ids for owner, ids in mine.items() if owner != who.id))
+        statuses = set()
+        for task_id in sorted(mine[who.id]) + sorted(others)[:3]:
+            one = await client.get(f"/api/me/tasks/{task_id}", headers=who.headers)
+            statuses.add(one.status_code if task_id in mine[who.id] else -one.status_code)
+        return who.id, got, statuses
+
+    for user_id, got, statuses in await asyncio.gather(*(read(who) for who in people)):
+        assert got == mine[user_id]
+        assert statuses == {200, -404}
