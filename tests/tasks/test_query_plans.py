@@ -318,9 +318,9 @@ async def test_hot_list_uses_indexes_in_its_generic_plan(
             query = QUERIES[name]
             if shared and query.list_id is not None:
                 query = replace(query, list_id=None)
-            key = hot_tasks._ListShape(shape(query, scope), query, scope)
+            key = hot_tasks.ListShape(shape(query, scope), query, scope)
             plan = await _generic_plan(
-                connection, hot_tasks._LIST, key, parameters(query, scope, "postgresql")
+                connection, hot_tasks.LIST, key, parameters(query, scope, "postgresql")
             )
     finally:
         await engine.dispose()
@@ -342,11 +342,11 @@ async def test_hot_reads_of_a_page_and_a_task_use_keys_in_their_generic_plans(
             for extra in SKEW:
                 await connection.execute(text(extra))
             plans["tag names"] = await _generic_plan(
-                connection, hot_tasks._TAG_NAMES, False, {"task_ids": ids, "scope_user": "user-7"}
+                connection, hot_tasks.TAG_NAMES, False, {"task_ids": ids, "scope_user": "user-7"}
             )
             plans["children"] = await _generic_plan(
                 connection,
-                hot_tasks._CHILD_COUNTS,
+                hot_tasks.CHILD_COUNTS,
                 (),
                 {"owners": ["user-7"], "parent_ids": ids},
             )

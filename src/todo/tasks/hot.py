@@ -42,7 +42,7 @@ _INSTANTS = frozenset({"created", "updated", "completed"})
 
 
 @dataclass(frozen=True)
-class _ListShape:
+class ListShape:
     """A list statement's cache key, and the request it is built from the first time."""
 
     key: tuple[Any, ...]
@@ -50,7 +50,7 @@ class _ListShape:
     scope: Scope = field(compare=False, hash=False)
 
 
-_LIST = hot.Statement(lambda dialect, s: build_rows(s.query, s.scope, dialect, bound=True))
+LIST = hot.Statement(lambda dialect, s: build_rows(s.query, s.scope, dialect, bound=True))
 
 
 def _tag_names(dialect: str, shared: bool) -> Any:
@@ -65,7 +65,7 @@ def _tag_names(dialect: str, shared: bool) -> Any:
     return statement
 
 
-_TAG_NAMES = hot.Statement(_tag_names)
+TAG_NAMES = hot.Statement(_tag_names)
 
 
 def _child_counts(dialect: str, _shape: Any) -> Any:
@@ -84,7 +84,7 @@ def _child_counts(dialect: str, _shape: Any) -> Any:
     )
 
 
-_CHILD_COUNTS = hot.Statement(_child_counts)
+CHILD_COUNTS = hot.Statement(_child_counts)
 
 
 def _one(dialect: str, shared: bool) -> Any:
@@ -133,19 +133,19 @@ class ListAnswer:
 async def list_tasks(session: Any, scope: Scope, query: TaskQuery) -> ListAnswer:
     """The page of `GET /api/{user_id}/tasks` as its JSON bytes, and the next page's cursor."""
     dialect = session.get_bind().dialect.name
-    key = _ListShape(shape(query, scope), query, scope)
-    rows = await hot.fetch(session, _LIST, parameters(query, scope, dialect), key)
+    key = ListShape(shape(query, scope), query, scope)
+    rows = await hot.fetch(session, LIST, parameters(query, scope, dialect), key)
     page = rows[: query.limit]
     ids = [row[_ID] for row in page]
     names: dict[int, list[str]] = {}
     counted: dict[int, tuple[int, int]] = {}
     if ids:
         tag_params = {"task_ids": ids, "scope_user": scope.user_id}
-        for task_id, name in await hot.fetch(session, _TAG_NAMES, tag_params, bool(scope.shared)):
+        for task_id, name in await hot.fetch(session, TAG_NAMES, tag_params, bool(scope.shared)):
             names.setdefault(task_id, []).append(name)
         owners = sorted({row[_USER] for row in page})
         for parent_id, open_, total in await hot.fetch(
-            session, _CHILD_COUNTS, {"owners": owners, "parent_ids": ids}
+            session, CHILD_COUNTS, {"owners": owners, "parent_ids": ids}
         ):
             counted[parent_id] = (int(open_), int(total))
     people = await _names(session, page)
