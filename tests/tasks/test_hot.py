@@ -206,6 +206,11 @@ CASES: list[dict[str, Any]] = [
     {"limit": "1", "sort": "due_date"},
     {"limit": "3", "sort": "completed", "order": "desc"},
     {"limit": "2", "q": "milk"},
+    {"limit": "2", "sort": "title", "order": "desc"},
+    {"limit": "2", "sort": "priority"},
+    {"limit": "3", "sort": "manual"},
+    {"limit": "2", "sort": "updated"},
+    {"limit": "2", "sort": "due_date", "order": "desc", "tag": ["home"]},
 ]
 
 
