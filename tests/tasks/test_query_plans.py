@@ -16,15 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.conftest import NewDatabase, make_settings
 from todo import migrations
+from todo.core import hot
 from todo.core.config import Settings
 from todo.core.db import create_engine
 from todo.lists.access import Role, Scope, own
+from todo.tasks import hot as hot_tasks
 from todo.tasks.query import (
     RELEVANCE,
     SEARCH_CANDIDATES,
     TaskQuery,
     build,
+    parameters,
     search_terms,
+    shape,
     tag_names,
 )
 
@@ -267,3 +271,96 @@ async def test_search_ranks_no_more_than_its_candidates(seeded: Settings) -> Non
     ranked = [child["Actual Rows"] for sort in sorts for child in sort.get("Plans", [])]
     assert ranked, json.dumps(plan, indent=1)[:3000]
     assert max(ranked) <= SEARCH_CANDIDATES, json.dumps(plan, indent=1)[:3000]
+
+
+def _literal(value: Any) -> str:
+    """A parameter of a hot statement as SQL text, for EXECUTE."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "'{" + ",".join(str(item) for item in value) + "}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def _generic_plan(
+    connection: AsyncConnection, statement: hot.Statement, shape: Any, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The plan PostgreSQL comes to use for a hot statement that asyncpg keeps prepared:
+    after five runs it may switch to a generic one, which cannot see the values."""
+    compiled = statement.compiled(connection.dialect, shape)
+    arguments = ", ".join(_literal(value) for value in compiled.arguments(params))
+    await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    await connection.exec_driver_sql(f"PREPARE hot AS {compiled.sql}")
+    try:
+        result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE hot({arguments})")
+        plan = result.scalar_one()
+    finally:
+        await connection.exec_driver_sql("DEALLOCATE hot")
+    return dict((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("shared", [False, True], ids=["own", "shared"])
+@pytest.mark.parametrize("name", list(QUERIES))
+async def test_hot_list_uses_indexes_in_its_generic_plan(
+    seeded: Settings, name: str, shared: bool
+) -> None:
+    """The hot list (tasks/hot.py) is compiled once per shape and stays prepared: its
+    generic plan, too, reads tasks through the indexes with user_id first."""
+    engine = create_engine(seeded)
+    try:
+        async with engine.connect() as connection:
+            scope = await _shared_scope(connection) if shared else own("user-7")
+            query = QUERIES[name]
+            if shared and query.list_id is not None:
+                query = replace(query, list_id=None)
+            key = hot_tasks.ListShape(shape(query, scope), query, scope)
+            plan = await _generic_plan(
+                connection, hot_tasks.LIST, key, parameters(query, scope, "postgresql")
+            )
+    finally:
+        await engine.dispose()
+    scans = [(n["Node Type"], n.get("Relation Name")) for n in _nodes(plan)]
+    assert ("Seq Scan", "tasks") not in scans, json.dumps(plan, indent=1)[:3000]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_hot_reads_of_a_page_and_a_task_use_keys_in_their_generic_plans(
+    seeded: Settings,
+) -> None:
+    """A page's tag names and children counts, and the one task with its tags and children,
+    as hot statements: looked up by key, among many light users as on a real server."""
+    ids = list(range(10, 510, 10))
+    engine = create_engine(seeded)
+    plans: dict[str, dict[str, Any]] = {}
+    try:
+        async with engine.connect() as connection:
+            for extra in SKEW:
+                await connection.execute(text(extra))
+            plans["tag names"] = await _generic_plan(
+                connection, hot_tasks.TAG_NAMES, False, {"task_ids": ids, "scope_user": "user-7"}
+            )
+            plans["children"] = await _generic_plan(
+                connection,
+                hot_tasks.CHILD_COUNTS,
+                (),
+                {"owners": ["user-7"], "parent_ids": ids},
+            )
+            plans["one task"] = await _generic_plan(
+                connection, hot_tasks.ONE_TASK, False, {"scope_user": "user-7", "task_id": 10}
+            )
+    finally:
+        await engine.dispose()
+    for name, plan in plans.items():
+        nodes = list(_nodes(plan))
+        scans = [(n["Node Type"], n.get("Relation Name")) for n in nodes]
+        shown = f"{name}: {json.dumps(plan, indent=1)[:3000]}"
+        assert ("Seq Scan", "tasks") not in scans, shown
+        assert ("Seq Scan", "task_tags") not in scans, shown
+        for node in nodes:
+            if node.get("Relation Name") == "task_tags":
+                assert node.get("Index Name") == "pk_task_tags", shown

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.functions import count
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo.core import events
+from todo.core import events, hot
 from todo.core.db import utcnow
 from todo.core.errors import Conflict, Forbidden, NotFound
 from todo.core.ids import ID_MAX
@@ -57,14 +57,42 @@ class Scope:
         mine: ColumnElement[bool] = owner == self.user_id
         if not self.shared:
             return mine
+        others = [
+            and_(owner == someone, list_id.in_(ids)) if someone else list_id.in_(ids)
+            for someone, ids in self._groups()
+        ]
+        return or_(mine, *others)
+
+    def _groups(self) -> list[tuple[str, list[int]]]:
         by_owner: dict[str, list[int]] = {}
         for shared_id in sorted(self.shared):
             by_owner.setdefault(self.owners.get(shared_id, ""), []).append(shared_id)
-        others = [
-            and_(owner == someone, list_id.in_(ids)) if someone else list_id.in_(ids)
-            for someone, ids in sorted(by_owner.items())
-        ]
-        return or_(mine, *others)
+        return sorted(by_owner.items())
+
+    def bound(self) -> tuple[tuple[tuple[bool, int], ...], dict[str, Any]]:
+        """For a hot statement (core/hot.py): the shape of `visible` (per owner of shared
+        lists, whether the owner is known and how many lists) and its parameters."""
+        params: dict[str, Any] = {"scope_user": self.user_id}
+        shape = []
+        for group, (someone, ids) in enumerate(self._groups()):
+            shape.append((bool(someone), len(ids)))
+            params[f"scope_owner_{group}"] = someone
+            for index, shared_id in enumerate(ids):
+                params[f"scope_list_{group}_{index}"] = shared_id
+        return tuple(shape), params
+
+    @staticmethod
+    def visible_bound(
+        shape: tuple[tuple[bool, int], ...], owner: Any, list_id: Any
+    ) -> ColumnElement[bool]:
+        """`visible` with named parameters in place of the values, built from the shape
+        alone, so that one compiled statement serves every caller of that shape."""
+        mine: ColumnElement[bool] = owner == bindparam("scope_user")
+        others = []
+        for group, (known, size) in enumerate(shape):
+            ids = list_id.in_([bindparam(f"scope_list_{group}_{i}") for i in range(size)])
+            others.append(and_(owner == bindparam(f"scope_owner_{group}"), ids) if known else ids)
+        return or_(mine, *others) if others else mine
 
     def role_on(self, owner: str, list_id: int) -> Role | None:
         if owner == self.user_id:
@@ -72,17 +100,21 @@ class Scope:
         return self.shared.get(list_id)
 
 
+# Read at the start of every request that shows or changes tasks: a hot statement.
+_MEMBERSHIPS = hot.Statement(
+    lambda _dialect, _shape: (
+        select(ListMember.list_id, ListMember.role, TaskList.user_id)
+        .join(TaskList, col(TaskList.id) == col(ListMember.list_id))
+        .where(col(ListMember.user_id) == bindparam("user_id"))
+    )
+)
+
+
 async def scope_of(session: AsyncSession, user_id: str) -> Scope:
     """One query: the caller's member rows (the index with user_id first answers it). The
     session's writes are the caller's from here on (the events log names them)."""
     events.acting_for(session, user_id)
-    rows = (
-        await session.exec(
-            select(ListMember.list_id, ListMember.role, TaskList.user_id)
-            .join(TaskList, col(TaskList.id) == col(ListMember.list_id))
-            .where(col(ListMember.user_id) == user_id)
-        )
-    ).all()
+    rows = await hot.fetch(session, _MEMBERSHIPS, {"user_id": user_id})
     return Scope(
         user_id=user_id,
         shared={list_id: Role[role] for list_id, role, _ in rows},

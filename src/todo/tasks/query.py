@@ -19,7 +19,9 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Float,
+    String,
     and_,
     bindparam,
     case,
@@ -67,6 +69,10 @@ _NULLABLE = frozenset({"due_date", "completed"})
 _DATES = frozenset({"due_date"})
 _INSTANTS = frozenset({"created", "updated", "completed", "deleted"})
 _TEXTS = frozenset({"title", "manual"})
+# The types values are bound with: the columns' own, so that SQLite stores and compares
+# instants as the UTC type writes them.
+_INSTANT = Task.__table__.c.created_at.type  # type: ignore[attr-defined]
+_ID = Task.__table__.c.id.type  # type: ignore[attr-defined]
 RELEVANCE = "relevance"
 # SQLite's FTS5 index over title, description and the owner's id (the migrations make it).
 _FTS = table("tasks_fts", column("rowid"))
@@ -142,38 +148,133 @@ class RowPage:
 _TASK_COLUMNS = tuple(Task.__table__.columns)  # type: ignore[attr-defined]
 
 
-def build_rows(query: TaskQuery, scope: Scope, dialect: str) -> Select[Any, Any]:
-    """What `build` selects, as the task's columns instead of a Task object."""
-    key = sort_expression(query, dialect)
+def build_rows(
+    query: TaskQuery, scope: Scope, dialect: str, *, bound: bool = False
+) -> Select[Any, Any]:
+    """What `build` selects, as the task's columns instead of a Task object. `bound`: the
+    caller's scope as named parameters too (`Scope.visible_bound`), for a hot statement
+    compiled once per shape (tasks/hot.py) and given `parameters()` on every request."""
+    values = parameters(query, scope, dialect)
+    key = sort_expression(query, dialect, values)
     # sqlmodel's select() has no signature for a column list; two entities give its
     # row-returning Select class, whose columns are then swapped before anything else.
     sort_value = key.label("sort_value")
     columns = select(Task, sort_value).with_only_columns(*_TASK_COLUMNS, sort_value)
+    visible = _visible(scope, bound)
     if _bounded(query):
-        candidates = _candidates(cast("Select[Any, Any]", columns), query, scope, dialect)
+        candidates = _candidates(
+            cast("Select[Any, Any]", columns), query, scope, dialect, values, visible
+        )
         ranked = cast("Select[Any, Any]", select(*candidates.c))
-        return _ranked_page(ranked, candidates, query)
-    return _page(cast("Select[Any, Any]", columns), key, query, scope, dialect)
+        return _ranked_page(ranked, candidates, query, values)
+    return _page(cast("Select[Any, Any]", columns), key, query, scope, dialect, values, visible)
+
+
+def _visible(scope: Scope, bound: bool) -> ColumnElement[bool]:
+    owner, list_id = col(Task.user_id), col(Task.list_id)
+    if bound:
+        return Scope.visible_bound(scope.bound()[0], owner, list_id)
+    return scope.visible(owner, list_id)
+
+
+def parameters(query: TaskQuery, scope: Scope, dialect: str) -> dict[str, Any]:
+    """Every value of a query's statement, by the name it is bound with: the statements
+    below take their values from here, so a hot statement compiled for one request runs
+    any request of the same `shape` with that request's parameters."""
+    values: dict[str, Any] = dict(scope.bound()[1])
+    values["row_limit"] = query.limit + 1
+    if query.list_id is not None:
+        values["list_id"] = query.list_id
+    if query.parent is not None and query.parent != "none":
+        values["parent"] = query.parent
+    for index, tag in enumerate(query.tags):
+        values[f"tag_{index}"] = tag.lower()
+    for index, priority in enumerate(query.priorities):
+        values[f"priority_{index}"] = priority
+    if query.assignee_id is not None:
+        values["assignee"] = query.assignee_id
+    if query.today is not None:
+        values["today"] = query.today
+        values["week_end"] = query.today + timedelta(days=7)
+    for name in ("now", "due_from", "due_to", "completed_from", "completed_to"):
+        if getattr(query, name) is not None:
+            values[name] = getattr(query, name)
+    if query.trash:
+        assert query.now is not None, "the trash is relative to a moment"
+        values["trash_from"] = query.now - timedelta(days=TRASH_DAYS)
+    if query.after is not None:
+        values["after_value"], values["after_id"] = query.after
+    if query.search_terms:
+        terms = query.search_terms
+        if dialect == "postgresql":
+            values["ts_query"] = " & ".join(f"{t}:*" for t in terms)
+        else:
+            # The SQLite index narrows by one owner only: with shared lists, by none.
+            values["fts_query"] = _fts_match(terms, "" if scope.shared else scope.user_id)
+            for index, term in enumerate(terms):
+                values[f"term_{index}"] = term
+    return values
+
+
+def shape(query: TaskQuery, scope: Scope) -> tuple[Any, ...]:
+    """What decides a query's statement, values aside: the key of its compiled form."""
+    after = None if query.after is None else query.after[0] is None
+    parent = None if query.parent is None else query.parent == "none"
+    return (
+        query.status,
+        query.sort,
+        query.order,
+        after,
+        query.list_id is not None,
+        parent,
+        len(query.tags),
+        len(query.priorities),
+        query.unassigned,
+        query.assignee_id is not None,
+        query.due,
+        query.today is not None,
+        query.now is not None,
+        query.due_from is not None,
+        query.due_to is not None,
+        query.completed_from is not None,
+        query.completed_to is not None,
+        len(query.search_terms),
+        query.trash,
+        scope.bound()[0],
+    )
+
+
+def _bind(values: dict[str, Any], name: str, type_: Any = None) -> BindParameter[Any]:
+    return bindparam(name, values.get(name), type_=type_)
 
 
 def _bounded(query: TaskQuery) -> bool:
     return query.sort == RELEVANCE and bool(query.search_terms)
 
 
-def _candidates(columns: Select[Any, Any], query: TaskQuery, scope: Scope, dialect: str) -> Any:
+def _candidates(
+    columns: Select[Any, Any],
+    query: TaskQuery,
+    scope: Scope,
+    dialect: str,
+    values: dict[str, Any],
+    visible: ColumnElement[bool],
+) -> Any:
     """The tasks a search ranks: its first SEARCH_CANDIDATES matches, with their score."""
-    statement = _matching(columns, query, scope, dialect)
+    statement = _matching(columns, query, scope, dialect, values, visible)
     if dialect != "postgresql":
         # FTS5 walks its postings newest first by itself: no sort, and the newest matches.
         statement = statement.order_by(_FTS.c.rowid.desc())
     return statement.limit(SEARCH_CANDIDATES).subquery("candidates")
 
 
-def _ranked_page(ranked: Select[Any, Any], candidates: Any, query: TaskQuery) -> Select[Any, Any]:
+def _ranked_page(
+    ranked: Select[Any, Any], candidates: Any, query: TaskQuery, values: dict[str, Any]
+) -> Select[Any, Any]:
     key, ident = candidates.c.sort_value, candidates.c.id
     if query.after is not None:
-        ranked = ranked.where(_after(query, key, ident))
-    return ranked.order_by(*_order_by(query, key, ident)).limit(query.limit + 1)
+        ranked = ranked.where(_after(query, key, values, ident))
+    return ranked.order_by(*_order_by(query, key, ident)).limit(_bind(values, "row_limit"))
 
 
 def tag_names(scope: Scope, task_ids: list[int]) -> Select[Any, Any]:
@@ -268,12 +369,7 @@ def decode_cursor(cursor: str, *, sort: str, order: str) -> tuple[Any, int]:
         ) from None
 
 
-def _relevance(dialect: str, terms: tuple[str, ...], user_id: str = "") -> tuple[Any, Any]:
-    """The match condition and a score where higher is better, per database engine."""
-    if dialect == "postgresql":
-        tsquery = func.to_tsquery("simple", " & ".join(f"{t}:*" for t in terms))
-        vector: ColumnElement[Any] = literal_column("tasks.search_vector")
-        return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).cast(Float)
+def _fts_match(terms: tuple[str, ...], user_id: str) -> str:
     match = " ".join(f'"{t}"*' for t in terms)
     # The index also holds the owner's id (migration 0005): matching it as a phrase of its
     # tokens keeps the search to the owner's postings instead of every user's. Only a
@@ -282,10 +378,20 @@ def _relevance(dialect: str, terms: tuple[str, ...], user_id: str = "") -> tuple
     owner = " ".join(_OWNER_TOKEN.findall(user_id))
     if owner:
         match = f'user_id : "{owner}" AND ({match})'
-    return text("tasks_fts MATCH :fts_query").bindparams(fts_query=match), _score(terms)
+    return match
 
 
-def _score(terms: tuple[str, ...]) -> ColumnElement[Any]:
+def _relevance(dialect: str, terms: tuple[str, ...], values: dict[str, Any]) -> tuple[Any, Any]:
+    """The match condition and a score where higher is better, per database engine."""
+    if dialect == "postgresql":
+        tsquery = func.to_tsquery("simple", _bind(values, "ts_query", String))
+        vector: ColumnElement[Any] = literal_column("tasks.search_vector")
+        return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).cast(Float)
+    match = text("tasks_fts MATCH :fts_query").bindparams(_bind(values, "fts_query", String))
+    return match, _score(terms, values)
+
+
+def _score(terms: tuple[str, ...], values: dict[str, Any]) -> ColumnElement[Any]:
     """SQLite's relevance: for each word, 2 when the title holds it, 1 when the description
     does (as a substring of the lower-cased text, so a word found through a diacritic or
     a non-ASCII capital may score 0 and rank last). Not FTS5's bm25: bm25 counts, for each
@@ -293,7 +399,8 @@ def _score(terms: tuple[str, ...]) -> ColumnElement[Any]:
     so it cost what the owner's task count costs (0.6 s for 100,000) whatever the LIMIT."""
     title, description = func.lower(col(Task.title)), func.lower(col(Task.description))
     score: ColumnElement[Any] = literal_column("0.0", Float)
-    for term in terms:
+    for index in range(len(terms)):
+        term = _bind(values, f"term_{index}", String)
         score = (
             score
             + case((func.instr(title, term) > 0, 2.0), else_=0.0)
@@ -302,30 +409,40 @@ def _score(terms: tuple[str, ...]) -> ColumnElement[Any]:
     return score
 
 
-def sort_expression(query: TaskQuery, dialect: str) -> Any:
+def sort_expression(query: TaskQuery, dialect: str, values: dict[str, Any]) -> Any:
     if query.sort == RELEVANCE:
-        return _relevance(dialect, query.search_terms)[1]
+        return _relevance(dialect, query.search_terms, values)[1]
     return col(_COLUMNS[query.sort])
 
 
 def build(query: TaskQuery, scope: Scope, dialect: str) -> Select[Task, Any]:
     """SELECT tasks (and the sort value) for one page, one row more than the limit."""
-    key = sort_expression(query, dialect)
+    values = parameters(query, scope, dialect)
+    key = sort_expression(query, dialect, values)
+    visible = _visible(scope, False)
     if _bounded(query):
-        candidates = _candidates(select(Task, key.label("sort_value")), query, scope, dialect)
+        candidates = _candidates(
+            select(Task, key.label("sort_value")), query, scope, dialect, values, visible
+        )
         ranked = select(aliased(Task, candidates), candidates.c.sort_value)
-        return cast("Select[Task, Any]", _ranked_page(ranked, candidates, query))
-    return _page(select(Task, key.label("sort_value")), key, query, scope, dialect)
+        return cast("Select[Task, Any]", _ranked_page(ranked, candidates, query, values))
+    return _page(select(Task, key.label("sort_value")), key, query, scope, dialect, values, visible)
 
 
 def _page(
-    columns: Select[Any, Any], key: Any, query: TaskQuery, scope: Scope, dialect: str
+    columns: Select[Any, Any],
+    key: Any,
+    query: TaskQuery,
+    scope: Scope,
+    dialect: str,
+    values: dict[str, Any],
+    visible: ColumnElement[bool],
 ) -> Select[Any, Any]:
     """The page's conditions, order and limit on a SELECT of its columns and `key` last."""
-    statement = _matching(columns, query, scope, dialect)
+    statement = _matching(columns, query, scope, dialect, values, visible)
     if query.after is not None:
-        statement = statement.where(_after(query, key))
-    return statement.order_by(*_order_by(query, key)).limit(query.limit + 1)
+        statement = statement.where(_after(query, key, values))
+    return statement.order_by(*_order_by(query, key)).limit(_bind(values, "row_limit"))
 
 
 def live() -> ColumnElement[bool]:
@@ -333,31 +450,31 @@ def live() -> ColumnElement[bool]:
     return col(Task.deleted_at).is_(None)
 
 
-def in_trash(now: datetime) -> ColumnElement[bool]:
+def in_trash(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """A task in the trash that is still restorable at `now`. One older than TRASH_DAYS is
     gone from the owner's view at once, whenever the purge gets to deleting its row."""
     deleted = col(Task.deleted_at)
-    return and_(deleted.is_not(None), deleted > now - timedelta(days=TRASH_DAYS))
+    since = now - timedelta(days=TRASH_DAYS) if isinstance(now, datetime) else now
+    return and_(deleted.is_not(None), deleted > since)
 
 
 def _matching(
-    columns: Select[Any, Any], query: TaskQuery, scope: Scope, dialect: str
+    columns: Select[Any, Any],
+    query: TaskQuery,
+    scope: Scope,
+    dialect: str,
+    values: dict[str, Any],
+    visible: ColumnElement[bool],
 ) -> Select[Any, Any]:
-    if query.trash:
-        assert query.now is not None, "the trash is relative to a moment"
-        shown = in_trash(query.now)
-    else:
-        shown = live()
-    statement = columns.where(scope.visible(col(Task.user_id), col(Task.list_id)), shown)
+    shown = in_trash(_bind(values, "trash_from", _INSTANT)) if query.trash else live()
+    statement = columns.where(visible, shown)
     if query.search_terms:
-        # The SQLite index narrows by one owner only: with shared lists, by none (the
-        # scope condition above still decides).
-        owner = "" if scope.shared else scope.user_id
-        matches, _ = _relevance(dialect, query.search_terms, owner)
+        # The scope condition above decides what a match may show.
+        matches, _ = _relevance(dialect, query.search_terms, values)
         if dialect != "postgresql":
             statement = statement.join(_FTS, _FTS.c.rowid == col(Task.id))
         statement = statement.where(matches)
-    for condition in _filters(query, scope):
+    for condition in _filters(query, scope, values):
         statement = statement.where(condition)
     return statement
 
@@ -366,59 +483,63 @@ def build_counts(query: TaskQuery, scope: Scope, dialect: str) -> Select[Any, An
     """How many tasks a query finds, open and completed: all of its conditions but status."""
     every = replace(query, status="all")
     columns = select(col(Task.completed), count())
-    return _matching(columns, every, scope, dialect).group_by(col(Task.completed))
+    values = parameters(every, scope, dialect)
+    matching = _matching(columns, every, scope, dialect, values, _visible(scope, False))
+    return matching.group_by(col(Task.completed))
 
 
-def _filters(query: TaskQuery, scope: Scope) -> list[ColumnElement[bool]]:
+def _filters(query: TaskQuery, scope: Scope, values: dict[str, Any]) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.status != "all":
         conditions.append(col(Task.completed) == (query.status == "completed"))
     if query.list_id is not None:
-        conditions.append(col(Task.list_id) == query.list_id)
+        conditions.append(col(Task.list_id) == _bind(values, "list_id", _ID))
     if query.parent == "none":
         conditions.append(col(Task.parent_id).is_(None))
     elif query.parent is not None:
-        conditions.append(col(Task.parent_id) == query.parent)
+        conditions.append(col(Task.parent_id) == _bind(values, "parent", _ID))
     # A task's tags are its owner's: a shared task matches a tag of the same name.
-    owner: Any = col(Task.user_id) if scope.shared else scope.user_id
-    for tag in query.tags:
+    owner: Any = col(Task.user_id) if scope.shared else _bind(values, "scope_user", String)
+    for index in range(len(query.tags)):
         conditions.append(
             exists()
             .where(col(TaskTag.task_id) == col(Task.id))
             .where(col(TaskTag.user_id) == owner)
             .where(col(TaskTag.tag_id) == col(Tag.id))
-            .where(col(Tag.user_id) == owner, col(Tag.key) == tag.lower())
+            .where(col(Tag.user_id) == owner, col(Tag.key) == _bind(values, f"tag_{index}"))
         )
     if query.priorities:
-        conditions.append(col(Task.priority).in_(query.priorities))
+        priorities = [_bind(values, f"priority_{i}") for i in range(len(query.priorities))]
+        conditions.append(col(Task.priority).in_(priorities))
     if query.unassigned:
         conditions.append(col(Task.assignee_id).is_(None))
     elif query.assignee_id is not None:
-        conditions.append(col(Task.assignee_id) == query.assignee_id)
+        conditions.append(col(Task.assignee_id) == _bind(values, "assignee", String))
     due = col(Task.due_date)
-    today = query.today
-    if query.due is not None and today is not None:
+    if query.due is not None and query.today is not None:
+        today = _bind(values, "today", Date)
         if query.due == "overdue":
             late = due < today
             if query.now is not None:
-                late = or_(late, col(Task.due_at) < query.now)
+                late = or_(late, col(Task.due_at) < _bind(values, "now", _INSTANT))
             conditions.append(late)
         elif query.due == "today":
             conditions.append(due == today)
         elif query.due == "week":
-            conditions.append(and_(due >= today, due < today + timedelta(days=7)))
+            conditions.append(and_(due >= today, due < _bind(values, "week_end", Date)))
         elif query.due == "none":
             conditions.append(due.is_(None))
         else:
             conditions.append(due.is_not(None))
     if query.due_from is not None:
-        conditions.append(due >= query.due_from)
+        conditions.append(due >= _bind(values, "due_from", Date))
     if query.due_to is not None:
-        conditions.append(due <= query.due_to)
+        conditions.append(due <= _bind(values, "due_to", Date))
+    completed_at = col(Task.completed_at)
     if query.completed_from is not None:
-        conditions.append(col(Task.completed_at) >= query.completed_from)
+        conditions.append(completed_at >= _bind(values, "completed_from", _INSTANT))
     if query.completed_to is not None:
-        conditions.append(col(Task.completed_at) <= query.completed_to)
+        conditions.append(completed_at <= _bind(values, "completed_to", _INSTANT))
     return conditions
 
 
@@ -436,18 +557,21 @@ def _order_by(query: TaskQuery, key: Any, ident: Any = None) -> list[UnaryExpres
     return [first, ident.desc() if _descending(query) else ident.asc()]
 
 
-def _after(query: TaskQuery, key: Any, ident: Any = None) -> ColumnElement[bool]:
+def _after(
+    query: TaskQuery, key: Any, values: dict[str, Any], ident: Any = None
+) -> ColumnElement[bool]:
     assert query.after is not None
-    value, last_id = query.after
     ident = col(Task.id) if ident is None else ident
+    last_id = _bind(values, "after_id", ident.type)
     descending = _descending(query)
 
     def later(a: Any, b: Any) -> ColumnElement[bool]:
         return a < b if descending else a > b  # type: ignore[no-any-return]
 
-    if value is None:
+    if query.after[0] is None:
         # Only rows without a value remain after one without a value.
         return and_(key.is_(None), later(ident, last_id))
+    value = _bind(values, "after_value", key.type)
     # Written out rather than as a row value so that each side binds with its column's
     # type (UTC handling on SQLite) and collation; the leading inclusive bound gives the
     # index a range to start from instead of a filter over the user's every row.

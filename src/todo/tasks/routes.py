@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -13,6 +13,7 @@ from todo.core.errors import Unprocessable
 from todo.core.idempotency import IdempotencyKeyHeader
 from todo.core.ids import RowId, parse_row_id
 from todo.core.schemas import NO_CONTROLS, CalendarDate, Instant, problem_responses
+from todo.tasks import hot as hot_tasks
 from todo.tasks import service as tasks
 from todo.tasks.deps import CallerScope, IfMatch, OwnedTask, UserClock, etag
 from todo.tasks.models import Task
@@ -100,7 +101,6 @@ def _parent_filter(parent: str | None) -> int | str | None:
 )
 async def list_tasks(
     request: Request,
-    response: Response,
     session: SessionDep,
     scope: CallerScope,
     clock: UserClock,
@@ -141,7 +141,7 @@ async def list_tasks(
             description="Subtasks of this task id only, or `none` for top-level tasks only",
         ),
     ] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     terms = search_terms(q)
     effective_sort = sort or (RELEVANCE if terms else "created")
     effective_order = order if sort or not terms else "desc"
@@ -167,12 +167,12 @@ async def list_tasks(
         **assignee_filter(assignee, scope.user_id),
         parent=_parent_filter(parent),
     )
-    page = await tasks.list_task_rows(session, scope, query)
+    page = await hot_tasks.list_tasks(session, scope, query)
+    headers = {}
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    # The response model validates the rows once, in one call.
-    return page.items
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return Response(page.body, media_type="application/json", headers=headers)
 
 
 def _created(request: Request, user_id: str) -> Callable[[Task], Awaitable[Response]]:
@@ -287,9 +287,16 @@ async def parse_quick_add(
     )
 
 
-@router.get("/{task_id:int}", summary="Get a task", responses=_TASK_ERRORS)
-async def get_task(response: Response, session: SessionDep, task: OwnedTask) -> TaskRead:
-    return await _read(session, response, task)
+@router.get("/{task_id:int}", summary="Get a task", response_model=TaskRead, responses=_TASK_ERRORS)
+async def get_task(
+    session: SessionDep,
+    scope: CallerScope,
+    task_id: Annotated[RowId, Path(description="The task's id")],
+) -> Response:
+    found = await hot_tasks.get_task(session, scope, task_id)
+    if found is None:
+        raise tasks.task_not_found(task_id)
+    return Response(found.body, media_type="application/json", headers={"ETag": found.etag})
 
 
 @router.put("/{task_id:int}", summary="Update a task", responses=_WRITE_ERRORS)

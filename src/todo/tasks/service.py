@@ -84,7 +84,7 @@ class Clock:
         return cls(tz=ZoneInfo(timezone), now=utcnow())
 
 
-def _not_found(task_id: int) -> NotFound:
+def task_not_found(task_id: int) -> NotFound:
     return NotFound(f"Task {task_id} was not found.", code="task_not_found")
 
 
@@ -129,7 +129,7 @@ async def get_task(session: AsyncSession, scope: Scope, task_id: int) -> Task:
     result = await session.exec(statement, params=params)
     task = result.unique().one_or_none()
     if task is None:
-        raise _not_found(task_id)
+        raise task_not_found(task_id)
     return task
 
 
@@ -1292,7 +1292,7 @@ async def _move(
     if after_id is not None:
         anchor = (await session.exec(in_list.where(col(Task.id) == after_id))).one_or_none()
         if anchor is None:
-            raise _not_found(after_id)
+            raise task_not_found(after_id)
         before = anchor[0]
         following = in_list.where(
             (col(Task.position) > before)
