@@ -33,6 +33,7 @@ from todo.tasks.schemas import TaskCreate, TaskUpdate
 
 # The name a task made elsewhere is served under (its UID is ical.default_uid).
 _DEFAULT_NAME = re.compile(r"task-([0-9]{1,19})\.ics")
+_DEFAULT_UID = re.compile(r"todo-task-([0-9]{1,19})")
 _ID_SEGMENT = re.compile(r"[0-9]{1,19}")
 SYNC_PREFIX = "http://todo.invalid/ns/sync/"
 _IN = 500
@@ -58,6 +59,8 @@ class Calendar:
 class Item:
     task: Task
     stored: CalendarObject | None
+    # The UID of the task's parent, which its RELATED-TO names.
+    parent_uid: str | None = None
 
     @property
     def name(self) -> str:
@@ -75,7 +78,12 @@ class Item:
 
     def render(self, tz: ZoneInfo) -> bytes:
         return ical.render(
-            self.task, stored=self.stored.ical if self.stored else None, uid=self.uid, tz=tz
+            self.task,
+            stored=self.stored.ical if self.stored else None,
+            uid=self.uid,
+            tz=tz,
+            parent_uid=self.parent_uid,
+            stored_parent_uid=self.stored.parent_uid if self.stored else None,
         )
 
 
@@ -154,8 +162,29 @@ async def items(
     session: AsyncSession, scope: Scope, where: Calendar, *, ids: Sequence[int] | None = None
 ) -> list[Item]:
     found = await tasks.tasks_of_list(session, scope, where.list_id, ids=ids)
-    stored = await _stored(session, where.found.user_id, [task.id for task in found if task.id])
-    return [Item(task, stored.get(task.id)) for task in found if task.id is not None]
+    return await _items_of(session, where.found.user_id, found)
+
+
+async def _items_of(session: AsyncSession, owner: str, found: Sequence[Task]) -> list[Item]:
+    stored = await _stored(session, owner, [task.id for task in found if task.id])
+    parent_ids = {task.parent_id for task in found if task.parent_id is not None}
+    parents = await _stored(session, owner, sorted(parent_ids - set(stored)))
+    parents.update((task_id, row) for task_id, row in stored.items() if task_id in parent_ids)
+
+    def uid_of(task_id: int | None) -> str | None:
+        if task_id is None:
+            return None
+        return parents[task_id].uid if task_id in parents else ical.default_uid(task_id)
+
+    return [
+        Item(task, stored.get(task.id), uid_of(task.parent_id))
+        for task in found
+        if task.id is not None
+    ]
+
+
+async def _item(session: AsyncSession, owner: str, task: Task) -> Item:
+    return (await _items_of(session, owner, [task]))[0]
 
 
 async def item(session: AsyncSession, scope: Scope, where: Calendar, name: str) -> Item | None:
@@ -272,6 +301,47 @@ async def _uid_taken(session: AsyncSession, owner: str, uid: str, name: str) -> 
     return row is not None and row != name
 
 
+async def _task_of_uid(session: AsyncSession, owner: str, uid: str) -> int | None:
+    """The owner's task a UID names: a client's UID, or the one we serve a task under."""
+    row = (
+        await session.exec(
+            select(CalendarObject.task_id).where(
+                col(CalendarObject.user_id) == owner, col(CalendarObject.uid) == uid
+            )
+        )
+    ).first()
+    if row is not None:
+        return row
+    match = _DEFAULT_UID.fullmatch(uid)
+    if match is None:
+        return None
+    task_id = int(match.group(1))
+    # A task a client wrote is known by the client's UID only.
+    return None if await _one_stored(session, owner, task_id) else task_id
+
+
+async def resolve_parent(
+    session: AsyncSession,
+    scope: Scope,
+    where: TaskList,
+    uids: Sequence[str],
+    *,
+    task: Task | None,
+) -> tuple[int | None, str | None]:
+    """The first of the parent UIDs that names a task of the same list which may be the
+    parent (depth, cycles), as (task id, UID); (None, None) when none does. A UID we cannot
+    place is no error: the object keeps it and the task stays where it is in no tree."""
+    assert where.id is not None
+    for uid in uids:
+        parent_id = await _task_of_uid(session, where.user_id, uid)
+        if parent_id is None or (task is not None and parent_id == task.id):
+            continue
+        refusal = await tasks.parent_refusal(session, scope, parent_id, list_id=where.id, task=task)
+        if refusal is None:
+            return parent_id, uid
+    return None, None
+
+
 def _due_of(task: Task) -> date | datetime | None:
     return task.due_at if task.due_at is not None else task.due_date
 
@@ -323,13 +393,26 @@ async def put(
     if existing is None:
         if await _uid_taken(session, owner, uid, name):
             raise Conflict(f"Another object already has the UID {uid}.", code="uid_conflict")
-        data = _validated(TaskCreate, {**incoming.as_update(), "list_id": where.list_id})
+        parent_id, parent_uid = await resolve_parent(
+            session, scope, where.found, ical.parent_uids(todo), task=None
+        )
+        data = _validated(
+            TaskCreate,
+            {**incoming.as_update(), "list_id": where.list_id, "parent_id": parent_id},
+        )
         assert isinstance(data, TaskCreate)
 
         async def remember(task: Task) -> None:
             assert task.id is not None
             session.add(
-                CalendarObject(task_id=task.id, user_id=owner, href=name, uid=uid, ical=text)
+                CalendarObject(
+                    task_id=task.id,
+                    user_id=owner,
+                    href=name,
+                    uid=uid,
+                    ical=text,
+                    parent_uid=parent_uid,
+                )
             )
             await session.flush()
 
@@ -343,7 +426,7 @@ async def put(
                 f"The name {name} is taken by another object of this account.",
                 code="name_conflict",
             ) from None
-        return Item(created, await _one_stored(session, owner, created.id))
+        return await _item(session, owner, created)
     # The client's object first, held to the commit: parallel writers of one object take
     # turns here, in one order (object, then task), rather than deadlock on the two rows.
     await session.exec(
@@ -360,9 +443,12 @@ async def put(
     if row is None:
         assert task.id is not None
         row = CalendarObject(task_id=task.id, user_id=owner, href=name, uid=uid, ical=text)
-    row.ical, row.href, row.uid = text, name, uid
+    parent_id, parent_uid = await resolve_parent(
+        session, scope, where.found, ical.parent_uids(todo), task=task
+    )
+    row.ical, row.href, row.uid, row.parent_uid = text, name, uid, parent_uid
     session.add(row)
-    data = _validated(TaskUpdate, incoming.as_update())
+    data = _validated(TaskUpdate, {**incoming.as_update(), "parent_id": parent_id})
     assert isinstance(data, TaskUpdate)
     version = task.version
     try:
@@ -375,7 +461,7 @@ async def put(
         # A parallel first write of the same object stored it first.
         await session.rollback()
         raise _written_meanwhile() from None
-    return Item(updated, await _one_stored(session, owner, updated.id))
+    return await _item(session, owner, updated)
 
 
 def _written_meanwhile() -> Conflict:
@@ -409,6 +495,7 @@ async def _complete_occurrence(
             href=existing.name,
             uid=existing.uid,
             ical=stored.ical if stored else "",
+            parent_uid=stored.parent_uid if stored else None,
         )
     )
     await session.flush()
