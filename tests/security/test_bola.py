@@ -36,6 +36,21 @@ class Call:
 
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # A body that is not JSON (an .ics file), sent with its content type.
+    content: bytes | None = None
+    content_type: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The request's body arguments for httpx."""
+        if self.content is None:
+            return {"json": self.json}
+        return {"content": self.content}
+
+    def headers(self, headers: dict[str, str]) -> dict[str, str]:
+        if self.content_type is None:
+            return headers
+        return {**headers, "Content-Type": self.content_type}
+
     # The route acts on a task in the trash: its task_id is the victim's trashed task.
     trashed: bool = False
     # The route answers with a stream that only ends when the client leaves.
@@ -92,6 +107,12 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
         json={"body": "taken over"}
     ),
     ("DELETE", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): Call(),
+    ("GET", "/api/{user_id}/lists/{list_id}/tasks.ics"): Call(),
+    ("POST", "/api/{user_id}/lists/{list_id}/tasks.ics"): Call(
+        content=b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:bola\r\n"
+        b"SUMMARY:planted\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+        content_type="text/calendar",
+    ),
 }
 
 PUSH_SUBSCRIPTION = {
@@ -102,6 +123,7 @@ PUSH_SUBSCRIPTION = {
 # Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
 OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/tasks"): Call(),
+    ("GET", "/api/{user_id}/tasks.ics"): Call(),
     ("POST", "/api/{user_id}/tasks"): Call(json={"title": "planted"}),
     ("POST", "/api/{user_id}/tasks/quick"): Call(json={"text": "planted tomorrow"}),
     ("GET", "/api/{user_id}/tasks/parse"): Call(params={"text": "x tomorrow"}),
@@ -335,7 +357,7 @@ async def test_another_user_gets_404_on_every_id_route_and_changes_nothing(
     for (method, path), call in sorted(ID_ROUTES.items()):
         url = _fill(path, "me", victim.ids, call)
         response = await client.request(
-            method, url, headers=bob.headers, json=call.json, params=call.params
+            method, url, headers=call.headers(bob.headers), params=call.params, **call.body()
         )
         assert response.status_code == 404, (
             f"{method} {url}: {response.status_code} {response.text}"
@@ -357,7 +379,7 @@ async def test_a_foreign_user_id_in_the_path_is_403_everywhere(
             continue
         url = _fill(path, alice.id, victim.ids, call)
         response = await client.request(
-            method, url, headers=bob.headers, json=call.json, params=call.params
+            method, url, headers=call.headers(bob.headers), params=call.params, **call.body()
         )
         assert response.status_code == 403, f"{method} {url}: {response.status_code}"
         assert response.json()["code"] == "wrong_user"
@@ -374,7 +396,7 @@ async def test_the_owner_can_call_every_id_route(client: httpx.AsyncClient, alic
         victim = await _victim_with_everything(client, alice)
         url = _fill(path, "me", victim.ids, call)
         response = await client.request(
-            method, url, headers=alice.headers, json=call.json, params=call.params
+            method, url, headers=call.headers(alice.headers), params=call.params, **call.body()
         )
         assert response.status_code in (200, 201, 202, 204), f"{method} {url}: {response.text}"
 

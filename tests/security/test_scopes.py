@@ -136,7 +136,11 @@ async def test_the_scope_matrix(client: httpx.AsyncClient, app: FastAPI, sign_up
             ids: dict[str, int] = ids,
         ) -> httpx.Response:
             return await client.request(
-                method, _fill(url, ids), headers=headers, json=call.json, params=call.params
+                method,
+                _fill(url, ids),
+                headers=call.headers(headers),
+                params=call.params,
+                **call.body(),
             )
 
         where = f"{method} {path}"

@@ -342,6 +342,27 @@ def render(
     parent_uid: str | None = None,
     stored_parent_uid: str | None = None,
 ) -> bytes:
+    return bytes(
+        render_calendar(
+            task,
+            stored=stored,
+            uid=uid,
+            tz=tz,
+            parent_uid=parent_uid,
+            stored_parent_uid=stored_parent_uid,
+        ).to_ical()
+    )
+
+
+def render_calendar(
+    task: Task,
+    *,
+    stored: str | None,
+    uid: str,
+    tz: ZoneInfo,
+    parent_uid: str | None = None,
+    stored_parent_uid: str | None = None,
+) -> Calendar:
     """The task as a calendar object: the stored one with what changed rewritten.
     `parent_uid` is the UID of the task's parent now; `stored_parent_uid` the one the
     stored object's RELATED-TO was read as when it was written (None: it set no parent)."""
@@ -388,4 +409,4 @@ def render(
     if "DTSTAMP" not in todo:
         todo.add("DTSTAMP", task.updated_at.astimezone(UTC))
     _replace(todo, "LAST-MODIFIED", task.updated_at.astimezone(UTC))
-    return bytes(calendar.to_ical())
+    return calendar

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import icalendar
 from pydantic import ValidationError
+from sqlalchemy import func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -77,7 +79,10 @@ class Item:
         return f'"{self.task.id}-{self.task.version}"'
 
     def render(self, tz: ZoneInfo) -> bytes:
-        return ical.render(
+        return bytes(self.calendar(tz).to_ical())
+
+    def calendar(self, tz: ZoneInfo) -> icalendar.Calendar:
+        return ical.render_calendar(
             self.task,
             stored=self.stored.ical if self.stored else None,
             uid=self.uid,
@@ -290,6 +295,25 @@ def _validated(
         ) from None
 
 
+# Namespaces the UID locks among the other advisory locks of the database.
+_UID_LOCK_SEED = 0x1C_0018
+
+
+async def _lock_uid(session: AsyncSession, owner: str, uid: str) -> None:
+    """Hold the owner's UID until the commit (PostgreSQL; SQLite has one writer): parallel
+    first writes of one UID under different names (an import run twice at once) take
+    turns, so the second sees the first and refuses, rather than both storing it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.exec(
+        select(
+            func.pg_advisory_xact_lock(
+                func.hashtextextended(literal(f"caldav-uid:{owner}:{uid}"), _UID_LOCK_SEED)
+            )
+        )
+    )
+
+
 async def _uid_taken(session: AsyncSession, owner: str, uid: str, name: str) -> bool:
     row = (
         await session.exec(
@@ -301,7 +325,7 @@ async def _uid_taken(session: AsyncSession, owner: str, uid: str, name: str) -> 
     return row is not None and row != name
 
 
-async def _task_of_uid(session: AsyncSession, owner: str, uid: str) -> int | None:
+async def task_of_uid(session: AsyncSession, owner: str, uid: str) -> int | None:
     """The owner's task a UID names: a client's UID, or the one we serve a task under."""
     row = (
         await session.exec(
@@ -333,7 +357,7 @@ async def resolve_parent(
     place is no error: the object keeps it and the task stays where it is in no tree."""
     assert where.id is not None
     for uid in uids:
-        parent_id = await _task_of_uid(session, where.user_id, uid)
+        parent_id = await task_of_uid(session, where.user_id, uid)
         if parent_id is None or (task is not None and parent_id == task.id):
             continue
         refusal = await tasks.parent_refusal(session, scope, parent_id, list_id=where.id, task=task)
@@ -391,6 +415,7 @@ async def put(
     text = body.decode("utf-8", errors="replace")
     owner = where.found.user_id
     if existing is None:
+        await _lock_uid(session, owner, uid)
         if await _uid_taken(session, owner, uid, name):
             raise Conflict(f"Another object already has the UID {uid}.", code="uid_conflict")
         parent_id, parent_uid = await resolve_parent(

@@ -71,6 +71,12 @@ class PayloadTooLarge(AppError):
     default_code = "payload_too_large"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    title = "Unsupported media type"
+    default_code = "unsupported_media_type"
+
+
 class Unprocessable(AppError):
     status = 422
     title = "Unprocessable content"
