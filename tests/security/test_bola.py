@@ -72,6 +72,9 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
     ("DELETE", "/api/auth/tokens/{token_id}"): Call(),
     ("DELETE", "/api/auth/app-passwords/{password_id}"): Call(),
+    ("DELETE", "/api/auth/feeds/{feed_id}"): Call(),
+    # A feed's secret is the key itself, as a link's: a made-up one finds nothing.
+    ("GET", "/api/feeds/{secret}.ics"): Call(),
     ("POST", "/api/{user_id}/tasks/{task_id}/restore"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/trash/{task_id}"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): Call(),
@@ -290,6 +293,14 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
         "/api/auth/app-passwords", headers=headers, json={"name": "Secret phone"}
     )
     assert app_password.status_code == 201, app_password.text
+    # One feed for all the calls of one owner (an account has at most 20), as for webhooks.
+    feeds = (await client.get("/api/auth/feeds", headers=headers)).json()
+    if not feeds:
+        made_feed = await client.post(
+            "/api/auth/feeds", headers=headers, json={"name": "Secret feed"}
+        )
+        assert made_feed.status_code == 201, made_feed.text
+        feeds = [made_feed.json()]
     return Victim(
         account=alice,
         ids={
@@ -303,6 +314,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "link_id": link.json()["id"],
             "invitation_id": invited.json()["id"],
             "password_id": app_password.json()["id"],
+            "feed_id": feeds[0]["id"],
             "secret": "x" * 43,
             "webhook_id": webhook_id,
             "delivery_id": pinged.json()["id"],
@@ -330,6 +342,7 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/reminders/due",
         "/api/auth/tokens",
         "/api/auth/app-passwords",
+        "/api/auth/feeds",
         "/api/me/trash",
         "/api/me/notification-settings",
         "/api/me/push-subscriptions",
@@ -391,7 +404,7 @@ async def test_the_owner_can_call_every_id_route(client: httpx.AsyncClient, alic
     """The table's calls are real ones: for the owner they succeed, so a 404 above means BOLA
     protection and not a malformed request."""
     for (method, path), call in sorted(ID_ROUTES.items(), key=lambda item: item[0][0] == "DELETE"):
-        if path == "/api/{user_id}/links/{secret}/join":
+        if path in ("/api/{user_id}/links/{secret}/join", "/api/feeds/{secret}.ics"):
             continue  # a made-up secret; joining with a real one: tests/sharing
         victim = await _victim_with_everything(client, alice)
         url = _fill(path, "me", victim.ids, call)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from icalendar import Calendar, Component
 
@@ -15,18 +16,27 @@ from todo.core.errors import BadRequest, PayloadTooLarge
 _TZID = re.compile(rb"TZID=\"?([^\";:]+)")
 
 
-def new_calendar(name: str | None) -> Calendar:
+# What subscribers of a feed are asked to wait between fetches (Apple Calendar, Outlook and
+# Thunderbird read one or the other).
+REFRESH = timedelta(hours=1)
+
+
+def new_calendar(name: str | None, *, published: bool = False) -> Calendar:
     calendar = Calendar()
     calendar.add("PRODID", ical.PRODID)
     calendar.add("VERSION", "2.0")
+    if published:
+        calendar.add("METHOD", "PUBLISH")
+        calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+        calendar.add("X-PUBLISHED-TTL", REFRESH)
     if name is not None:
         # Apple Calendar, Thunderbird and Google name a subscribed or imported file by it.
         calendar.add("X-WR-CALNAME", name)
     return calendar
 
 
-def merged(objects: list[Calendar], *, name: str | None) -> bytes:
-    calendar = new_calendar(name)
+def merged(objects: list[Calendar], *, name: str | None, published: bool = False) -> bytes:
+    calendar = new_calendar(name, published=published)
     zones: dict[str, Component] = {}
     todos: list[Component] = []
     for one in objects:
