@@ -211,3 +211,34 @@ async def test_parallel_children_of_one_parent(
     kids = [each for title, each in found.items() if title.startswith("child ")]
     assert len(kids) == 20
     assert {each["parent_id"] for each in kids} == {found["Parent"]["id"]}
+
+
+async def test_a_child_written_before_its_parent_is_adopted(
+    client: httpx.AsyncClient, dav_alice: DavAccount
+) -> None:
+    base = await inbox_path(client, dav_alice)
+    auth = dav_alice.auth
+    kids = []
+    for n in range(3):
+        answer = await client.put(
+            f"{base}early{n}.ics", content=todo(f"early{n}", f"early {n}", "RELATED-TO:late"),
+            auth=auth,
+        )  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        kids.append(answer.headers["etag"])
+    found = await api_tasks(client, dav_alice)
+    assert found["early 0"]["parent_id"] is None
+    late = await client.put(base + "late.ics", content=todo("late", "Late parent"), auth=auth)
+    assert late.status_code == 201, late.text
+    found = await api_tasks(client, dav_alice)
+    assert {found[f"early {n}"]["parent_id"] for n in range(3)} == {found["Late parent"]["id"]}
+    for n in range(3):
+        served = await client.get(f"{base}early{n}.ics", auth=auth)
+        # A new version, so that syncing clients fetch it; the relation as the client wrote it.
+        assert served.headers["etag"] != kids[n]
+        assert "RELATED-TO:late" in served.text
+        assert served.text.count("RELATED-TO") == 1
+    # Adopted once: another object with a relation to it now nests at once.
+    more = await client.put(base + "m.ics", content=todo("m", "More", "RELATED-TO:late"), auth=auth)
+    assert more.status_code == 201
+    assert (await api_tasks(client, dav_alice))["More"]["parent_id"] == found["Late parent"]["id"]

@@ -19,6 +19,7 @@ class CalendarObject(SQLModel, table=True):
         # The task's owner first, as every user-data index; names and UIDs are the owner's.
         Index("uq_caldav_objects_user_id_href", "user_id", "href", unique=True),
         Index("ix_caldav_objects_user_id_uid", "user_id", "uid"),
+        Index("ix_caldav_objects_user_id_awaiting_parent", "user_id", "awaiting_parent"),
     )
 
     task_id: int = Field(
@@ -38,6 +39,9 @@ class CalendarObject(SQLModel, table=True):
     # (None: it named none we could place). Served back unchanged while the task keeps that
     # parent; a parent changed elsewhere replaces that one relation, and no other.
     parent_uid: str | None = Field(default=None, max_length=255)
+    # The parent UID the object names that no task had when it was written (a client syncs
+    # in its own order, a child before its parent): the parent's first write adopts it.
+    awaiting_parent: str | None = Field(default=None, max_length=255)
 
 
 class CalendarCollection(SQLModel, table=True):

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.caldav import ical
 from todo.caldav.models import CalendarCollection, CalendarObject
 from todo.core import events
-from todo.core.errors import BadRequest, Conflict, NotFound
+from todo.core.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
 from todo.lists import access
 from todo.lists import service as lists
 from todo.lists.access import Role, Scope
@@ -418,9 +418,8 @@ async def put(
         await _lock_uid(session, owner, uid)
         if await _uid_taken(session, owner, uid, name):
             raise Conflict(f"Another object already has the UID {uid}.", code="uid_conflict")
-        parent_id, parent_uid = await resolve_parent(
-            session, scope, where.found, ical.parent_uids(todo), task=None
-        )
+        named = ical.parent_uids(todo)
+        parent_id, parent_uid = await resolve_parent(session, scope, where.found, named, task=None)
         data = _validated(
             TaskCreate,
             {**incoming.as_update(), "list_id": where.list_id, "parent_id": parent_id},
@@ -437,6 +436,7 @@ async def put(
                     uid=uid,
                     ical=text,
                     parent_uid=parent_uid,
+                    awaiting_parent=_awaiting(named, parent_uid),
                 )
             )
             await session.flush()
@@ -451,6 +451,11 @@ async def put(
                 f"The name {name} is taken by another object of this account.",
                 code="name_conflict",
             ) from None
+        assert created.id is not None
+        created_id, list_id = created.id, where.list_id
+        if await _adopt(session, scope, list_id, owner, uid, created, clock_=clock_):
+            # A rollback in there expired what this session had loaded.
+            created = await tasks.task_for(session, scope, created_id, Role.viewer)
         return await _item(session, owner, created)
     # The client's object first, held to the commit: parallel writers of one object take
     # turns here, in one order (object, then task), rather than deadlock on the two rows.
@@ -468,10 +473,10 @@ async def put(
     if row is None:
         assert task.id is not None
         row = CalendarObject(task_id=task.id, user_id=owner, href=name, uid=uid, ical=text)
-    parent_id, parent_uid = await resolve_parent(
-        session, scope, where.found, ical.parent_uids(todo), task=task
-    )
+    named = ical.parent_uids(todo)
+    parent_id, parent_uid = await resolve_parent(session, scope, where.found, named, task=task)
     row.ical, row.href, row.uid, row.parent_uid = text, name, uid, parent_uid
+    row.awaiting_parent = _awaiting(named, parent_uid)
     session.add(row)
     data = _validated(TaskUpdate, {**incoming.as_update(), "parent_id": parent_id})
     assert isinstance(data, TaskUpdate)
@@ -487,6 +492,72 @@ async def put(
         await session.rollback()
         raise _written_meanwhile() from None
     return await _item(session, owner, updated)
+
+
+def _awaiting(named: Sequence[str], parent_uid: str | None) -> str | None:
+    """The parent UID to wait for: the first one named, when none could be placed."""
+    return named[0] if named and parent_uid is None and len(named[0]) <= 255 else None
+
+
+# Children adopted by one parent's first write; more wait for the child's next write.
+_ADOPTED_MAX = 100
+
+
+async def _adopt(
+    session: AsyncSession,
+    scope: Scope,
+    list_id: int,
+    owner: str,
+    uid: str,
+    parent: Task,
+    *,
+    clock_: tasks.Clock,
+) -> bool:
+    """The objects written before their parent (a client syncs in its own order) become
+    subtasks of the task that now has the UID they name, each in a write of its own (a
+    new version, an event: every client sees it). One that cannot be placed is left.
+    True when a write was rolled back."""
+    assert parent.id is not None
+    rolled_back = False
+    parent_id = parent.id
+    waiting = (
+        await session.exec(
+            select(CalendarObject.task_id)
+            .where(
+                col(CalendarObject.user_id) == owner,
+                col(CalendarObject.awaiting_parent) == uid,
+            )
+            .order_by(col(CalendarObject.task_id))
+            .limit(_ADOPTED_MAX)
+        )
+    ).all()
+    for child_id in waiting:
+        try:
+            child = await tasks.task_for(session, scope, child_id, Role.editor)
+        except (NotFound, Forbidden):
+            continue
+        if child.list_id != list_id or child.parent_id is not None:
+            continue
+        refusal = await tasks.parent_refusal(session, scope, parent_id, list_id=list_id, task=child)
+        row = await _one_stored(session, owner, child_id)
+        if refusal is not None or row is None:
+            continue
+        row.parent_uid, row.awaiting_parent = uid, None
+        session.add(row)
+        try:
+            await tasks.update_task(
+                session,
+                child,
+                TaskUpdate.model_validate({"parent_id": parent_id}),
+                clock_=clock_,
+                scope=scope,
+                if_match=child.version,
+            )
+        except AppError:
+            # Changed meanwhile: the child's own next write places it.
+            await session.rollback()
+            rolled_back = True
+    return rolled_back
 
 
 def _written_meanwhile() -> Conflict:

@@ -4,8 +4,8 @@ Revision ID: 0018_ical
 Revises: 0017_caldav
 Create Date: 2026-12-06 21:00:00
 
-A nullable column on caldav_objects (existing objects set no parent through CalDAV yet) and
-one new table.
+Two nullable columns on caldav_objects (existing objects set no parent through CalDAV yet)
+and one new table.
 """
 
 from collections.abc import Sequence
@@ -26,6 +26,12 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     with op.batch_alter_table("caldav_objects") as batch:
         batch.add_column(sa.Column("parent_uid", sa.String(length=255), nullable=True))
+        batch.add_column(sa.Column("awaiting_parent", sa.String(length=255), nullable=True))
+    op.create_index(
+        "ix_caldav_objects_user_id_awaiting_parent",
+        "caldav_objects",
+        ["user_id", "awaiting_parent"],
+    )
     op.create_table(
         "ical_feeds",
         sa.Column("id", _ID, nullable=False),
@@ -49,5 +55,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ical_feeds_user_id_created_at", table_name="ical_feeds")
     op.drop_table("ical_feeds")
+    op.drop_index("ix_caldav_objects_user_id_awaiting_parent", table_name="caldav_objects")
     with op.batch_alter_table("caldav_objects") as batch:
+        batch.drop_column("awaiting_parent")
         batch.drop_column("parent_uid")
