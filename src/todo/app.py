@@ -19,6 +19,8 @@ from todo.accounts.routes import router as accounts_router
 from todo.activity.routes import router as activity_router
 from todo.backup.routes import router as backup_router
 from todo.caldav import routes as caldav
+from todo.caldav.api import feeds_router, public_router
+from todo.caldav.api import router as ical_router
 from todo.comments.routes import router as comments_router
 from todo.core import handlers
 from todo.core.config import Settings, load_settings
@@ -114,6 +116,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(activity_router)
     app.include_router(sharing_router)
     app.include_router(webhooks_router)
+    app.include_router(ical_router)
+    app.include_router(feeds_router)
+    app.include_router(public_router)
     web.install(app)
     caldav.install(app)
     mcp_running = mcp_server.install(app)

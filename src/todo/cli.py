@@ -425,8 +425,27 @@ def export(
     user: Annotated[
         str | None, typer.Option("--user", help="Only this account (email address).")
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="json (a backup) or ics (the account's tasks as iCalendar VTODOs, for "
+            "calendar and task apps; needs --user).",
+        ),
+    ] = "json",
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="With --format ics: only this list.")
+    ] = None,
 ) -> None:
-    """Back up every account (or one) with all its data as JSON, password hashes included."""
+    """Back up every account (or one) with all its data as JSON, password hashes included;
+    or write one account's tasks as an .ics file."""
+    if fmt.lower() == "ics":
+        _export_ics(out, user, list_name)
+        return
+    if fmt.lower() != "json":
+        _fail(f"--format must be json or ics, not {fmt!r}", code=2)
+    if list_name is not None:
+        _fail("--list goes with --format ics", code=2)
     from todo.backup import service as backup
 
     _backed_up_tables()
@@ -465,6 +484,55 @@ def export(
     users = len(document["users"])
     tasks = sum(len(entry["tasks"]) for entry in document["users"])
     typer.echo(f"exported {users} account(s) and {tasks} task(s) to {out}", err=True)
+
+
+def _export_ics(out: Path, user: str | None, list_name: str | None) -> None:
+    if user is None:
+        _fail("--format ics writes one account's tasks: give --user EMAIL", code=2)
+    from todo.caldav import files
+    from todo.core.db import Database
+    from todo.lists import access
+    from todo.services import accounts, lists, tasks
+
+    async def dump(settings: Settings) -> bytes | str:
+        db = Database(settings)
+        try:
+            async with db.session(write=False) as session:
+                found = await accounts.find_by_email(session, user)
+                if found is None:
+                    return f"no account with the email address {user}"
+                scope = await access.scope_of(session, found.id)
+                list_id = None
+                if list_name is not None:
+                    wanted = " ".join(list_name.split()).casefold()
+                    named = [
+                        each
+                        for each in await lists.list_lists(session, found.id)
+                        if each.name.casefold() == wanted or (each.is_inbox and wanted == "inbox")
+                    ]
+                    if not named or named[0].id is None:
+                        return f"{user} has no list named {list_name!r}"
+                    list_id = named[0].id
+                clock = tasks.Clock.of(found.timezone)
+                return await files.export(session, scope, list_id=list_id, clock_=clock)
+        finally:
+            await db.dispose()
+
+    written = _run(dump)
+    if isinstance(written, str):
+        _fail(written)
+    if str(out) == "-":
+        sys.stdout.buffer.write(written)
+        return
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_bytes(written)
+        partial.replace(out)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        _fail(f"cannot write {out}: {error.strerror or error}")
+    count = written.count(b"BEGIN:VTODO")
+    typer.echo(f"exported {count} task(s) of {user} to {out}", err=True)
 
 
 @app.command("import", rich_help_panel=OPERATOR_PANEL)

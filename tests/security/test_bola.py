@@ -37,6 +37,21 @@ class Call:
 
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # A body that is not JSON (an .ics file), sent with its content type.
+    content: bytes | None = None
+    content_type: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The request's body arguments for httpx."""
+        if self.content is None:
+            return {"json": self.json}
+        return {"content": self.content}
+
+    def headers(self, headers: dict[str, str]) -> dict[str, str]:
+        if self.content_type is None:
+            return headers
+        return {**headers, "Content-Type": self.content_type}
+
     # The route acts on a task in the trash: its task_id is the victim's trashed task.
     trashed: bool = False
     # The route answers with a stream that only ends when the client leaves.
@@ -58,6 +73,9 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): Call(),
     ("DELETE", "/api/auth/tokens/{token_id}"): Call(),
     ("DELETE", "/api/auth/app-passwords/{password_id}"): Call(),
+    ("DELETE", "/api/auth/feeds/{feed_id}"): Call(),
+    # A feed's secret is the key itself, as a link's: a made-up one finds nothing.
+    ("GET", "/api/feeds/{secret}.ics"): Call(),
     ("POST", "/api/{user_id}/tasks/{task_id}/restore"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/trash/{task_id}"): Call(trashed=True),
     ("DELETE", "/api/{user_id}/push-subscriptions/{subscription_id}"): Call(),
@@ -93,6 +111,12 @@ ID_ROUTES: dict[tuple[str, str], Call] = {
         json={"body": "taken over"}
     ),
     ("DELETE", "/api/{user_id}/tasks/{task_id}/comments/{comment_id}"): Call(),
+    ("GET", "/api/{user_id}/lists/{list_id}/tasks.ics"): Call(),
+    ("POST", "/api/{user_id}/lists/{list_id}/tasks.ics"): Call(
+        content=b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:bola\r\n"
+        b"SUMMARY:planted\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+        content_type="text/calendar",
+    ),
 }
 
 PUSH_SUBSCRIPTION = {
@@ -103,6 +127,7 @@ PUSH_SUBSCRIPTION = {
 # Routes under /api/{user_id} without another id: only the 403 for a foreign user_id applies.
 OWNER_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/{user_id}/tasks"): Call(),
+    ("GET", "/api/{user_id}/tasks.ics"): Call(),
     ("POST", "/api/{user_id}/tasks"): Call(json={"title": "planted"}),
     ("POST", "/api/{user_id}/tasks/quick"): Call(json={"text": "planted tomorrow"}),
     ("GET", "/api/{user_id}/tasks/parse"): Call(params={"text": "x tomorrow"}),
@@ -270,6 +295,14 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
         "/api/auth/app-passwords", headers=headers, json={"name": "Secret phone"}
     )
     assert app_password.status_code == 201, app_password.text
+    # One feed for all the calls of one owner (an account has at most 20), as for webhooks.
+    feeds = (await client.get("/api/auth/feeds", headers=headers)).json()
+    if not feeds:
+        made_feed = await client.post(
+            "/api/auth/feeds", headers=headers, json={"name": "Secret feed"}
+        )
+        assert made_feed.status_code == 201, made_feed.text
+        feeds = [made_feed.json()]
     return Victim(
         account=alice,
         ids={
@@ -283,6 +316,7 @@ async def _victim_with_everything(client: httpx.AsyncClient, alice: Account) -> 
             "link_id": link.json()["id"],
             "invitation_id": invited.json()["id"],
             "password_id": app_password.json()["id"],
+            "feed_id": feeds[0]["id"],
             "secret": "x" * 43,
             "webhook_id": webhook_id,
             "delivery_id": pinged.json()["id"],
@@ -310,6 +344,7 @@ async def _snapshot(client: httpx.AsyncClient, account: Account) -> list[Any]:
         "/api/me/reminders/due",
         "/api/auth/tokens",
         "/api/auth/app-passwords",
+        "/api/auth/feeds",
         "/api/me/trash",
         "/api/me/notification-settings",
         "/api/me/push-subscriptions",
@@ -337,7 +372,7 @@ async def test_another_user_gets_404_on_every_id_route_and_changes_nothing(
     for (method, path), call in sorted(ID_ROUTES.items()):
         url = _fill(path, "me", victim.ids, call)
         response = await client.request(
-            method, url, headers=bob.headers, json=call.json, params=call.params
+            method, url, headers=call.headers(bob.headers), params=call.params, **call.body()
         )
         assert response.status_code == 404, (
             f"{method} {url}: {response.status_code} {response.text}"
@@ -359,7 +394,7 @@ async def test_a_foreign_user_id_in_the_path_is_403_everywhere(
             continue
         url = _fill(path, alice.id, victim.ids, call)
         response = await client.request(
-            method, url, headers=bob.headers, json=call.json, params=call.params
+            method, url, headers=call.headers(bob.headers), params=call.params, **call.body()
         )
         assert response.status_code == 403, f"{method} {url}: {response.status_code}"
         assert response.json()["code"] == "wrong_user"
@@ -371,12 +406,12 @@ async def test_the_owner_can_call_every_id_route(client: httpx.AsyncClient, alic
     """The table's calls are real ones: for the owner they succeed, so a 404 above means BOLA
     protection and not a malformed request."""
     for (method, path), call in sorted(ID_ROUTES.items(), key=lambda item: item[0][0] == "DELETE"):
-        if path == "/api/{user_id}/links/{secret}/join":
+        if path in ("/api/{user_id}/links/{secret}/join", "/api/feeds/{secret}.ics"):
             continue  # a made-up secret; joining with a real one: tests/sharing
         victim = await _victim_with_everything(client, alice)
         url = _fill(path, "me", victim.ids, call)
         response = await client.request(
-            method, url, headers=alice.headers, json=call.json, params=call.params
+            method, url, headers=call.headers(alice.headers), params=call.params, **call.body()
         )
         assert response.status_code in (200, 201, 202, 204), f"{method} {url}: {response.text}"
 

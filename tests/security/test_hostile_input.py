@@ -441,6 +441,7 @@ NOTHING_TO_SWEEP = {
     ("GET", "/api/{user_id}/tags"),
     ("GET", "/api/auth/tokens"),
     ("GET", "/api/auth/app-passwords"),
+    ("GET", "/api/auth/feeds"),
     # The MCP server: one JSON-RPC endpoint whose parameters are its tools' arguments, which
     # FastAPI knows nothing of; tests/assistants/test_mcp.py sweeps those (huge strings,
     # control characters, bad ids, wrong types) through the SDK's own client.
@@ -507,6 +508,9 @@ def _base(target: Target, name: str) -> Any:
         "tag_id": target.tag_id,
         "token_id": target.token_id,
         "password_id": target.password_id,
+        "feed_id": 1,
+        "component": "VEVENT",
+        "dry_run": False,
         "scopes": ["tasks:read"],
         "token_name": "sweep",
         "app_password_name": "sweep",

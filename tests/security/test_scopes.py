@@ -27,6 +27,8 @@ PUBLIC = {
     ("POST", "/api/auth/signup"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/token"),
+    # A calendar feed: its secret address is the credential (checked in tests/caldav).
+    ("GET", "/api/feeds/{secret}.ics"),
 }
 ACCOUNT_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/auth/me"): Call(),
@@ -40,6 +42,9 @@ ACCOUNT_ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/auth/app-passwords"): Call(json={"name": "Phone"}),
     ("GET", "/api/auth/app-passwords"): Call(),
     ("DELETE", "/api/auth/app-passwords/{password_id}"): Call(),
+    ("POST", "/api/auth/feeds"): Call(json={"name": "Calendar"}),
+    ("GET", "/api/auth/feeds"): Call(),
+    ("DELETE", "/api/auth/feeds/{feed_id}"): Call(),
 }
 # How long a stream that was let in runs before the matrix leaves it.
 STREAM_OPEN_SECONDS = 1.0
@@ -136,7 +141,11 @@ async def test_the_scope_matrix(client: httpx.AsyncClient, app: FastAPI, sign_up
             ids: dict[str, int] = ids,
         ) -> httpx.Response:
             return await client.request(
-                method, _fill(url, ids), headers=headers, json=call.json, params=call.params
+                method,
+                _fill(url, ids),
+                headers=call.headers(headers),
+                params=call.params,
+                **call.body(),
             )
 
         where = f"{method} {path}"

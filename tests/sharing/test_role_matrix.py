@@ -29,6 +29,9 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     # A path parameter filled with another of the world's ids (name -> id's name).
     paths: dict[str, str] = field(default_factory=dict)
+    # A body that is not JSON (an .ics file), with its content type.
+    content: bytes | None = None
+    content_type: str | None = None
 
 
 def _row(
@@ -64,6 +67,7 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     ),
     # Personal routes: everyone gets their own answer (visibility is checked elsewhere).
     ("GET", "/api/{user_id}/tasks"): (Call(params={"list_id": "{list_id}"}), EVERYONE),
+    ("GET", "/api/{user_id}/tasks.ics"): (Call(), EVERYONE),
     ("GET", "/api/{user_id}/tasks/parse"): (Call(params={"text": "x tomorrow"}), EVERYONE),
     ("GET", "/api/{user_id}/reminders/due"): (Call(), EVERYONE),
     ("GET", "/api/{user_id}/lists"): (Call(), EVERYONE),
@@ -78,6 +82,16 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     ("DELETE", "/api/{user_id}/tags/{tag_id}"): (Call(), _row(204, 404, 404, 404, 404, 404)),
     # The list itself.
     ("GET", "/api/{user_id}/lists/{list_id}"): (Call(), READ),
+    # .ics files: reading the list's tasks, and writing tasks into it.
+    ("GET", "/api/{user_id}/lists/{list_id}/tasks.ics"): (Call(), READ),
+    ("POST", "/api/{user_id}/lists/{list_id}/tasks.ics"): (
+        Call(
+            content=b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:matrix\r\n"
+            b"SUMMARY:added\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+            content_type="text/calendar",
+        ),
+        EDIT,
+    ),
     ("PATCH", "/api/{user_id}/lists/{list_id}"): (Call(json={"name": "{fresh}"}), ADMIN),
     ("DELETE", "/api/{user_id}/lists/{list_id}"): (Call(params={"tasks": "delete"}), ADMIN_204),
     # Members and links.
@@ -289,6 +303,11 @@ async def _call(
     )
     body = {k: _value(v, world) for k, v in call.json.items()} if call.json is not None else None
     params = {k: _value(v, world) for k, v in call.params.items()}
+    if call.content is not None:
+        headers = {**who.headers, "Content-Type": call.content_type or ""}
+        return await client.request(
+            method, url, headers=headers, content=call.content, params=params
+        )
     return await client.request(method, url, headers=who.headers, json=body, params=params)
 
 

@@ -287,8 +287,85 @@ def default_uid(task_id: int) -> str:
     return f"todo-task-{task_id}"
 
 
-def render(task: Task, *, stored: str | None, uid: str, tz: ZoneInfo) -> bytes:
-    """The task as a calendar object: the stored one with what changed rewritten."""
+# A VTODO names its parent by RELATED-TO with RELTYPE=PARENT, or with no RELTYPE (RFC 5545
+# 3.2.15: PARENT is the default). Only the first few are looked at: a body with a thousand
+# of them costs no more than one with a handful.
+PARENTS_READ = 8
+
+
+def _relations(todo: Component) -> list[Any]:
+    found = todo.get("RELATED-TO")
+    if found is None:
+        return []
+    return list(found) if isinstance(found, list) else [found]
+
+
+def _is_parent(relation: Any) -> bool:
+    params = getattr(relation, "params", {})
+    return str(params.get("RELTYPE", "PARENT")).upper() == "PARENT"
+
+
+def parent_uids(todo: Component) -> list[str]:
+    """The UIDs the VTODO names as its parent, in order, the first PARENTS_READ of them."""
+    uids: list[str] = []
+    for relation in _relations(todo):
+        if _is_parent(relation):
+            uid = str(relation).strip()
+            if uid and uid not in uids:
+                uids.append(uid)
+            if len(uids) == PARENTS_READ:
+                break
+    return uids
+
+
+def _write_parent(todo: Component, was: str | None, now: str | None) -> None:
+    """Swap the relation that made the parent we know (`was`) for the one to `now`. Other
+    relations (CHILD, SIBLING, a parent UID we could not place) stay as they came."""
+    kept = [
+        relation
+        for relation in _relations(todo)
+        if not (was is not None and _is_parent(relation) and str(relation).strip() == was)
+    ]
+    todo.pop("RELATED-TO", None)
+    for relation in kept:
+        todo.add("RELATED-TO", relation)
+    if now is not None:
+        todo.add("RELATED-TO", now, parameters={"RELTYPE": "PARENT"})
+
+
+def render(
+    task: Task,
+    *,
+    stored: str | None,
+    uid: str,
+    tz: ZoneInfo,
+    parent_uid: str | None = None,
+    stored_parent_uid: str | None = None,
+) -> bytes:
+    return bytes(
+        render_calendar(
+            task,
+            stored=stored,
+            uid=uid,
+            tz=tz,
+            parent_uid=parent_uid,
+            stored_parent_uid=stored_parent_uid,
+        ).to_ical()
+    )
+
+
+def render_calendar(
+    task: Task,
+    *,
+    stored: str | None,
+    uid: str,
+    tz: ZoneInfo,
+    parent_uid: str | None = None,
+    stored_parent_uid: str | None = None,
+) -> Calendar:
+    """The task as a calendar object: the stored one with what changed rewritten.
+    `parent_uid` is the UID of the task's parent now; `stored_parent_uid` the one the
+    stored object's RELATED-TO was read as when it was written (None: it set no parent)."""
     calendar: Calendar
     todo: Todo
     if stored is not None:
@@ -327,7 +404,9 @@ def render(task: Task, *, stored: str | None, uid: str, tz: ZoneInfo) -> bytes:
         _replace(todo, "RRULE", vRecur.from_ical(now.rrule) if now.rrule else None)
     if was.remind_at != now.remind_at:
         _write_alarm(todo, now, now.title)
+    if stored_parent_uid != parent_uid:
+        _write_parent(todo, stored_parent_uid, parent_uid)
     if "DTSTAMP" not in todo:
         todo.add("DTSTAMP", task.updated_at.astimezone(UTC))
     _replace(todo, "LAST-MODIFIED", task.updated_at.astimezone(UTC))
-    return bytes(calendar.to_ical())
+    return calendar

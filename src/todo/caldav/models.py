@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Column, Field, SQLModel
+
+from todo.core.db import UTCDateTime, utcnow
 
 
 class CalendarObject(SQLModel, table=True):
@@ -15,6 +19,7 @@ class CalendarObject(SQLModel, table=True):
         # The task's owner first, as every user-data index; names and UIDs are the owner's.
         Index("uq_caldav_objects_user_id_href", "user_id", "href", unique=True),
         Index("ix_caldav_objects_user_id_uid", "user_id", "uid"),
+        Index("ix_caldav_objects_user_id_awaiting_parent", "user_id", "awaiting_parent"),
     )
 
     task_id: int = Field(
@@ -30,6 +35,13 @@ class CalendarObject(SQLModel, table=True):
     href: str = Field(max_length=255)
     uid: str = Field(max_length=255)
     ical: str = Field(sa_column=Column(Text, nullable=False))
+    # The RELATED-TO parent UID that set the task's parent when the object was written
+    # (None: it named none we could place). Served back unchanged while the task keeps that
+    # parent; a parent changed elsewhere replaces that one relation, and no other.
+    parent_uid: str | None = Field(default=None, max_length=255)
+    # The parent UID the object names that no task had when it was written (a client syncs
+    # in its own order, a child before its parent): the parent's first write adopts it.
+    awaiting_parent: str | None = Field(default=None, max_length=255)
 
 
 class CalendarCollection(SQLModel, table=True):
@@ -51,3 +63,35 @@ class CalendarCollection(SQLModel, table=True):
         sa_column=Column(String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
     name: str = Field(max_length=255)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A secret address serving the dated tasks of one list (or all the user sees) as an
+    .ics file, for calendar apps that subscribe to a URL instead of speaking CalDAV. The
+    address holds the row's id and a random secret; only the secret's SHA-256 is kept, so a
+    leaked database serves no feed. Deleting the row stops the address at once."""
+
+    __tablename__ = "ical_feeds"
+    __table_args__ = (
+        Index("ix_ical_feeds_user_id_created_at", "user_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    user_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    list_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"),
+            ForeignKey("lists.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
+    )
+    name: str = Field(max_length=100)
+    digest: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import icalendar
 from pydantic import ValidationError
+from sqlalchemy import func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo.caldav import ical
 from todo.caldav.models import CalendarCollection, CalendarObject
 from todo.core import events
-from todo.core.errors import BadRequest, Conflict, NotFound
+from todo.core.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
 from todo.lists import access
 from todo.lists import service as lists
 from todo.lists.access import Role, Scope
@@ -33,6 +35,7 @@ from todo.tasks.schemas import TaskCreate, TaskUpdate
 
 # The name a task made elsewhere is served under (its UID is ical.default_uid).
 _DEFAULT_NAME = re.compile(r"task-([0-9]{1,19})\.ics")
+_DEFAULT_UID = re.compile(r"todo-task-([0-9]{1,19})")
 _ID_SEGMENT = re.compile(r"[0-9]{1,19}")
 SYNC_PREFIX = "http://todo.invalid/ns/sync/"
 _IN = 500
@@ -58,6 +61,8 @@ class Calendar:
 class Item:
     task: Task
     stored: CalendarObject | None
+    # The UID of the task's parent, which its RELATED-TO names.
+    parent_uid: str | None = None
 
     @property
     def name(self) -> str:
@@ -74,8 +79,16 @@ class Item:
         return f'"{self.task.id}-{self.task.version}"'
 
     def render(self, tz: ZoneInfo) -> bytes:
-        return ical.render(
-            self.task, stored=self.stored.ical if self.stored else None, uid=self.uid, tz=tz
+        return bytes(self.calendar(tz).to_ical())
+
+    def calendar(self, tz: ZoneInfo) -> icalendar.Calendar:
+        return ical.render_calendar(
+            self.task,
+            stored=self.stored.ical if self.stored else None,
+            uid=self.uid,
+            tz=tz,
+            parent_uid=self.parent_uid,
+            stored_parent_uid=self.stored.parent_uid if self.stored else None,
         )
 
 
@@ -154,8 +167,29 @@ async def items(
     session: AsyncSession, scope: Scope, where: Calendar, *, ids: Sequence[int] | None = None
 ) -> list[Item]:
     found = await tasks.tasks_of_list(session, scope, where.list_id, ids=ids)
-    stored = await _stored(session, where.found.user_id, [task.id for task in found if task.id])
-    return [Item(task, stored.get(task.id)) for task in found if task.id is not None]
+    return await _items_of(session, where.found.user_id, found)
+
+
+async def _items_of(session: AsyncSession, owner: str, found: Sequence[Task]) -> list[Item]:
+    stored = await _stored(session, owner, [task.id for task in found if task.id])
+    parent_ids = {task.parent_id for task in found if task.parent_id is not None}
+    parents = await _stored(session, owner, sorted(parent_ids - set(stored)))
+    parents.update((task_id, row) for task_id, row in stored.items() if task_id in parent_ids)
+
+    def uid_of(task_id: int | None) -> str | None:
+        if task_id is None:
+            return None
+        return parents[task_id].uid if task_id in parents else ical.default_uid(task_id)
+
+    return [
+        Item(task, stored.get(task.id), uid_of(task.parent_id))
+        for task in found
+        if task.id is not None
+    ]
+
+
+async def _item(session: AsyncSession, owner: str, task: Task) -> Item:
+    return (await _items_of(session, owner, [task]))[0]
 
 
 async def item(session: AsyncSession, scope: Scope, where: Calendar, name: str) -> Item | None:
@@ -284,6 +318,25 @@ def _validated(
         ) from None
 
 
+# Namespaces the UID locks among the other advisory locks of the database.
+_UID_LOCK_SEED = 0x1C_0018
+
+
+async def _lock_uid(session: AsyncSession, owner: str, uid: str) -> None:
+    """Hold the owner's UID until the commit (PostgreSQL; SQLite has one writer): parallel
+    first writes of one UID under different names (an import run twice at once) take
+    turns, so the second sees the first and refuses, rather than both storing it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.exec(
+        select(
+            func.pg_advisory_xact_lock(
+                func.hashtextextended(literal(f"caldav-uid:{owner}:{uid}"), _UID_LOCK_SEED)
+            )
+        )
+    )
+
+
 async def _uid_taken(session: AsyncSession, owner: str, uid: str, name: str) -> bool:
     row = (
         await session.exec(
@@ -293,6 +346,47 @@ async def _uid_taken(session: AsyncSession, owner: str, uid: str, name: str) -> 
         )
     ).first()
     return row is not None and row != name
+
+
+async def task_of_uid(session: AsyncSession, owner: str, uid: str) -> int | None:
+    """The owner's task a UID names: a client's UID, or the one we serve a task under."""
+    row = (
+        await session.exec(
+            select(CalendarObject.task_id).where(
+                col(CalendarObject.user_id) == owner, col(CalendarObject.uid) == uid
+            )
+        )
+    ).first()
+    if row is not None:
+        return row
+    match = _DEFAULT_UID.fullmatch(uid)
+    if match is None:
+        return None
+    task_id = int(match.group(1))
+    # A task a client wrote is known by the client's UID only.
+    return None if await _one_stored(session, owner, task_id) else task_id
+
+
+async def resolve_parent(
+    session: AsyncSession,
+    scope: Scope,
+    where: TaskList,
+    uids: Sequence[str],
+    *,
+    task: Task | None,
+) -> tuple[int | None, str | None]:
+    """The first of the parent UIDs that names a task of the same list which may be the
+    parent (depth, cycles), as (task id, UID); (None, None) when none does. A UID we cannot
+    place is no error: the object keeps it and the task stays where it is in no tree."""
+    assert where.id is not None
+    for uid in uids:
+        parent_id = await task_of_uid(session, where.user_id, uid)
+        if parent_id is None or (task is not None and parent_id == task.id):
+            continue
+        refusal = await tasks.parent_refusal(session, scope, parent_id, list_id=where.id, task=task)
+        if refusal is None:
+            return parent_id, uid
+    return None, None
 
 
 def _due_of(task: Task) -> date | datetime | None:
@@ -344,15 +438,29 @@ async def put(
     text = body.decode("utf-8", errors="replace")
     owner = where.found.user_id
     if existing is None:
+        await _lock_uid(session, owner, uid)
         if await _uid_taken(session, owner, uid, name):
             raise Conflict(f"Another object already has the UID {uid}.", code="uid_conflict")
-        data = _validated(TaskCreate, {**incoming.as_update(), "list_id": where.list_id})
+        named = ical.parent_uids(todo)
+        parent_id, parent_uid = await resolve_parent(session, scope, where.found, named, task=None)
+        data = _validated(
+            TaskCreate,
+            {**incoming.as_update(), "list_id": where.list_id, "parent_id": parent_id},
+        )
         assert isinstance(data, TaskCreate)
 
         async def remember(task: Task) -> None:
             assert task.id is not None
             session.add(
-                CalendarObject(task_id=task.id, user_id=owner, href=name, uid=uid, ical=text)
+                CalendarObject(
+                    task_id=task.id,
+                    user_id=owner,
+                    href=name,
+                    uid=uid,
+                    ical=text,
+                    parent_uid=parent_uid,
+                    awaiting_parent=_awaiting(named, parent_uid),
+                )
             )
             await session.flush()
 
@@ -366,7 +474,12 @@ async def put(
                 f"The name {name} is taken by another object of this account.",
                 code="name_conflict",
             ) from None
-        return Item(created, await _one_stored(session, owner, created.id))
+        assert created.id is not None
+        created_id, list_id = created.id, where.list_id
+        if await _adopt(session, scope, list_id, owner, uid, created, clock_=clock_):
+            # A rollback in there expired what this session had loaded.
+            created = await tasks.task_for(session, scope, created_id, Role.viewer)
+        return await _item(session, owner, created)
     # The client's object first, held to the commit: parallel writers of one object take
     # turns here, in one order (object, then task), rather than deadlock on the two rows.
     await session.exec(
@@ -383,9 +496,12 @@ async def put(
     if row is None:
         assert task.id is not None
         row = CalendarObject(task_id=task.id, user_id=owner, href=name, uid=uid, ical=text)
-    row.ical, row.href, row.uid = text, name, uid
+    named = ical.parent_uids(todo)
+    parent_id, parent_uid = await resolve_parent(session, scope, where.found, named, task=task)
+    row.ical, row.href, row.uid, row.parent_uid = text, name, uid, parent_uid
+    row.awaiting_parent = _awaiting(named, parent_uid)
     session.add(row)
-    data = _validated(TaskUpdate, incoming.as_update())
+    data = _validated(TaskUpdate, {**incoming.as_update(), "parent_id": parent_id})
     assert isinstance(data, TaskUpdate)
     version = task.version
     try:
@@ -398,7 +514,73 @@ async def put(
         # A parallel first write of the same object stored it first.
         await session.rollback()
         raise _written_meanwhile() from None
-    return Item(updated, await _one_stored(session, owner, updated.id))
+    return await _item(session, owner, updated)
+
+
+def _awaiting(named: Sequence[str], parent_uid: str | None) -> str | None:
+    """The parent UID to wait for: the first one named, when none could be placed."""
+    return named[0] if named and parent_uid is None and len(named[0]) <= 255 else None
+
+
+# Children adopted by one parent's first write; more wait for the child's next write.
+_ADOPTED_MAX = 100
+
+
+async def _adopt(
+    session: AsyncSession,
+    scope: Scope,
+    list_id: int,
+    owner: str,
+    uid: str,
+    parent: Task,
+    *,
+    clock_: tasks.Clock,
+) -> bool:
+    """The objects written before their parent (a client syncs in its own order) become
+    subtasks of the task that now has the UID they name, each in a write of its own (a
+    new version, an event: every client sees it). One that cannot be placed is left.
+    True when a write was rolled back."""
+    assert parent.id is not None
+    rolled_back = False
+    parent_id = parent.id
+    waiting = (
+        await session.exec(
+            select(CalendarObject.task_id)
+            .where(
+                col(CalendarObject.user_id) == owner,
+                col(CalendarObject.awaiting_parent) == uid,
+            )
+            .order_by(col(CalendarObject.task_id))
+            .limit(_ADOPTED_MAX)
+        )
+    ).all()
+    for child_id in waiting:
+        try:
+            child = await tasks.task_for(session, scope, child_id, Role.editor)
+        except (NotFound, Forbidden):
+            continue
+        if child.list_id != list_id or child.parent_id is not None:
+            continue
+        refusal = await tasks.parent_refusal(session, scope, parent_id, list_id=list_id, task=child)
+        row = await _one_stored(session, owner, child_id)
+        if refusal is not None or row is None:
+            continue
+        row.parent_uid, row.awaiting_parent = uid, None
+        session.add(row)
+        try:
+            await tasks.update_task(
+                session,
+                child,
+                TaskUpdate.model_validate({"parent_id": parent_id}),
+                clock_=clock_,
+                scope=scope,
+                if_match=child.version,
+            )
+        except AppError:
+            # Changed meanwhile: the child's own next write places it.
+            await session.rollback()
+            rolled_back = True
+    return rolled_back
 
 
 def _written_meanwhile() -> Conflict:
@@ -432,6 +614,7 @@ async def _complete_occurrence(
             href=existing.name,
             uid=existing.uid,
             ical=stored.ical if stored else "",
+            parent_uid=stored.parent_uid if stored else None,
         )
     )
     await session.flush()

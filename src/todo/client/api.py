@@ -72,11 +72,14 @@ class Api:
         path: str,
         *,
         json: Any = None,
+        content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         try:
-            response = self._http.request(method, path, json=json, params=params, headers=headers)
+            response = self._http.request(
+                method, path, json=json, content=content, params=params, headers=headers
+            )
         except httpx.TimeoutException:
             raise Unreachable(
                 f"the server at {self.url} did not answer within {TIMEOUT_SECONDS:.0f} s"

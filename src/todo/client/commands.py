@@ -597,7 +597,8 @@ def import_tasks(
         typer.Option(
             "--format",
             help="todoist (a project's CSV export), todotxt, csv "
-            "(title,notes,due,priority,list,tags,done) or todo (the web app's download). "
+            "(title,notes,due,priority,list,tags,done), todo (the web app's download) or ics "
+            "(iCalendar tasks: Thunderbird, Apple Reminders, another CalDAV server). "
             "Default: from the file's name and first line.",
         ),
     ] = None,
@@ -618,6 +619,10 @@ def import_tasks(
     """
     from todo.client import importers
 
+    if (fmt or "").lower() == "ics" or (fmt is None and file.suffix.lower() == ".ics"):
+        with _api() as api:
+            _import_ics(api, file, dry_run=dry_run, list_name=list_name)
+        return
     with _api() as api:
         text = importers.read_text(file)
         chosen = _format(fmt) if fmt is not None else importers.guess_format(file, text[:4096])
@@ -634,6 +639,68 @@ def import_tasks(
         if not parsed.drafts:
             raise UsageProblem(f"no tasks to import in {file.name}")
         _import(api, parsed, file=file, dry_run=dry_run, default_list=list_name)
+
+
+def _import_ics(api: Api, file: Path, *, dry_run: bool, list_name: str | None) -> None:
+    """Send the file in parts the server takes (each task on its own there: a bad one is
+    reported, one the account has already is skipped), parents before their subtasks."""
+    from todo.caldav import icsfile
+    from todo.caldav.schemas import ICS_MEDIA_TYPE, IMPORT_ITEMS_MAX, IMPORT_PART_BYTES
+    from todo.core.errors import AppError
+
+    try:
+        body = file.read_bytes()
+    except OSError as error:
+        raise UsageProblem(f"cannot read {file}: {error.strerror or error}") from None
+    try:
+        objects = icsfile.parents_first(icsfile.split(body, limit=None))
+    except AppError as error:
+        raise UsageProblem(f"{file.name}: {error.detail}") from None
+    lists = _lists(api)
+    target = (
+        _find_list(lists, list_name)
+        if list_name is not None
+        else next(entry for entry in lists if entry.get("is_inbox"))
+    )
+    problems = [each.problem for each in objects if each.problem is not None]
+    good = [each for each in objects if each.problem is None]
+    created = skipped = 0
+    with _progress(len(good)) as advance:
+        for run in icsfile.parts(good, items=IMPORT_ITEMS_MAX, size=IMPORT_PART_BYTES):
+            report = api.json(
+                "POST",
+                f"/api/me/lists/{target['id']}/tasks.ics",
+                content=icsfile.joined(run),
+                params={"dry_run": "true"} if dry_run else None,
+                headers={"Content-Type": ICS_MEDIA_TYPE},
+            )
+            created += report["created"]
+            skipped += report["skipped"]
+            for entry in report["errors"]:
+                # The server counts the part's tasks from 1: name them as the file does.
+                place = run[entry["index"] - 1].index if entry["index"] <= len(run) else 0
+                problems.append(
+                    icsfile.problem(place, entry["uid"], entry["code"], entry["reason"])
+                )
+            for _ in run:
+                advance()
+    for problem in sorted(problems, key=lambda each: each.index):
+        uid = f" (UID {problem.uid})" if problem.uid else ""
+        typer.echo(f"error: {file.name} task {problem.index}{uid}: {problem.reason}", err=True)
+    into = f"into {target['name']}"
+    if dry_run:
+        summary = f"dry run: {created} task(s) would be imported {into}"
+    else:
+        summary = f"imported {created} task(s) from {file.name} {into}"
+    if skipped:
+        summary += f"; {skipped} were in the account already and were left as they are"
+    if problems:
+        summary += f"; {len(problems)} could not be imported"
+    if dry_run:
+        summary += "; nothing was changed"
+    typer.echo(summary)
+    if problems:
+        raise typer.Exit(1)
 
 
 def _format(text: str) -> Format:

@@ -185,6 +185,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflicts with existing data",
         412: "If-Match does not match the current version",
         413: "Body larger than the limit",
+        415: "The body is not of the media type this takes",
         422: "Body or parameters failed validation",
         429: "Too many attempts",
         503: "Database unavailable",

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # The newest revision, written down so that `todo serve` can see an up-to-date SQLite file
 # without importing Alembic and loading every migration script (about half a second of each
 # start-up). A test fails when a new migration is added and this is not moved along.
-HEAD = "0018_comments_follow_tasks"
+HEAD = "0019_ical"
 
 
 def alembic_config(settings: Settings, stdout: TextIO = sys.stdout) -> Config:

@@ -387,6 +387,20 @@ async def _check_parent(
         raise _bad_parent(f"too deep: subtasks go at most {SUBTASK_DEPTH} levels deep")
 
 
+async def parent_refusal(
+    session: AsyncSession, scope: Scope, parent_id: int, *, list_id: int, task: Task | None
+) -> str | None:
+    """Why `parent_id` cannot be the parent of `task` (None for a new task) in the list, or
+    None when it can: for doors that drop a parent they cannot place rather than refuse the
+    write (CalDAV, .ics imports). It reads without the list's tree held: the write checks
+    again under it, so a parallel re-parenting can still make the write refuse (422)."""
+    try:
+        await _check_parent(session, scope, parent_id, list_id=list_id, task=task)
+    except Unprocessable as error:
+        return str((error.errors or [{}])[0].get("reason", error.detail))
+    return None
+
+
 async def _move_subtree(session: AsyncSession, task: Task, target: int) -> None:
     """Take the task's live subtasks, all levels, along to the list `target`."""
     below = [task_id for task_id, _ in await _subtree_ids(session, task)]
