@@ -80,3 +80,20 @@ async def test_a_named_parameter_left_out_is_an_error(app: FastAPI, alice: Accou
         assert not await hot.fetch(session, _NAMED, {"user_id": alice.id, "key": "none"})
         with pytest.raises(KeyError, match="key"):
             await hot.fetch(session, _NAMED, {"user_id": alice.id})
+
+
+async def test_an_observer_sees_each_hot_statement_with_its_arguments(
+    app: FastAPI, alice: Account
+) -> None:
+    """The benchmark's SQL capture (bench/floor.py) replays what a request ran: the hot
+    statements, which SQLAlchemy's cursor events never see, reach it through hot.observed."""
+    db: Database = app.state.db
+    seen: list[tuple[str, list[object]]] = []
+    async with db.session(write=False) as session:
+        with hot.observed(lambda sql, arguments: seen.append((sql, list(arguments)))):
+            await hot.fetch(session, _NAMED, {"user_id": alice.id, "key": "home"})
+        await hot.fetch(session, _NAMED, {"user_id": alice.id, "key": "after"})
+    assert len(seen) == 1
+    sql, arguments = seen[0]
+    assert "FROM tags" in sql
+    assert arguments == [alice.id, "home"]

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,22 @@ Build = Callable[[str, Any], ClauseElement]
 # Shapes a statement keeps compiled, per dialect: those with shared lists in them vary with
 # the caller's memberships, so the cache is bounded rather than one entry per shape ever seen.
 SHAPES_KEPT = 512
+
+
+# Who sees the hot statements as they run (the benchmark's SQL capture, tests that read a
+# request's statements): SQLAlchemy's cursor events never see them. Empty in the app.
+Observer = Callable[[str, Sequence[Any]], None]
+_observers: list[Observer] = []
+
+
+@contextmanager
+def observed(observer: Observer) -> Iterator[None]:
+    """Calls observer(sql, arguments) for every hot statement run while the block runs."""
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
 
 
 # A named parameter has no value of its own: a request that leaves it out is a bug, never
@@ -111,6 +128,8 @@ async def fetch(
     arguments = compiled.arguments(params)
     adapted: Any = raw.dbapi_connection
     driver: Any = raw.driver_connection
+    for observer in _observers:
+        observer(compiled.sql, arguments)
     try:
         if dialect.name == "postgresql":
             # SQLAlchemy's adapter opens its transaction lazily, at its first statement.
