@@ -25,6 +25,7 @@ from fastapi import FastAPI, routing
 from tests.conftest import WEBHOOK_URL, Account, SignUp
 from tests.security.support import bearer
 from todo.accounts.schemas import APP_PASSWORDS_PER_USER_MAX, TOKENS_PER_USER_MAX
+from todo.caldav.schemas import FEEDS_PER_USER_MAX
 from todo.webhooks.schemas import WEBHOOKS_PER_USER_MAX
 
 PARALLEL = 20
@@ -378,6 +379,79 @@ async def _revoke_app_password(ctx: Ctx) -> Burst:
         {404: {"app_password_not_found"}},
         exactly_one_success=True,
         check=revoked,
+    )
+
+
+async def _create_feed(ctx: Ctx) -> Burst:
+    room = PARALLEL // 2
+    for i in range(FEEDS_PER_USER_MAX - room):
+        await ctx.post("/api/auth/feeds", {"name": f"old {i}"})
+
+    async def the_cap_holds(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert [a.status_code for a in answers].count(201) == room
+        made = await ctx.client.get("/api/auth/feeds", headers=ctx.who.headers)
+        assert len(made.json()) == FEEDS_PER_USER_MAX
+
+    return Burst(
+        [("POST", "/api/auth/feeds", {"json": {"name": "parallel"}})] * PARALLEL,
+        {409: {"too_many_feeds"}},
+        check=the_cap_holds,
+    )
+
+
+async def _delete_feed(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/auth/feeds", {"name": "doomed"})
+
+    async def gone(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        assert (await ctx.client.get(str(made["url"]))).status_code == 404
+
+    return Burst(
+        [("DELETE", f"/api/auth/feeds/{made['id']}", {})] * PARALLEL,
+        {404: {"feed_not_found"}},
+        exactly_one_success=True,
+        check=gone,
+    )
+
+
+_ICS_FILE = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//races//EN\r
+BEGIN:VTODO\r
+UID:race-parent\r
+SUMMARY:Parent\r
+END:VTODO\r
+BEGIN:VTODO\r
+UID:race-child\r
+SUMMARY:Child\r
+RELATED-TO;RELTYPE=PARENT:race-parent\r
+END:VTODO\r
+END:VCALENDAR\r
+"""
+
+
+async def _import_ics(ctx: Ctx) -> Burst:
+    """The same file imported 20 times at once: its two tasks exist once, nested."""
+    made = await ctx.post("/api/me/lists", {"name": "Imported"})
+
+    async def once(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        listed = await ctx.client.get(
+            f"/api/me/tasks?list_id={made['id']}&limit=200", headers=ctx.who.headers
+        )
+        tasks = {task["title"]: task for task in listed.json()}
+        assert sorted(tasks) == ["Child", "Parent"], listed.json()
+        assert tasks["Child"]["parent_id"] == tasks["Parent"]["id"]
+
+    headers = {"Content-Type": "text/calendar"}
+    return Burst(
+        [
+            (
+                "POST",
+                f"/api/me/lists/{made['id']}/tasks.ics",
+                {"content": _ICS_FILE, "headers": headers},
+            )
+        ]
+        * PARALLEL,
+        check=once,
     )
 
 
@@ -1695,6 +1769,9 @@ async def _web_delete_webhook(ctx: Ctx) -> Burst:
 
 
 SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("POST", "/api/auth/feeds"): _create_feed,
+    ("DELETE", "/api/auth/feeds/{feed_id}"): _delete_feed,
+    ("POST", "/api/{user_id}/lists/{list_id}/tasks.ics"): _import_ics,
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
     ("POST", "/api/auth/token"): _token,
