@@ -1596,6 +1596,98 @@ async def _web_revoke_app_password(ctx: Ctx) -> Burst:
     )
 
 
+async def _fill_feeds(ctx: Ctx, room: int) -> None:
+    for i in range(FEEDS_PER_USER_MAX - room):
+        await ctx.post("/api/auth/feeds", {"name": f"old {i}"})
+
+
+async def _feeds_capped(ctx: Ctx, answers: list[httpx.Response]) -> None:
+    held = await ctx.client.get("/api/auth/feeds", headers=ctx.who.headers)
+    assert len(held.json()) == FEEDS_PER_USER_MAX
+
+
+async def _create_feed(ctx: Ctx) -> Burst:
+    await _fill_feeds(ctx, PARALLEL // 2)
+    return Burst(
+        [("POST", "/api/auth/feeds", {"json": {"name": "parallel"}})] * PARALLEL,
+        {409: {"too_many_feeds"}},
+        check=_feeds_capped,
+    )
+
+
+async def _web_create_feed(ctx: Ctx) -> Burst:
+    await _fill_feeds(ctx, PARALLEL // 2)
+    form = {"feed_name": "parallel", "feed_list": str(ctx.ids["list"]), "feed_component": "VTODO"}
+    return Burst(
+        [("POST", "/account/feeds", _form(form))] * PARALLEL, forms=True, check=_feeds_capped
+    )
+
+
+async def _feed_gone(ctx: Ctx, key: str) -> None:
+    feed = await ctx.client.get(f"/api/feeds/{key}.ics")
+    assert feed.status_code == 404, feed.text
+
+
+async def _delete_feed(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/auth/feeds", {"name": "doomed"})
+    key = made["url"].rsplit("/", 1)[1].removesuffix(".ics")
+    return Burst(
+        [("DELETE", f"/api/auth/feeds/{made['id']}", {})] * PARALLEL,
+        {404: {"feed_not_found"}},
+        exactly_one_success=True,
+        check=lambda ctx, _answers: _feed_gone(ctx, key),
+    )
+
+
+async def _web_delete_feed(ctx: Ctx) -> Burst:
+    made = await ctx.post("/api/auth/feeds", {"name": "doomed"})
+    key = made["url"].rsplit("/", 1)[1].removesuffix(".ics")
+    return Burst(
+        [("POST", f"/account/feeds/{made['id']}/delete", _form({}))] * PARALLEL,
+        {404: {"feed_not_found"}},
+        exactly_one_success=True,
+        check=lambda ctx, _answers: _feed_gone(ctx, key),
+    )
+
+
+def _ics_file(tag: str) -> bytes:
+    """A parent and its child, the child first: parallel imports of it store each UID once."""
+    todos = "".join(
+        f"BEGIN:VTODO\r\nUID:{tag}-{uid}\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:{tag} {uid}\r\n"
+        + (f"RELATED-TO:{tag}-parent\r\n" if uid == "child" else "")
+        + "END:VTODO\r\n"
+        for uid in ("child", "parent")
+    )
+    return (
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//race//EN\r\n{todos}END:VCALENDAR\r\n".encode()
+    )
+
+
+def _imported_once(tag: str) -> Callable[[Ctx, list[httpx.Response]], Awaitable[None]]:
+    async def check(ctx: Ctx, answers: list[httpx.Response]) -> None:
+        made = [t for t in await _all_tasks(ctx) if t["title"].startswith(f"{tag} ")]
+        titles = sorted(t["title"] for t in made)
+        assert titles == [f"{tag} child", f"{tag} parent"], titles
+        by_title = {t["title"]: t for t in made}
+        assert by_title[f"{tag} child"]["parent_id"] == by_title[f"{tag} parent"]["id"]
+
+    return check
+
+
+async def _import_ics(ctx: Ctx) -> Burst:
+    body = _ics_file("api-import")
+    call = {"content": body, "headers": {"Content-Type": "text/calendar"}}
+    url = f"/api/me/lists/{ctx.ids['list']}/tasks.ics"
+    return Burst([("POST", url, call)] * PARALLEL, check=_imported_once("api-import"))
+
+
+async def _web_import_ics(ctx: Ctx) -> Burst:
+    body = _ics_file("web-import")
+    call = {**_form({}), "files": {"file": ("tasks.ics", body, "text/calendar")}}
+    url = f"/lists/{ctx.ids['list']}/import"
+    return Burst([("POST", url, call)] * PARALLEL, check=_imported_once("web-import"))
+
+
 _HOOK = {"url": WEBHOOK_URL, "events": ["*"]}
 
 
@@ -1774,6 +1866,9 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/{user_id}/lists/{list_id}/tasks.ics"): _import_ics,
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
+    ("POST", "/api/auth/feeds"): _create_feed,
+    ("DELETE", "/api/auth/feeds/{feed_id}"): _delete_feed,
+    ("POST", "/api/{user_id}/lists/{list_id}/tasks.ics"): _import_ics,
     ("POST", "/api/auth/token"): _token,
     ("PATCH", "/api/auth/me"): _update_me,
     ("DELETE", "/api/auth/me"): _delete_me,
@@ -1830,6 +1925,9 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/account/tokens"): _web_create_token,
     ("POST", "/account/tokens/{token_id:int}/delete"): _web_revoke_token,
     ("POST", "/account/app-passwords"): _web_create_app_password,
+    ("POST", "/account/feeds"): _web_create_feed,
+    ("POST", "/account/feeds/{feed_id:int}/delete"): _web_delete_feed,
+    ("POST", "/lists/{list_id:int}/import"): _web_import_ics,
     ("POST", "/account/webhooks"): _web_create_webhook,
     ("POST", "/account/webhooks/{webhook_id:int}/enabled"): _web_switch_webhook,
     ("POST", "/account/webhooks/{webhook_id:int}/test"): _web_test_webhook,
@@ -1998,7 +2096,9 @@ def _request(ctx: Ctx, token: str | None, method: str, url: str, kwargs: dict[st
         headers = {**kwargs.get("headers", {}), "X-CSRF-Token": token}
         return ctx.client.request(method, url, json=kwargs["json"], headers=headers)
     data = {**kwargs["data"], "csrf_token": token}
-    return ctx.client.request(method, url, data=data, headers=kwargs["headers"])
+    return ctx.client.request(
+        method, url, data=data, files=kwargs.get("files"), headers=kwargs["headers"]
+    )
 
 
 def _web_answer(burst: Burst, answer: httpx.Response) -> bool:

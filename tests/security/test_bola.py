@@ -19,6 +19,7 @@ from fastapi import FastAPI, routing
 from tests.conftest import WEBHOOK_URL, Account
 from tests.web.test_pages import (
     WEB_COMMENT_ROUTES,
+    WEB_ICS_ROUTES,
     WEB_ID_ROUTES,
     WEB_LIST_ROUTES,
     WEB_SHARING_ROUTES,
@@ -192,6 +193,7 @@ def test_every_id_route_is_covered(app: FastAPI) -> None:
         | WEB_TRASH_ROUTES
         | WEB_SHARING_ROUTES
         | WEB_COMMENT_ROUTES
+        | WEB_ICS_ROUTES
     )
     assert pages <= checked, f"page routes without a BOLA check: {sorted(pages - checked)}"
     routes = {route for route in everything if route[1].startswith("/api/")}

@@ -398,6 +398,10 @@ WEB_FORMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/account/tokens/{token_id:int}/delete"): (),
     ("POST", "/account/app-passwords"): ("app_password_name",),
     ("POST", "/account/app-passwords/{password_id:int}/delete"): (),
+    ("POST", "/account/feeds"): ("feed_name", "feed_list", "feed_component"),
+    ("POST", "/account/feeds/{feed_id:int}/delete"): (),
+    # The file arrives as text here, which the form refuses as no file chosen.
+    ("POST", "/lists/{list_id:int}/import"): ("file", "dry_run"),
     ("POST", "/account/webhooks"): ("url", "mode", "events"),
     ("POST", "/account/webhooks/{webhook_id:int}/enabled"): ("enabled",),
     ("POST", "/account/webhooks/{webhook_id:int}/test"): (),

@@ -78,6 +78,7 @@ async def _api_view(http: httpx.AsyncClient, email: str) -> list[Any]:
             "/api/me/lists",
             "/api/me/tags",
             "/api/auth/tokens",
+            "/api/auth/feeds",
         )
     ]
 
@@ -131,6 +132,9 @@ async def test_every_form_refuses_forged_requests(
         "/api/auth/tokens", headers=api_headers, json={"name": "Kept", "scopes": ["tasks:read"]}
     )
     ids["token_id"] = kept.json()["id"]
+    # A real feed, so that a forged delete would show in the view compared below.
+    feed = await client.post("/api/auth/feeds", headers=api_headers, json={"name": "Kept"})
+    ids["feed_id"] = feed.json()["id"]
     # A forged request is refused before anything is looked up: made-up ids will do.
     ids.update(_MADE_UP)
     before = await _api_view(client, email)

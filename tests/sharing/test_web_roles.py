@@ -68,6 +68,10 @@ WEB_MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
         {"confirm": "yes"},
         _row(303, 303, 403, 403, 404, 404),
     ),
+    # Every member downloads the list's .ics; editors and up import (without a file: 422).
+    ("GET", "/lists/{list_id:int}/tasks.ics"): ({}, READ),
+    ("GET", "/lists/{list_id:int}/import"): ({}, EDIT),
+    ("POST", "/lists/{list_id:int}/import"): ({}, _row(*[422] * 3, 403, 404, 404)),
     # Anyone signed in who holds the link may join.
     ("GET", "/join/{secret}"): ({}, _row(*[200] * 6)),
     ("POST", "/join/{secret}"): ({}, _row(*[303] * 6)),
@@ -92,6 +96,8 @@ def test_every_page_route_with_an_id_has_its_expectations(app: FastAPI) -> None:
         ("POST", "/account/tokens/{token_id:int}/delete"),
         ("POST", "/account/app-passwords/{password_id:int}/delete"),
     }
+    # So are calendar feeds: tests/web/test_ics_pages.py checks them for other users.
+    with_ids -= {("POST", "/account/feeds/{feed_id:int}/delete")}
     # So are webhooks: tests/web/test_webhook_pages.py checks them for other users.
     with_ids -= WEB_WEBHOOK_ROUTES
     assert with_ids == WEB_MATRIX.keys()

@@ -354,6 +354,14 @@ WEB_COMMENT_ROUTES = {
     ("GET", "/tasks/{task_id:int}/comments/{comment_id}/edit"),
     ("POST", "/tasks/{task_id:int}/comments/{comment_id}"),
 }
+# A list's .ics download and upload: tests/sharing/test_web_roles.py checks them for every
+# role; the account's feeds: tests/web/test_ics_pages.py checks them for other users.
+WEB_ICS_ROUTES = {
+    ("GET", "/lists/{list_id:int}/tasks.ics"),
+    ("GET", "/lists/{list_id:int}/import"),
+    ("POST", "/lists/{list_id:int}/import"),
+    ("POST", "/account/feeds/{feed_id:int}/delete"),
+}
 # Sharing's pages: tests/sharing/test_web_roles.py checks them for every role.
 WEB_SHARING_ROUTES = {
     ("POST", "/lists/{list_id}/members"),
@@ -385,6 +393,7 @@ def test_every_page_route_with_an_id_is_checked(app: FastAPI) -> None:
         | WEB_TRASH_ROUTES
         | WEB_SHARING_ROUTES
         | WEB_COMMENT_ROUTES
+        | WEB_ICS_ROUTES
     )
 
 

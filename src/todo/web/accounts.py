@@ -27,11 +27,15 @@ from todo.accounts.schemas import (
     time_zones,
 )
 from todo.backup import service as backup
+from todo.caldav import feeds
+from todo.caldav.schemas import FEEDS_PER_USER_MAX
 from todo.core.db import utcnow
 from todo.core.deps import SessionDep
 from todo.core.errors import Conflict, RateLimited, Unauthorized, Unprocessable
 from todo.core.ratelimit import check_auth_attempt
 from todo.core.security import Passwords
+from todo.lists import access
+from todo.lists import service as lists
 from todo.web import notifications
 from todo.web.common import LABELS, flash_and_redirect, redirect, web_router
 from todo.web.deps import MaybeSignedIn, Me
@@ -224,6 +228,27 @@ def zone_groups() -> list[tuple[str, list[str]]]:
     return [(name, list(zones)) for name, zones in groupby(ordered, key=region)]
 
 
+FEED_COMPONENTS = {"VEVENT": "Events, for calendar apps", "VTODO": "Tasks, for Thunderbird"}
+
+
+async def feeds_context(session: SessionDep, me: Me) -> dict[str, Any]:
+    """The Calendar feeds section: the feeds, and the lists a new one may show."""
+    readable = [
+        *await lists.list_lists(session, me.user.id),
+        *await access.shared_lists(session, me.scope),
+    ]
+    names = {each.id: each.name for each in readable}
+    return {
+        "feeds": [
+            {"record": feed, "list_name": names.get(feed.list_id) if feed.list_id else None}
+            for feed in await feeds.list_feeds(session, me.user.id)
+        ],
+        "feed_lists": readable,
+        "feeds_max": FEEDS_PER_USER_MAX,
+        "feed_components": FEED_COMPONENTS,
+    }
+
+
 async def account_page(
     request: Request,
     session: SessionDep,
@@ -234,6 +259,7 @@ async def account_page(
     chosen_scopes: Sequence[str] = (),
     new_token: accounts.NewAccessToken | None = None,
     new_app_password: accounts.NewAppPassword | None = None,
+    new_feed: dict[str, str] | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
@@ -253,6 +279,9 @@ async def account_page(
                 "token_name": "",
                 "app_password_name": "",
                 "expires": "30",
+                "feed_name": "",
+                "feed_list": "",
+                "feed_component": "VEVENT",
                 **(values or {}),
             },
             "tokens": [
@@ -274,6 +303,8 @@ async def account_page(
             "app_passwords_max": APP_PASSWORDS_PER_USER_MAX,
             "caldav_address": f"{str(request.base_url).rstrip('/')}/dav/",
             "zone_groups": zone_groups(),
+            "new_feed": new_feed,
+            **await feeds_context(session, me),
         },
         status_code=status_code,
         headers=headers,

@@ -90,9 +90,14 @@ async def list_context(session: SessionDep, me: Me, view: ListView) -> dict[str,
     view, query, heading = await view_query(session, me, view)
     numbers = await counts_context(session, me, view, query)
     page = await tasks.list_tasks(session, me.scope, query)
+    shown = await shown_list(session, me, view)
+    role = me.scope.role_on(shown.user_id, shown.id) if shown and shown.id else None
     return {
         **numbers,
-        **await share_context(session, me, await shown_list(session, me, view)),
+        **await share_context(session, me, shown),
+        # The list whose .ics the page offers, and whether its file may be imported here.
+        "ics_list_id": shown.id if shown else None,
+        "ics_import": role is not None and role >= Role.editor,
         "heading": heading,
         "page": page,
         **await tree_context(session, view, page.items, status=query.status),
