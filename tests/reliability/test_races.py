@@ -382,79 +382,6 @@ async def _revoke_app_password(ctx: Ctx) -> Burst:
     )
 
 
-async def _create_feed(ctx: Ctx) -> Burst:
-    room = PARALLEL // 2
-    for i in range(FEEDS_PER_USER_MAX - room):
-        await ctx.post("/api/auth/feeds", {"name": f"old {i}"})
-
-    async def the_cap_holds(ctx: Ctx, answers: list[httpx.Response]) -> None:
-        assert [a.status_code for a in answers].count(201) == room
-        made = await ctx.client.get("/api/auth/feeds", headers=ctx.who.headers)
-        assert len(made.json()) == FEEDS_PER_USER_MAX
-
-    return Burst(
-        [("POST", "/api/auth/feeds", {"json": {"name": "parallel"}})] * PARALLEL,
-        {409: {"too_many_feeds"}},
-        check=the_cap_holds,
-    )
-
-
-async def _delete_feed(ctx: Ctx) -> Burst:
-    made = await ctx.post("/api/auth/feeds", {"name": "doomed"})
-
-    async def gone(ctx: Ctx, answers: list[httpx.Response]) -> None:
-        assert (await ctx.client.get(str(made["url"]))).status_code == 404
-
-    return Burst(
-        [("DELETE", f"/api/auth/feeds/{made['id']}", {})] * PARALLEL,
-        {404: {"feed_not_found"}},
-        exactly_one_success=True,
-        check=gone,
-    )
-
-
-_ICS_FILE = """BEGIN:VCALENDAR\r
-VERSION:2.0\r
-PRODID:-//races//EN\r
-BEGIN:VTODO\r
-UID:race-parent\r
-SUMMARY:Parent\r
-END:VTODO\r
-BEGIN:VTODO\r
-UID:race-child\r
-SUMMARY:Child\r
-RELATED-TO;RELTYPE=PARENT:race-parent\r
-END:VTODO\r
-END:VCALENDAR\r
-"""
-
-
-async def _import_ics(ctx: Ctx) -> Burst:
-    """The same file imported 20 times at once: its two tasks exist once, nested."""
-    made = await ctx.post("/api/me/lists", {"name": "Imported"})
-
-    async def once(ctx: Ctx, answers: list[httpx.Response]) -> None:
-        listed = await ctx.client.get(
-            f"/api/me/tasks?list_id={made['id']}&limit=200", headers=ctx.who.headers
-        )
-        tasks = {task["title"]: task for task in listed.json()}
-        assert sorted(tasks) == ["Child", "Parent"], listed.json()
-        assert tasks["Child"]["parent_id"] == tasks["Parent"]["id"]
-
-    headers = {"Content-Type": "text/calendar"}
-    return Burst(
-        [
-            (
-                "POST",
-                f"/api/me/lists/{made['id']}/tasks.ics",
-                {"content": _ICS_FILE, "headers": headers},
-            )
-        ]
-        * PARALLEL,
-        check=once,
-    )
-
-
 async def _create_task(ctx: Ctx) -> Burst:
     # New tags in opposite orders: the inserts must not wait on each other in a circle.
     names = ["brand-new", "Shared", "also-new", "third-new"]
@@ -1861,9 +1788,6 @@ async def _web_delete_webhook(ctx: Ctx) -> Burst:
 
 
 SCENARIOS: dict[tuple[str, str], Scenario] = {
-    ("POST", "/api/auth/feeds"): _create_feed,
-    ("DELETE", "/api/auth/feeds/{feed_id}"): _delete_feed,
-    ("POST", "/api/{user_id}/lists/{list_id}/tasks.ics"): _import_ics,
     ("POST", "/api/auth/signup"): _signup,
     ("POST", "/api/auth/login"): _login,
     ("POST", "/api/auth/feeds"): _create_feed,
