@@ -199,8 +199,17 @@
     showToast('The server cannot be reached. Check the connection and try again.')
   })
 
+  // A refusal of a move or an indent is a problem document, not a part of the page.
+  function refusal (xhr) {
+    return xhr && xhr.status === 422 && /json/.test(xhr.getResponseHeader('Content-Type'))
+  }
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    if (refusal(event.detail.xhr)) event.detail.shouldSwap = false
+  })
+
   document.addEventListener('htmx:afterRequest', function (event) {
-    if (event.detail.failed) {
+    if (refusal(event.detail.xhr)) showToast(problemDetail(event.detail.xhr))
+    if (event.detail.failed || refusal(event.detail.xhr)) {
       refreshList(true)
       return
     }
@@ -417,14 +426,43 @@
     else if (y > window.innerHeight - SCROLL_EDGE_PX) window.scrollBy(0, 16)
   }
 
+  // Sideways while dragging nests: right makes the row a subtask of the row above its
+  // place, left (a subtask) takes it one level up. The row shows the depth it would get;
+  // the server keeps its place among its new siblings and says no past the depth limit.
+  const NEST_PX = 32
+
+  function depthOf (row) {
+    return Number((row.className.match(/depth-(\d)/) || [0, 0])[1])
+  }
+
+  function nestAt (x) {
+    const row = drag.row
+    const dx = x - drag.x
+    const above = row.previousElementSibling
+    const up = row.querySelector('.outdent')
+    drag.nest = null
+    if (dx > NEST_PX && above && above.classList.contains('task')) {
+      drag.nest = { parent: above.id.slice(5), depth: depthOf(above) + 1 }
+    } else if (dx < -NEST_PX && up) drag.nest = { parent: up.value, depth: drag.depth - 1 }
+    const flat = drag.classes.replace(/ (sub|depth-\d)\b/g, '') + ' dragging'
+    const depth = drag.nest && drag.nest.depth ? ' sub depth-' + drag.nest.depth : ''
+    row.className = drag.nest ? flat + ' nesting' + depth : drag.classes + ' dragging'
+  }
+
   function endDrag (keep) {
     const done = drag
     drag = null
     if (!done || !done.started) return
-    done.row.classList.remove('dragging')
+    done.row.className = done.classes
     document.documentElement.classList.remove('reordering')
-    if (!keep) done.list.insertBefore(done.row, done.next)
-    else if (done.row.nextElementSibling !== done.next) saveOrder(done.row)
+    const nest = done.nest
+    const regraft = keep && nest && nest.parent !== (done.row.dataset.parent || '')
+    if (!keep || (nest && !regraft)) done.list.insertBefore(done.row, done.next)
+    else if (regraft) {
+      window.htmx.ajax('POST', '/tasks/' + done.row.id.slice(5) + '/parent', {
+        source: done.row, values: { parent: nest.parent }, target: '#tasks', swap: 'outerHTML'
+      })
+    } else if (done.row.nextElementSibling !== done.next) saveOrder(done.row)
     // The click that ends a drag is not a click on what the pointer was let go over.
     function swallow (event) {
       event.preventDefault()
@@ -440,7 +478,7 @@
     const grip = event.target.closest('.grip')
     if (!grip && (event.pointerType !== 'mouse' || event.target.closest('button, input'))) return
     if (grip) event.preventDefault()
-    drag = { row: row, list: row.parentElement, id: event.pointerId, x: event.clientX, y: event.clientY, next: row.nextElementSibling }
+    drag = { row: row, list: row.parentElement, id: event.pointerId, x: event.clientX, y: event.clientY, next: row.nextElementSibling, depth: depthOf(row), classes: row.className }
   })
 
   document.addEventListener('pointermove', function (event) {
@@ -456,6 +494,7 @@
     }
     event.preventDefault()
     placeAt(drag.row, event.clientY)
+    nestAt(event.clientX)
   })
 
   document.addEventListener('pointerup', function (event) {
