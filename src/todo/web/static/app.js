@@ -199,7 +199,7 @@
     showToast('The server cannot be reached. Check the connection and try again.')
   })
 
-  // A refusal of a move or an indent is a problem document, not a part of the page.
+  // A refusal (422 problem) is said, not swapped into the page.
   function refusal (xhr) {
     return xhr && xhr.status === 422 && /json/.test(xhr.getResponseHeader('Content-Type'))
   }
@@ -426,27 +426,21 @@
     else if (y > window.innerHeight - SCROLL_EDGE_PX) window.scrollBy(0, 16)
   }
 
-  // Sideways while dragging nests: right makes the row a subtask of the row above its
-  // place, left (a subtask) takes it one level up. The row shows the depth it would get;
-  // the server keeps its place among its new siblings and says no past the depth limit.
-  const NEST_PX = 32
-
+  // Sideways nests: right under the row above, left (a subtask) one level up; the server
+  // keeps the place among the new siblings and the depth limit.
   function depthOf (row) {
     return Number((row.className.match(/depth-(\d)/) || [0, 0])[1])
   }
 
-  function nestAt (x) {
+  function nestAt (dx) {
     const row = drag.row
-    const dx = x - drag.x
     const above = row.previousElementSibling
     const up = row.querySelector('.outdent')
-    drag.nest = null
-    if (dx > NEST_PX && above && above.classList.contains('task')) {
-      drag.nest = { parent: above.id.slice(5), depth: depthOf(above) + 1 }
-    } else if (dx < -NEST_PX && up) drag.nest = { parent: up.value, depth: drag.depth - 1 }
-    const flat = drag.classes.replace(/ (sub|depth-\d)\b/g, '') + ' dragging'
+    drag.nest = dx > 32 && above && above.classList.contains('task')
+      ? { parent: above.id.slice(5), depth: depthOf(above) + 1 }
+      : dx < -32 && up ? { parent: up.value, depth: drag.depth - 1 } : null
     const depth = drag.nest && drag.nest.depth ? ' sub depth-' + drag.nest.depth : ''
-    row.className = drag.nest ? flat + ' nesting' + depth : drag.classes + ' dragging'
+    row.className = drag.nest ? drag.classes.replace(/ (sub|depth-\d)\b/g, '') + ' dragging nesting' + depth : drag.classes + ' dragging'
   }
 
   function endDrag (keep) {
@@ -494,7 +488,7 @@
     }
     event.preventDefault()
     placeAt(drag.row, event.clientY)
-    nestAt(event.clientX)
+    nestAt(event.clientX - drag.x)
   })
 
   document.addEventListener('pointerup', function (event) {
