@@ -178,3 +178,24 @@ async def test_a_drag_that_ends_where_it_started_sends_nothing(page: Page, user:
     await expect(titles(page)).to_have_text(["Alpha", "Bravo"])
     await _depth(page, "Bravo", 1)
     await expect(page.locator("#task-list .nesting, #task-list .dragging")).to_have_count(0)
+
+
+async def test_under_a_folded_row_the_drag_nests_under_the_row_shown(
+    page: Page, user: WebUser
+) -> None:
+    await _open_work_in_my_order(page, "Trip", "Pack bags", "Book hotel")
+    await _nest_by_form(page, "Pack bags", "Trip")
+    await page.reload()
+    await row(page, "Trip").get_by_role("button", name="Subtasks of Trip").click()
+    await expect(row(page, "Pack bags")).to_be_hidden()
+
+    x, y = await _press(page, "Book hotel")
+    async with page.expect_response(re.compile(r"/parent$")):
+        await page.mouse.move(x + SIDEWAYS, y + 2, steps=8)
+        await page.mouse.up()
+    # A sibling of the hidden subtask (folded away with it), not a subtask of it.
+    await expect(row(page, "Trip").locator(".progress")).to_have_text("0/2")
+    await row(page, "Trip").get_by_role("button", name="Subtasks of Trip").click()
+    trip = (await row(page, "Trip").get_attribute("id") or "").removeprefix("task-")
+    await expect(row(page, "Book hotel")).to_have_attribute("data-parent", trip)
+    await _depth(page, "Book hotel", 1)

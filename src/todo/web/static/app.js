@@ -426,7 +426,7 @@
     else if (y > window.innerHeight - SCROLL_EDGE_PX) window.scrollBy(0, 16)
   }
 
-  // Sideways nests: right under the row above, left (a subtask) one level up; the server
+  // Sideways nests: right under the row shown above, left (a subtask) one level up; the server
   // keeps the place among the new siblings and the depth limit.
   function depthOf (row) {
     return Number((row.className.match(/depth-(\d)/) || [0, 0])[1])
@@ -434,7 +434,8 @@
 
   function nestAt (dx) {
     const row = drag.row
-    const above = row.previousElementSibling
+    let above = row.previousElementSibling
+    while (above && above.hidden) above = above.previousElementSibling
     const up = row.querySelector('.outdent')
     drag.nest = dx > 32 && above && above.classList.contains('task')
       ? { parent: above.id.slice(5), depth: depthOf(above) + 1 }
