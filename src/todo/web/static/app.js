@@ -199,8 +199,17 @@
     showToast('The server cannot be reached. Check the connection and try again.')
   })
 
+  // A refusal (422 problem) is said, not swapped into the page.
+  function refusal (xhr) {
+    return xhr && xhr.status === 422 && /json/.test(xhr.getResponseHeader('Content-Type'))
+  }
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    if (refusal(event.detail.xhr)) event.detail.shouldSwap = false
+  })
+
   document.addEventListener('htmx:afterRequest', function (event) {
-    if (event.detail.failed) {
+    if (refusal(event.detail.xhr)) showToast(problemDetail(event.detail.xhr))
+    if (event.detail.failed || refusal(event.detail.xhr)) {
       refreshList(true)
       return
     }
@@ -417,14 +426,38 @@
     else if (y > window.innerHeight - SCROLL_EDGE_PX) window.scrollBy(0, 16)
   }
 
+  // Sideways nests: right under the row shown above, left (a subtask) one level up; the server
+  // keeps the place among the new siblings and the depth limit.
+  function depthOf (row) {
+    return Number((row.className.match(/depth-(\d)/) || [0, 0])[1])
+  }
+
+  function nestAt (dx) {
+    const row = drag.row
+    let above = row.previousElementSibling
+    while (above && above.hidden) above = above.previousElementSibling
+    const up = row.querySelector('.outdent')
+    drag.nest = dx > 32 && above && above.classList.contains('task')
+      ? { parent: above.id.slice(5), depth: depthOf(above) + 1 }
+      : dx < -32 && up ? { parent: up.value, depth: drag.depth - 1 } : null
+    const depth = drag.nest && drag.nest.depth ? ' sub depth-' + drag.nest.depth : ''
+    row.className = drag.nest ? drag.classes.replace(/ (sub|depth-\d)\b/g, '') + ' dragging nesting' + depth : drag.classes + ' dragging'
+  }
+
   function endDrag (keep) {
     const done = drag
     drag = null
     if (!done || !done.started) return
-    done.row.classList.remove('dragging')
+    done.row.className = done.classes
     document.documentElement.classList.remove('reordering')
-    if (!keep) done.list.insertBefore(done.row, done.next)
-    else if (done.row.nextElementSibling !== done.next) saveOrder(done.row)
+    const nest = done.nest
+    const regraft = keep && nest && nest.parent !== (done.row.dataset.parent || '')
+    if (!keep || (nest && !regraft)) done.list.insertBefore(done.row, done.next)
+    else if (regraft) {
+      window.htmx.ajax('POST', '/tasks/' + done.row.id.slice(5) + '/parent', {
+        source: done.row, values: { parent: nest.parent }, target: '#tasks', swap: 'outerHTML'
+      })
+    } else if (done.row.nextElementSibling !== done.next) saveOrder(done.row)
     // The click that ends a drag is not a click on what the pointer was let go over.
     function swallow (event) {
       event.preventDefault()
@@ -440,7 +473,7 @@
     const grip = event.target.closest('.grip')
     if (!grip && (event.pointerType !== 'mouse' || event.target.closest('button, input'))) return
     if (grip) event.preventDefault()
-    drag = { row: row, list: row.parentElement, id: event.pointerId, x: event.clientX, y: event.clientY, next: row.nextElementSibling }
+    drag = { row: row, list: row.parentElement, id: event.pointerId, x: event.clientX, y: event.clientY, next: row.nextElementSibling, depth: depthOf(row), classes: row.className }
   })
 
   document.addEventListener('pointermove', function (event) {
@@ -456,6 +489,7 @@
     }
     event.preventDefault()
     placeAt(drag.row, event.clientY)
+    nestAt(event.clientX - drag.x)
   })
 
   document.addEventListener('pointerup', function (event) {
