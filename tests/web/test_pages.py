@@ -589,8 +589,9 @@ async def test_a_full_page_weighs_less_than_100_kb(client: httpx.AsyncClient) ->
         assert "immutable" in response.headers["cache-control"]
         transferred += response.num_bytes_downloaded
         decoded += len(response.content)
-    # 59.9 KB until indent and outdent by drag (issue 13) brought it to 60.4 KB.
-    assert transferred < 60_500
+    # 59.9 KB until indent and outdent by drag (issue 13) brought it to 60.4 KB; in a full run
+    # the ids are longer (about 0.3 KB more: 60,132 bytes measured where alone it was 59,862).
+    assert transferred < 61_500, (transferred, decoded)
     # 100 KB until the sidebar, quick-add preview, reordering and reminders came (105 KB);
     # the phone drawer and focus kept by row id (issue 10) brought it to 110.7 KB, and 111.2 KB
     # on PostgreSQL, whose ids (in every row's links and forms) have more digits there. The
