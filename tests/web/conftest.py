@@ -10,6 +10,7 @@ rest of the session, which breaks every asyncio test that runs after them.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -75,6 +76,19 @@ async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[Br
     fresh = await browser.new_context(base_url=live_server.url)
     yield fresh
     await fresh.close()
+
+
+async def wait_until(page: Page, predicate: str, timeout_s: float = 10.0) -> None:
+    """Polls a JavaScript function (`() => ...`, may return a promise) until it is true.
+
+    Not page.wait_for_function: under our Content-Security-Policy (no 'unsafe-eval') its
+    second poll of a predicate is refused with an EvalError (microsoft/playwright#36986),
+    so it failed whenever the condition was not already true at the first try."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await page.evaluate(predicate):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s: {predicate}")
+        await asyncio.sleep(0.05)
 
 
 def watch(page: Page) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.web.conftest import WebUser, watch
+from tests.web.conftest import WebUser, wait_until, watch
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,7 @@ async def test_a_row_being_edited_is_not_overwritten(
         })"""
     )
     await _add(page, "Post it")
-    await other.wait_for_function("window.seen >= 1")
+    await wait_until(other, "() => window.seen >= 1")
     # Proving that nothing happens takes time: longer than the page waits before it
     # draws the list again (100 ms), and a retry (500 ms).
     await other.wait_for_timeout(800)

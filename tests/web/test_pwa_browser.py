@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.web.conftest import LiveServer, WebUser, sign_up, watch
+from tests.web.conftest import LiveServer, WebUser, sign_up, wait_until, watch
 from tests.web.test_accessibility import SCREENSHOTS, serious_violations
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ async def picture(page: Page, name: str, *, full_page: bool = False) -> None:
 async def controlled(page: Page) -> None:
     """Wait until the service worker controls this page (it claims pages once active)."""
     await page.evaluate("navigator.serviceWorker.ready")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    await wait_until(page, "() => navigator.serviceWorker.controller !== null")
 
 
 async def api_tasks(page: Page, user: WebUser) -> list[dict[str, Any]]:
@@ -152,7 +152,7 @@ async def test_opened_views_stay_readable_offline(offline_page: Page) -> None:
     # this browser sees the offline page, not these tasks.
     await page.get_by_role("button", name="Log out").click()
     await expect(page).to_have_url(re.compile(r"/login"))
-    await page.wait_for_function("caches.has('todo-pages-v1').then(kept => !kept)")
+    await wait_until(page, "() => caches.has('todo-pages-v1').then(kept => !kept)")
     assert "todo-offline" not in await page.evaluate(
         "indexedDB.databases().then(found => found.map(each => each.name))"
     )
