@@ -359,3 +359,36 @@ async def test_a_member_gets_the_events_of_a_list_shared_with_them(
     await dispatch_webhooks(jobs, timestamp=0)
     await jobs.run_worker(concurrency=2, name="test", install_signal_handlers=False, wait=False)
     assert [json.loads(a.body)["data"]["id"] for a in receiver.arrived] == [seen.json()["id"]]
+
+
+async def test_member_and_comment_events_are_delivered(
+    api: httpx.AsyncClient, jobs: JobQueue, receiver: Receiver
+) -> None:
+    """member.* and comment.* reach a webhook as task events do: sharing and comments record
+    them in the same outbox (the events table)."""
+    _, owner = await sign_up(api, "hands@example.com")
+    await sign_up(api, "joiner@example.com")
+    await hook(api, owner, receiver.url, ["member.*", "comment.created"])
+    shared = (await api.post("/api/me/lists", headers=owner, json={"name": "Shared"})).json()
+    added = await api.post(
+        f"/api/me/lists/{shared['id']}/members",
+        headers=owner,
+        json={"email": "joiner@example.com", "role": "editor"},
+    )
+    assert added.status_code == 201, added.text
+    task = await api.post(
+        "/api/me/tasks", headers=owner, json={"title": "Talk", "list_id": shared["id"]}
+    )
+    said = await api.post(
+        f"/api/me/tasks/{task.json()['id']}/comments", headers=owner, json={"body": "Hello"}
+    )
+    assert said.status_code == 201, said.text
+    await pump(jobs, lambda: len(receiver.arrived) >= 2)
+    types = sorted(json.loads(a.body)["type"] for a in receiver.arrived)
+    assert types == ["comment.created", "member.added"]
+    comment = next(
+        json.loads(a.body)["data"]
+        for a in receiver.arrived
+        if json.loads(a.body)["type"] == "comment.created"
+    )
+    assert comment["id"] == said.json()["id"]

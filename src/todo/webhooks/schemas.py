@@ -21,8 +21,7 @@ EXCERPT_MAX = 300
 # The delivery log is kept this long.
 DELIVERIES_KEPT_DAYS = 30
 
-# What each kind of resource reports; `member` and `comment` are named ahead of the domains
-# that will record them, so that a webhook made today receives them once they exist.
+# What each kind of resource reports (sharing records `member`, comments `comment`).
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "task": ("created", "updated", "completed", "uncompleted", "moved", "deleted", "restored"),
     "list": ("created", "updated", "moved", "deleted"),
