@@ -534,3 +534,25 @@ async def test_a_list_drawn_again_keeps_the_pages_load_more_added(
     assert too_long.status_code == 422
     # The pages asked for are not carried into the links of the page (Load more, sorts).
     assert not re.search(r"[?&;]pages=", both)
+
+
+async def test_a_change_that_draws_the_list_again_keeps_the_pages_shown(
+    client: httpx.AsyncClient,
+) -> None:
+    """Tab (POST /tasks/{id}/parent) draws the list again: with X-Todo-Pages (app.js sends
+    how many pages are shown) the rows Load more brought are drawn too."""
+    await _upcoming_spanning_a_page(client)
+    total = PAGE_SIZE - 5 + 10 + 3
+    token = await page_token(client)
+    listed = (await client.get("/?sort=oldest")).text
+    first, second = [int(n) for n in re.findall(r'id="title-(\d+)"', listed)[:2]]
+    htmx = {"HX-Request": "true", "HX-Current-URL": "http://test/?sort=oldest"}
+    for shown, rows in (("2", total), (None, PAGE_SIZE), ("x", PAGE_SIZE)):
+        headers = {**htmx, **({"X-Todo-Pages": shown} if shown else {})}
+        drawn = await client.post(
+            f"/tasks/{second}/parent",
+            data={"csrf_token": token, "parent": str(first) if rows == total else ""},
+            headers=headers,
+        )
+        assert drawn.status_code == 200, drawn.text
+        assert len(re.findall(r'id="title-\d+"', drawn.text)) == rows, shown

@@ -55,7 +55,7 @@ def _number(raw: str | None) -> int | None:
     return parse_row_id(raw) if raw else None
 
 
-def _pages(raw: str | None) -> int:
+def pages_of(raw: str | None) -> int:
     """1 to MAX_PAGES; anything else is one page, like any unknown value of the URL."""
     if raw is None or not raw.isascii() or not raw.isdigit():
         return 1
@@ -99,7 +99,7 @@ class ListView:
             list_id=_number(list_id),
             tag_id=_number(tag_id),
             q=" ".join(q.split())[:SEARCH_MAX] if q and q.strip() else None,
-            pages=_pages(pages),
+            pages=pages_of(pages),
         )
 
     @classmethod

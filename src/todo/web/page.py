@@ -22,7 +22,15 @@ from todo.tasks.models import Task
 from todo.tasks.query import TaskQuery
 from todo.web.deps import Me, is_htmx
 from todo.web.display import today
-from todo.web.listing import FILTERS, SCOPES, SORTS, ListView, count_tasks, count_view
+from todo.web.listing import (
+    FILTERS,
+    SCOPES,
+    SORTS,
+    ListView,
+    count_tasks,
+    count_view,
+    pages_of,
+)
 from todo.web.render import render
 from todo.web.security import local_path, safe_next
 from todo.web.sharing import share_context
@@ -129,7 +137,9 @@ def list_view(request: Request, form: dict[str, str]) -> ListView:
     """The list the person is looking at: htmx says which URL it shows, a plain form says
     where to go back to."""
     if is_htmx(request):
-        return ListView.from_url(local_path(request.headers.get("hx-current-url")))
+        view = ListView.from_url(local_path(request.headers.get("hx-current-url")))
+        # The pages Load more added stay when a change draws the list again (app.js).
+        return replace(view, pages=pages_of(request.headers.get("x-todo-pages")))
     return ListView.from_url(safe_next(form.get("next")))
 
 

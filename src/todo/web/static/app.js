@@ -97,6 +97,14 @@
     return true
   }
 
+  // A change that draws the list again (Tab, a drop, a refused form) keeps as many pages.
+  document.addEventListener('htmx:configRequest', function (event) {
+    const region = byId('tasks')
+    if (region && Number(region.dataset.pages) > 1) {
+      event.detail.headers['X-Todo-Pages'] = region.dataset.pages
+    }
+  })
+
   // Each page Load more appends counts towards what a refresh asks for.
   document.addEventListener('htmx:afterSwap', function (event) {
     const region = byId('tasks')
