@@ -78,6 +78,22 @@ async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[Br
     await fresh.close()
 
 
+# The sizes every new page is looked at in, phone and desk.
+VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
+
+
+async def each_look(page: Page) -> AsyncIterator[tuple[str, str]]:
+    """Sets the page to each color scheme at each of VIEWPORTS, yielding (scheme, device);
+    the page is light at 1280x800 again afterwards."""
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        for device, (width, height) in VIEWPORTS.items():
+            await page.set_viewport_size({"width": width, "height": height})
+            yield scheme, device
+    await page.emulate_media(color_scheme="light")
+    await page.set_viewport_size({"width": 1280, "height": 800})
+
+
 async def wait_until(page: Page, predicate: str, timeout_s: float = 10.0) -> None:
     """Polls a JavaScript function (`() => ...`, may return a promise) until it is true.
 

@@ -12,12 +12,10 @@ from caldav.lib.error import AuthorizationError
 from playwright.async_api import BrowserContext, Page, expect
 
 import caldav
-from tests.web.conftest import ARTIFACTS, LiveServer, WebUser
+from tests.web.conftest import ARTIFACTS, LiveServer, WebUser, each_look
 from tests.web.test_accessibility import serious_violations
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
 def _calendars(url: str, email: str, password: str) -> list[str]:
@@ -45,14 +43,10 @@ async def test_an_app_password_is_made_used_and_revoked_from_the_account_page(
     listed = section.locator(".token", has_text="Phone (DAVx5)")
     await expect(listed).to_contain_text("Last used never")
 
-    for scheme in ("light", "dark"):
-        await page.emulate_media(color_scheme=scheme)
-        for device, (width, height) in VIEWPORTS.items():
-            await page.set_viewport_size({"width": width, "height": height})
-            assert await serious_violations(page) == [], f"{scheme}, {device}"
-            name = f"app-passwords-{device}-{scheme}"
-            await section.screenshot(path=ARTIFACTS / f"{name}.png", caret="initial")
-    await page.emulate_media(color_scheme="light")
+    async for scheme, device in each_look(page):
+        assert await serious_violations(page) == [], f"{scheme}, {device}"
+        name = f"app-passwords-{device}-{scheme}"
+        await section.screenshot(path=ARTIFACTS / f"{name}.png", caret="initial")
 
     names = await asyncio.to_thread(_calendars, live_server.url, user.email, password)
     assert names, "the CalDAV client found no calendar"

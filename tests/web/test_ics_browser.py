@@ -11,12 +11,10 @@ import uuid
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.web.conftest import ARTIFACTS, LiveServer, WebUser
+from tests.web.conftest import ARTIFACTS, LiveServer, WebUser, each_look
 from tests.web.test_accessibility import serious_violations
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
 def _file(parent: str, child: str) -> bytes:
@@ -34,19 +32,14 @@ def _file(parent: str, child: str) -> bytes:
 
 
 async def _pictures(page: Page, target: str, name: str, *, reload: bool = False) -> None:
-    for scheme in ("light", "dark"):
-        await page.emulate_media(color_scheme=scheme)
-        for device, (width, height) in VIEWPORTS.items():
-            await page.set_viewport_size({"width": width, "height": height})
-            if reload:
-                # The list page lays its sidebar out for the width it was loaded at.
-                await page.reload()
-            assert await serious_violations(page) == [], f"{name}, {scheme}, {device}"
-            await page.locator(target).screenshot(
-                path=ARTIFACTS / f"ics-{name}-{device}-{scheme}.png", caret="initial"
-            )
-    await page.emulate_media(color_scheme="light")
-    await page.set_viewport_size({"width": 1280, "height": 800})
+    async for scheme, device in each_look(page):
+        if reload:
+            # The list page lays its sidebar out for the width it was loaded at.
+            await page.reload()
+        assert await serious_violations(page) == [], f"{name}, {scheme}, {device}"
+        await page.locator(target).screenshot(
+            path=ARTIFACTS / f"ics-{name}-{device}-{scheme}.png", caret="initial"
+        )
 
 
 async def test_an_uploaded_file_nests_and_the_download_holds_both_uids(

@@ -10,12 +10,10 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.web.conftest import ARTIFACTS, LiveServer, WebUser
+from tests.web.conftest import ARTIFACTS, LiveServer, WebUser, each_look
 from tests.web.test_accessibility import serious_violations
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
 async def test_a_token_is_made_used_and_revoked_from_the_account_page(
@@ -41,15 +39,11 @@ async def test_a_token_is_made_used_and_revoked_from_the_account_page(
     await expect(listed).to_contain_text("tasks:read")
     await expect(listed).to_contain_text("Last used never")
 
-    for scheme in ("light", "dark"):
-        await page.emulate_media(color_scheme=scheme)
-        for device, (width, height) in VIEWPORTS.items():
-            await page.set_viewport_size({"width": width, "height": height})
-            assert await serious_violations(page) == [], f"{scheme}, {device}"
-            name = f"tokens-account-{device}-{scheme}"
-            await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, caret="initial")
-            await tokens.screenshot(path=ARTIFACTS / f"{name}-section.png", caret="initial")
-    await page.emulate_media(color_scheme="light")
+    async for scheme, device in each_look(page):
+        assert await serious_violations(page) == [], f"{scheme}, {device}"
+        name = f"tokens-account-{device}-{scheme}"
+        await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, caret="initial")
+        await tokens.screenshot(path=ARTIFACTS / f"{name}-section.png", caret="initial")
 
     headers = {"Authorization": f"Bearer {secret}"}
     async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as program:

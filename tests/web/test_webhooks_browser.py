@@ -15,14 +15,13 @@ from standardwebhooks import Webhook as Verifier
 
 from tests.conftest import NewDatabase, make_settings
 from tests.reliability.live import server_env, serving
-from tests.web.conftest import ARTIFACTS, LiveServer, sign_up, watch
+from tests.web.conftest import ARTIFACTS, LiveServer, each_look, sign_up, watch
 from tests.web.test_accessibility import serious_violations
 from tests.webhooks.test_delivery import Receiver
 from todo import migrations
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 LONG_PATH = "/hook?" + "&".join(f"parameter{i}=value{i}" for i in range(12))
 
 
@@ -63,20 +62,15 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 async def _pictures(page: Page, name: str) -> None:
-    for scheme in ("light", "dark"):
-        await page.emulate_media(color_scheme=scheme)
-        for device, (width, height) in VIEWPORTS.items():
-            await page.set_viewport_size({"width": width, "height": height})
-            assert await serious_violations(page) == [], f"{name}, {scheme}, {device}"
-            # Nothing wider than the screen: a long URL wraps instead.
-            overflow = await page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 0, f"{name}, {scheme}, {device}: {overflow}px too wide"
-            shot = ARTIFACTS / f"webhooks-{name}-{device}-{scheme}.png"
-            await page.screenshot(path=shot, full_page=True, caret="initial")
-    await page.emulate_media(color_scheme="light")
-    await page.set_viewport_size({"width": 1280, "height": 800})
+    async for scheme, device in each_look(page):
+        assert await serious_violations(page) == [], f"{name}, {scheme}, {device}"
+        # Nothing wider than the screen: a long URL wraps instead.
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name}, {scheme}, {device}: {overflow}px too wide"
+        shot = ARTIFACTS / f"webhooks-{name}-{device}-{scheme}.png"
+        await page.screenshot(path=shot, full_page=True, caret="initial")
 
 
 async def test_a_webhook_added_on_the_page_receives_a_task_change(
